@@ -1,0 +1,91 @@
+import type { Clock } from './clock';
+
+/** Options for {@link retry}. */
+export interface RetryOptions {
+  /** Clock used to wait between attempts. */
+  clock: Clock;
+  /** Attempts in all, the first included. @default 5 */
+  attempts?: number;
+  /** First back-off ceiling in ms; doubles each attempt (full jitter). @default 200 */
+  baseMs?: number;
+  /** Largest wait in ms. @default 10_000 */
+  maxMs?: number;
+  /** Whether an error is worth another attempt. @default isTransient */
+  retryable?: (err: unknown) => boolean;
+  /** Random source in [0, 1), injectable for tests. @default Math.random */
+  random?: () => number;
+  /** Called before each wait (for logs and metrics). */
+  onRetry?: (err: unknown, attempt: number, waitMs: number) => void;
+}
+
+/**
+ * Runs `fn` until it succeeds, the error is not retryable, or attempts run out (then rethrows the last error).
+ * Waits with exponential back-off and full jitter, or the server's `retryAfterMs` when the error carries one.
+ */
+export async function retry<T>(fn: (attempt: number) => Promise<T>, options: RetryOptions): Promise<T> {
+  const attempts = options.attempts ?? 5;
+  const baseMs = options.baseMs ?? 200;
+  const maxMs = options.maxMs ?? 10_000;
+  const retryable = options.retryable ?? isTransient;
+  const random = options.random ?? Math.random;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn(attempt);
+    } catch (err) {
+      if (attempt >= attempts || !retryable(err)) throw err;
+      const hinted = retryAfterMs(err);
+      const waitMs = Math.min(maxMs, hinted ?? Math.floor(random() * baseMs * 2 ** (attempt - 1)));
+      options.onRetry?.(err, attempt, waitMs);
+      await options.clock.sleep(waitMs);
+    }
+  }
+}
+
+interface AwsLikeError {
+  name?: string;
+  retryAfterMs?: number;
+  $metadata?: { httpStatusCode?: number };
+  $retryable?: { throttling?: boolean };
+  code?: string;
+}
+
+/** HTTP status of an AWS SDK error or a provider error, when it has one. */
+export function httpStatus(err: unknown): number | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const e = err as AwsLikeError & { status?: number };
+  return e.$metadata?.httpStatusCode ?? e.status;
+}
+
+const THROTTLE_NAMES = new Set(['ThrottlingException', 'TooManyRequestsException', 'Throttling', 'RequestLimitExceeded']);
+const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'UND_ERR_SOCKET']);
+
+/** Throttling, by name, flag or HTTP 429. */
+export function isThrottling(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const e = err as AwsLikeError;
+  return (
+    THROTTLE_NAMES.has(e.name ?? '') || e.$retryable?.throttling === true || httpStatus(err) === 429
+  );
+}
+
+/** Worth retrying: throttling, 5xx, timeouts and connection failures. Auth failures and 4xx are not. */
+export function isTransient(err: unknown): boolean {
+  if (isThrottling(err)) return true;
+  if (typeof err !== 'object' || err === null) return false;
+  const e = err as AwsLikeError & { transient?: boolean };
+  if (e.transient === true) return true;
+  const status = httpStatus(err);
+  if (status !== undefined) return status >= 500;
+  return (
+    NETWORK_CODES.has(e.code ?? '') ||
+    e.name === 'TimeoutError' ||
+    e.name === 'AbortError' ||
+    (e instanceof TypeError && /fetch failed/i.test(e.message))
+  );
+}
+
+function retryAfterMs(err: unknown): number | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const ms = (err as AwsLikeError).retryAfterMs;
+  return typeof ms === 'number' && ms >= 0 ? ms : undefined;
+}

@@ -1,0 +1,322 @@
+import {
+  DescribeSecretCommand,
+  ListSecretsCommand,
+  TagResourceCommand,
+  UntagResourceCommand,
+  type DescribeSecretCommandOutput,
+  type SecretsManagerClient,
+  type Tag,
+} from '@aws-sdk/client-secrets-manager';
+import { StateError } from './errors';
+
+/**
+ * The state contract (docs/state.md): everything that must survive a crash lives on the secret itself, in tags.
+ * This module is the only place that knows the tag names and formats; everything else goes through it.
+ */
+
+/** Tag names. Every tag keyrelay owns starts with `keyrelay:`. */
+export const TAGS = {
+  /** Managed marker; `ListSecrets` filters on it. Value: contract version. */
+  managed: 'keyrelay:managed',
+  provider: 'keyrelay:provider',
+  /** Prefix of one tag per provider setting: `keyrelay:provider:<setting>`. */
+  providerSetting: 'keyrelay:provider:',
+  adminSecret: 'keyrelay:admin-secret',
+  gracePeriod: 'keyrelay:grace-period',
+  rotateEvery: 'keyrelay:rotate-every',
+  usageQuiet: 'keyrelay:usage-quiet',
+  usageMaxHold: 'keyrelay:usage-max-hold',
+  observation: 'keyrelay:observation',
+  /** Name of the revoker function serving this secret (the CLI invokes it). */
+  revoker: 'keyrelay:revoker',
+  /** Present while rotation is paused; value: `<iso time> <operator>: <reason>`. */
+  frozen: 'keyrelay:frozen',
+  /** Prefix of one lifecycle record per provider key: `keyrelay:key:<keyId>`. */
+  keyRecord: 'keyrelay:key:',
+} as const;
+
+/** Current contract version, the value of the managed marker. */
+export const CONTRACT_VERSION = 'v1';
+
+/** Per-key settings, written to tags from `keyrelay.config.json` by the CDK app and the local stack. */
+export interface KeySettings {
+  /** Provider type, e.g. `reference`. */
+  provider: string;
+  /** Provider settings (the adapter validates them). */
+  providerSettings: Record<string, string>;
+  /** Name or ARN of the secret holding the provider admin credential. */
+  adminSecret?: string;
+  /** Seconds the previous key stays valid after a rotation. */
+  gracePeriod: number;
+  /** Seconds between rotations, for rate schedules (overdue detection, config checks). */
+  rotateEvery?: number;
+  /** Hold revocation until the old key has been unused this many seconds (providers that report last use). */
+  usageQuiet?: number;
+  /** Revoke anyway this many seconds after the deadline, used or not. */
+  usageMaxHold?: number;
+  /** Two-phase revocation: delete this many seconds after disabling. Absent: delete at once. */
+  observation?: number;
+  /** Revoker function name. */
+  revoker?: string;
+}
+
+/** Where a provider key is in its life after it stopped being current. */
+export type KeyPhase = 'grace' | 'held' | 'disabled' | 'revoked';
+
+/** One `keyrelay:key:<keyId>` tag: the lifecycle of a provider key that is no longer (or never became) current. */
+export interface KeyRecord {
+  keyId: string;
+  phase: KeyPhase;
+  /** When the next action is due, ms since the epoch (revoke/disable at `grace`/`held`, delete at `disabled`). */
+  due: number;
+  /** Version id the key was stored in, when known. */
+  versionId?: string;
+  /** When the usage hold started (phase `held`), ms. */
+  heldSince?: number;
+  /** Why, for emergencies and manual actions (`emergency`, `manual`, `cancel`, `orphan`). */
+  reason?: string;
+}
+
+/** A managed secret as the state contract sees it. */
+export interface ManagedSecret {
+  arn: string;
+  name: string;
+  settings: KeySettings;
+  records: KeyRecord[];
+  /** VersionIdsToStages. */
+  versions: Record<string, string[]>;
+  rotationEnabled: boolean;
+  lastRotatedDate?: Date;
+  nextRotationDate?: Date;
+  /** Present while rotation is paused. */
+  frozen?: string;
+  tags: Record<string, string>;
+}
+
+// AWS: tag keys 1-128 and values 0-256 characters of letters, digits, spaces and _ . : / = + - @
+const TAG_CHARS = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+
+/**
+ * Checks a tag value against AWS's limits (moto accepts anything, AWS does not).
+ * @returns a problem description, or undefined when the value is valid.
+ */
+export function tagValueProblem(value: string): string | undefined {
+  if (value.length > 256) return `must be at most 256 characters, got ${value.length}`;
+  if (!TAG_CHARS.test(value)) return `may hold only letters, digits, spaces and _ . : / = + - @, got '${value}'`;
+  return undefined;
+}
+
+function tagKeyProblem(key: string): string | undefined {
+  if (key.length < 1 || key.length > 128) return `tag key must be 1 to 128 characters, got ${key.length}`;
+  if (key.toLowerCase().startsWith('aws:')) return `tag key must not start with 'aws:'`;
+  if (!TAG_CHARS.test(key)) return `tag key may hold only letters, digits, spaces and _ . : / = + - @, got '${key}'`;
+  return undefined;
+}
+
+/** Encodes settings as tags. @throws StateError when a value breaks AWS's tag limits. */
+export function settingsToTags(settings: KeySettings): Tag[] {
+  const tags: Array<[string, string | number | undefined]> = [
+    [TAGS.managed, CONTRACT_VERSION],
+    [TAGS.provider, settings.provider],
+    ...Object.entries(settings.providerSettings).map(([k, v]): [string, string] => [TAGS.providerSetting + k, v]),
+    [TAGS.adminSecret, settings.adminSecret],
+    [TAGS.gracePeriod, settings.gracePeriod],
+    [TAGS.rotateEvery, settings.rotateEvery],
+    [TAGS.usageQuiet, settings.usageQuiet],
+    [TAGS.usageMaxHold, settings.usageMaxHold],
+    [TAGS.observation, settings.observation],
+    [TAGS.revoker, settings.revoker],
+  ];
+  return tags
+    .filter((t): t is [string, string | number] => t[1] !== undefined)
+    .map(([Key, v]) => {
+      const Value = String(v);
+      const problem = tagKeyProblem(Key) ?? tagValueProblem(Value);
+      if (problem) throw new StateError(`tag '${Key}': ${problem}`);
+      return { Key, Value };
+    });
+}
+
+function seconds(tags: Record<string, string>, key: string, secret: string): number | undefined {
+  const raw = tags[key];
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0) {
+    throw new StateError(`secret '${secret}': tag '${key}' must be a whole number of seconds, got '${raw}'`);
+  }
+  return n;
+}
+
+/**
+ * Decodes settings from a secret's tags.
+ * @throws StateError naming the secret and the tag when the secret is not managed or a tag is malformed.
+ */
+export function settingsFromTags(secret: string, tags: Record<string, string>): KeySettings {
+  if (tags[TAGS.managed] === undefined) {
+    throw new StateError(
+      `secret '${secret}' is not managed by keyrelay (no '${TAGS.managed}' tag); add it to keyrelay.config.json and deploy`,
+    );
+  }
+  const provider = tags[TAGS.provider];
+  if (!provider) throw new StateError(`secret '${secret}': tag '${TAGS.provider}' is missing`);
+  const gracePeriod = seconds(tags, TAGS.gracePeriod, secret);
+  if (gracePeriod === undefined) throw new StateError(`secret '${secret}': tag '${TAGS.gracePeriod}' is missing`);
+  const providerSettings: Record<string, string> = {};
+  for (const [k, v] of Object.entries(tags)) {
+    if (k.startsWith(TAGS.providerSetting)) providerSettings[k.slice(TAGS.providerSetting.length)] = v;
+  }
+  return {
+    provider,
+    providerSettings,
+    adminSecret: tags[TAGS.adminSecret],
+    gracePeriod,
+    rotateEvery: seconds(tags, TAGS.rotateEvery, secret),
+    usageQuiet: seconds(tags, TAGS.usageQuiet, secret),
+    usageMaxHold: seconds(tags, TAGS.usageMaxHold, secret),
+    observation: seconds(tags, TAGS.observation, secret),
+    revoker: tags[TAGS.revoker],
+  };
+}
+
+const PHASES: ReadonlySet<string> = new Set<KeyPhase>(['grace', 'held', 'disabled', 'revoked']);
+
+/** The tag for one key record. */
+export function keyRecordTag(record: KeyRecord): Tag {
+  const Key = TAGS.keyRecord + record.keyId;
+  const parts = [`phase=${record.phase}`, `due=${Math.floor(record.due / 1000)}`];
+  if (record.versionId) parts.push(`v=${record.versionId}`);
+  if (record.heldSince !== undefined) parts.push(`held=${Math.floor(record.heldSince / 1000)}`);
+  if (record.reason) parts.push(`reason=${record.reason}`);
+  const Value = parts.join(' ');
+  const problem = tagKeyProblem(Key) ?? tagValueProblem(Value);
+  if (problem) throw new StateError(`key record for '${record.keyId}': ${problem}`);
+  return { Key, Value };
+}
+
+/** Parses one key record tag; undefined when `key` is not a record tag. @throws StateError when malformed. */
+export function parseKeyRecord(key: string, value: string): KeyRecord | undefined {
+  if (!key.startsWith(TAGS.keyRecord)) return undefined;
+  const keyId = key.slice(TAGS.keyRecord.length);
+  const fields = new Map<string, string>();
+  for (const part of value.split(' ')) {
+    const eq = part.indexOf('=');
+    if (eq > 0) fields.set(part.slice(0, eq), part.slice(eq + 1));
+  }
+  const phase = fields.get('phase');
+  const due = Number(fields.get('due'));
+  if (!phase || !PHASES.has(phase) || !Number.isFinite(due)) {
+    throw new StateError(`tag '${key}' is not a key record (expected 'phase=<grace|held|disabled|revoked> due=<epoch seconds>', got '${value}')`);
+  }
+  const held = fields.get('held');
+  return {
+    keyId,
+    phase: phase as KeyPhase,
+    due: due * 1000,
+    versionId: fields.get('v'),
+    heldSince: held === undefined ? undefined : Number(held) * 1000,
+    reason: fields.get('reason'),
+  };
+}
+
+/** Tags as a plain object. */
+export function tagMap(tags: Tag[] | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const t of tags ?? []) if (t.Key !== undefined) out[t.Key] = t.Value ?? '';
+  return out;
+}
+
+/** Builds the state view from a `DescribeSecret` answer. */
+export function managedSecretFrom(described: DescribeSecretCommandOutput): ManagedSecret {
+  const name = described.Name ?? described.ARN ?? '(unnamed)';
+  const tags = tagMap(described.Tags);
+  const records: KeyRecord[] = [];
+  for (const [k, v] of Object.entries(tags)) {
+    const record = parseKeyRecord(k, v);
+    if (record) records.push(record);
+  }
+  return {
+    arn: described.ARN ?? name,
+    name,
+    settings: settingsFromTags(name, tags),
+    records,
+    versions: described.VersionIdsToStages ?? {},
+    rotationEnabled: described.RotationEnabled === true,
+    lastRotatedDate: described.LastRotatedDate,
+    nextRotationDate: described.NextRotationDate,
+    frozen: tags[TAGS.frozen],
+    tags,
+  };
+}
+
+/** Reads a managed secret's state (one `DescribeSecret`). */
+export async function readManagedSecret(sm: SecretsManagerClient, secretId: string): Promise<ManagedSecret> {
+  return managedSecretFrom(await sm.send(new DescribeSecretCommand({ SecretId: secretId })));
+}
+
+/** Writes (or replaces) one key record. */
+export async function putKeyRecord(sm: SecretsManagerClient, secretId: string, record: KeyRecord): Promise<void> {
+  await sm.send(new TagResourceCommand({ SecretId: secretId, Tags: [keyRecordTag(record)] }));
+}
+
+/** Removes key records. */
+export async function deleteKeyRecords(sm: SecretsManagerClient, secretId: string, keyIds: string[]): Promise<void> {
+  if (keyIds.length === 0) return;
+  await sm.send(new UntagResourceCommand({ SecretId: secretId, TagKeys: keyIds.map((id) => TAGS.keyRecord + id) }));
+}
+
+/** Pauses rotation (the rotation handler refuses to start while frozen). */
+export async function setFrozen(sm: SecretsManagerClient, secretId: string, note: string | undefined): Promise<void> {
+  if (note === undefined) {
+    await sm.send(new UntagResourceCommand({ SecretId: secretId, TagKeys: [TAGS.frozen] }));
+    return;
+  }
+  const problem = tagValueProblem(note);
+  if (problem) throw new StateError(`freeze note ${problem}`);
+  await sm.send(new TagResourceCommand({ SecretId: secretId, Tags: [{ Key: TAGS.frozen, Value: note }] }));
+}
+
+/** Names (ARNs) of every managed secret, all pages. */
+export async function listManagedSecrets(sm: SecretsManagerClient): Promise<Array<{ arn: string; name: string }>> {
+  const out: Array<{ arn: string; name: string }> = [];
+  let NextToken: string | undefined;
+  do {
+    const page = await sm.send(
+      new ListSecretsCommand({ Filters: [{ Key: 'tag-key', Values: [TAGS.managed] }], NextToken, MaxResults: 100 }),
+    );
+    for (const s of page.SecretList ?? []) {
+      if (s.ARN && s.Name) out.push({ arn: s.ARN, name: s.Name });
+    }
+    NextToken = page.NextToken;
+  } while (NextToken);
+  return out;
+}
+
+/** Version ids holding each AWS staging label. */
+export function stageHolders(versions: Record<string, string[]>): { current?: string; pending?: string; previous?: string } {
+  const out: { current?: string; pending?: string; previous?: string } = {};
+  for (const [id, stages] of Object.entries(versions)) {
+    if (stages.includes('AWSCURRENT')) out.current = id;
+    if (stages.includes('AWSPENDING')) out.pending = id;
+    if (stages.includes('AWSPREVIOUS')) out.previous = id;
+  }
+  return out;
+}
+
+const LABEL_PREFIX = 'keyrelay/';
+
+/**
+ * The label every provider key keyrelay issues carries: `keyrelay/<secret name>/<token>`, so a retried
+ * createSecret finds the key it already issued, and the reconcile sweep knows which secret a key belongs to.
+ */
+export function providerKeyLabel(secretName: string, token: string): string {
+  return `${LABEL_PREFIX}${secretName}/${token}`;
+}
+
+/** Inverse of {@link providerKeyLabel}; undefined for keys keyrelay did not label. */
+export function parseProviderKeyLabel(label: string | undefined): { secretName: string; token: string } | undefined {
+  if (!label?.startsWith(LABEL_PREFIX)) return undefined;
+  const rest = label.slice(LABEL_PREFIX.length);
+  const slash = rest.lastIndexOf('/');
+  if (slash <= 0 || slash === rest.length - 1) return undefined;
+  return { secretName: rest.slice(0, slash), token: rest.slice(slash + 1) };
+}

@@ -1,0 +1,92 @@
+import { KeyRelayError } from '../core/errors';
+
+/**
+ * Errors every provider adapter throws, whatever the provider's own wording. Callers branch with `instanceof`:
+ * - {@link ProviderAuthError}: the credential was rejected (admin credential on admin calls, the key on `verify`);
+ * - {@link QuotaExceededError}: no more keys can be issued with this admin credential;
+ * - {@link ThrottledError}: slow down, retry after `retryAfterMs`;
+ * - {@link KeyNotFoundError}: the key does not exist (for `revoke`, "already gone" counts as revoked);
+ * - {@link ProviderUnavailableError}: 5xx, timeout or no connection; retry later.
+ */
+export class ProviderError extends KeyRelayError {
+  /** Provider type, e.g. `reference`. */
+  readonly provider: string;
+  /** HTTP status the provider answered, when there was one. */
+  readonly status?: number;
+  /** Whether retrying the same call later may succeed. */
+  readonly transient: boolean;
+
+  constructor(
+    code: string,
+    provider: string,
+    message: string,
+    options: { status?: number; transient?: boolean; cause?: unknown } = {},
+  ) {
+    super(code, `${provider}: ${message}`, { cause: options.cause });
+    this.provider = provider;
+    this.status = options.status;
+    this.transient = options.transient ?? false;
+  }
+}
+
+/** The provider rejected the credential. Check the admin credential's secret, or the key being verified. */
+export class ProviderAuthError extends ProviderError {
+  constructor(provider: string, message: string, options: { status?: number; cause?: unknown } = {}) {
+    super('ProviderAuthFailed', provider, message, options);
+  }
+}
+
+/** The admin credential holds as many keys as the provider allows. */
+export class QuotaExceededError extends ProviderError {
+  /** The provider's limit, when known. */
+  readonly quota?: number;
+
+  constructor(provider: string, message: string, options: { quota?: number; status?: number; cause?: unknown } = {}) {
+    super('ProviderQuotaFull', provider, message, options);
+    this.quota = options.quota;
+  }
+}
+
+/** The provider asked us to slow down (HTTP 429). */
+export class ThrottledError extends ProviderError {
+  /** How long the provider asked us to wait, in ms (from `Retry-After`), when it said. */
+  readonly retryAfterMs?: number;
+
+  constructor(provider: string, message: string, options: { retryAfterMs?: number; status?: number; cause?: unknown } = {}) {
+    super('ProviderThrottled', provider, message, { ...options, transient: true });
+    this.retryAfterMs = options.retryAfterMs;
+  }
+}
+
+/** The key (or the resource named) does not exist at the provider. */
+export class KeyNotFoundError extends ProviderError {
+  constructor(provider: string, message: string, options: { status?: number; cause?: unknown } = {}) {
+    super('ProviderKeyNotFound', provider, message, options);
+  }
+}
+
+/** The provider failed or could not be reached (5xx, timeout, connection refused). */
+export class ProviderUnavailableError extends ProviderError {
+  constructor(provider: string, message: string, options: { status?: number; cause?: unknown } = {}) {
+    super('ProviderUnavailable', provider, message, { ...options, transient: true });
+  }
+}
+
+/** The provider answered in a way the adapter does not understand (a contract break). Not retried. */
+export class ProviderResponseError extends ProviderError {
+  constructor(provider: string, message: string, options: { status?: number; cause?: unknown } = {}) {
+    super('ProviderBadResponse', provider, message, options);
+  }
+}
+
+/**
+ * Parses an HTTP `Retry-After` header (seconds or an HTTP date) into ms, relative to `nowMs`.
+ * Returns undefined when absent or unreadable.
+ */
+export function parseRetryAfter(header: string | null | undefined, nowMs: number): number | undefined {
+  if (!header) return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
+}

@@ -1,0 +1,33 @@
+import { ConfigError } from '../core/errors';
+import { referenceProvider } from './reference';
+import type { ProviderDefinition } from './registry';
+import type { KeyProvider, ProviderContext } from './types';
+
+export * from './errors';
+export type * from './types';
+export type { ProviderDefinition } from './registry';
+
+/** Every provider type keyrelay can rotate, by the `type` written in the config. */
+export const PROVIDERS: Readonly<Record<string, ProviderDefinition>> = {
+  [referenceProvider.type]: referenceProvider,
+};
+
+/** The definition of `type`. @throws ConfigError listing the known types. */
+export function providerDefinition(type: string): ProviderDefinition {
+  const def = PROVIDERS[type];
+  if (!def) {
+    throw new ConfigError(`unknown provider type '${type}'; known types: ${Object.keys(PROVIDERS).sort().join(', ')}`);
+  }
+  return def;
+}
+
+/** Builds an adapter for `type`, validating its settings first. @throws ConfigError on bad settings. */
+export function createProvider(type: string, context: ProviderContext): KeyProvider {
+  const def = providerDefinition(type);
+  const parsed = def.settings.safeParse(context.settings);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigError(`provider '${type}' setting '${issue?.path.join('.') ?? '?'}': ${issue?.message ?? 'invalid'}`);
+  }
+  return def.create({ ...context, settings: parsed.data });
+}

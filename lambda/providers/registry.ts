@@ -1,0 +1,19 @@
+import type { z } from 'zod';
+import type { KeyProvider, ProviderCapabilities, ProviderContext } from './types';
+
+/**
+ * What the rest of keyrelay knows about a provider type before talking to it: how to validate its settings
+ * (at config time and again at run time), what it can do, and how to build an adapter.
+ */
+export interface ProviderDefinition {
+  /** Provider type as written in `keyrelay.config.json`. */
+  type: string;
+  /** Schema of the provider's settings (every value a string: they travel as secret tags). */
+  settings: z.ZodType<Record<string, string>>;
+  capabilities: ProviderCapabilities;
+  /** Most keys one admin credential may hold, when the provider has a hard limit. */
+  quota?: number;
+  /** Whether the adapter needs an admin credential secret (`adminSecret` in the config). */
+  needsAdminSecret: boolean;
+  create(context: ProviderContext): KeyProvider;
+}
