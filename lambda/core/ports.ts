@@ -29,7 +29,8 @@ export interface KeyRotatedDetail {
   previousVersionId?: string;
   /** When the previous key's revocation is due (ISO-8601); absent in an emergency (revoked at once). */
   previousKeyDeadline?: string;
-  emergency: boolean;
+  /** True when the rotation was an emergency (the previous key is revoked at once). */
+  emergency?: boolean;
 }
 
 /** Publishes lifecycle events applications can subscribe to. */

@@ -1,0 +1,74 @@
+import type { KeyPhase } from '../core/state';
+
+/**
+ * The revoker's typed actions: what the scheduler, the reconcile sweep and the CLI send in a Lambda `Invoke`
+ * payload (on AWS and through the local endpoint alike). The CLI never calls a provider itself.
+ *
+ * Failures are thrown (so the function's Errors metric and alarms fire); through `Invoke` they arrive as a
+ * `FunctionError` whose payload is `{ errorType, errorMessage }`, where `errorType` is the error's `code`.
+ */
+export type RevokerRequest =
+  /** Scheduler: act on every record of one secret whose time has come (revoke, hold, disable, delete). */
+  | { action: 'revokeDue'; secretId: string }
+  /** Sweep: `revokeDue` plus orphan detection, for one secret or every managed secret; emits gauges. */
+  | { action: 'reconcile'; secretId?: string }
+  /**
+   * Revoke one key now (delete, no grace, no usage hold): by `keyId`, or the key `AWSPREVIOUS` references.
+   * Refused for a key `AWSCURRENT` or `AWSPENDING` references.
+   */
+  | { action: 'revokeNow'; secretId: string; keyId?: string; previous?: boolean; reason: string; operator: string }
+  /** Emergency with no replacement: revoke the current key too. Causes downtime; needs `acceptDowntime: true`. */
+  | { action: 'revokeWithoutReplacement'; secretId: string; reason: string; operator: string; acceptDowntime: true }
+  /** Abandon a failed rotation: remove `AWSPENDING` from the pending version and revoke its provider key. */
+  | { action: 'cancel'; secretId: string; reason?: string; operator: string }
+  /** Re-enable a disabled key during its observation window and push its deadline out. */
+  | { action: 'restore'; secretId: string; keyId?: string; reason?: string; operator: string }
+  /** The provider's keys for a secret with their state, and the quota headroom. Changes nothing. */
+  | { action: 'inspect'; secretId: string };
+
+/** Action names. */
+export type RevokerAction = RevokerRequest['action'];
+
+/** What happened to one provider key. */
+export interface KeyOutcome {
+  secretName: string;
+  keyId: string;
+  /** `revoked`: deleted (or already gone); `disabled`: first phase done; `held`: still in use, waiting; `restored`; `kept`: nothing due. */
+  outcome: 'revoked' | 'disabled' | 'held' | 'restored' | 'kept';
+  /** Next due time for `disabled`/`held`/`kept`, ISO-8601. */
+  nextDue?: string;
+  detail?: string;
+}
+
+/** One provider key as `inspect` reports it. */
+export interface InspectedKey {
+  keyId: string;
+  status: 'active' | 'disabled';
+  /** Which staging labels reference it (`AWSCURRENT`, `AWSPENDING`, `AWSPREVIOUS`), if any. */
+  stages: string[];
+  /** Lifecycle record phase, when it has one. */
+  phase?: KeyPhase;
+  /** Due time of the record, ISO-8601. */
+  due?: string;
+  createdAt?: string;
+  lastUsedAt?: string | null;
+  /** Labelled for this secret but referenced by no version and not pending: revoked by the next sweep once due. */
+  orphan: boolean;
+}
+
+/** Answer to every action. */
+export interface RevokerResponse {
+  action: RevokerAction;
+  /** Per-key outcomes (empty for `inspect`). */
+  keys: KeyOutcome[];
+  /** `inspect` only. */
+  inspect?: {
+    secretName: string;
+    provider: string;
+    keys: InspectedKey[];
+    /** Keys this admin credential holds (all secrets) vs the provider's limit. */
+    quota?: { used: number; limit: number };
+    /** Why the next rotation would fail, when it would (quota full, admin credential rejected). */
+    problems: string[];
+  };
+}
