@@ -1,0 +1,28 @@
+/**
+ * Metric names keyrelay's functions emit (CloudWatch EMF via Powertools Metrics, namespace {@link METRIC_NAMESPACE},
+ * dimension `service`=`keyrelay`) and the CDK alarms watch. One list, so alarms and code agree.
+ */
+export const METRIC_NAMESPACE = 'keyrelay';
+
+export const METRICS = {
+  /** A rotation step completed. */
+  rotationStepSucceeded: 'RotationStepSucceeded',
+  /** A rotation step threw (Secrets Manager will retry; the alarm fires on any). */
+  rotationStepFailed: 'RotationStepFailed',
+  /** finishSecret promoted a new key. */
+  rotationSucceeded: 'RotationSucceeded',
+  /** A provider key was deleted (or found already gone). */
+  revocationSucceeded: 'RevocationSucceeded',
+  /** A revocation gave up after retries: the key may still be alive. */
+  revocationFailed: 'RevocationFailed',
+  /** Keys whose revocation deadline has passed and which are still alive (gauge, from the sweep). */
+  keysPastDeadline: 'KeysPastDeadline',
+  /** Old keys whose revocation is held because they are still being used. */
+  oldKeyInUse: 'OldKeyInUse',
+  /** Held keys whose hold reached its hard cap (revoked anyway, or failed to be). */
+  oldKeyInUsePastHold: 'OldKeyInUsePastHold',
+  /** Largest time since any managed secret last rotated successfully, seconds (gauge, from the sweep). */
+  secondsSinceLastRotation: 'SecondsSinceLastRotation',
+  /** Keys labelled for a secret that nothing referenced, revoked by the sweep. */
+  orphansRevoked: 'OrphansRevoked',
+} as const;
