@@ -1,0 +1,115 @@
+import { DescribeSecretCommand, ListSecretsCommand, SecretsManagerClient, TagResourceCommand } from '@aws-sdk/client-secrets-manager';
+import { mockClient } from 'aws-sdk-client-mock';
+import { beforeEach, describe, expect, it } from 'vitest';
+import {
+  TAGS,
+  keyRecordTag,
+  listManagedSecrets,
+  parseKeyRecord,
+  parseProviderKeyLabel,
+  providerKeyLabel,
+  putKeyRecord,
+  readManagedSecret,
+  settingsFromTags,
+  settingsToTags,
+  stageHolders,
+  tagMap,
+  tagValueProblem,
+} from '../../lambda/core/state';
+
+const sm = mockClient(SecretsManagerClient);
+beforeEach(() => sm.reset());
+
+const settings = { provider: 'reference', providerSettings: { baseUrl: 'http://127.0.0.1:9' }, adminSecret: 'admin', gracePeriod: 3600 };
+
+describe('State contract: settings tags', () => {
+  it('round-trips settings and marks the secret managed', () => {
+    const tags = tagMap(settingsToTags(settings));
+    expect(tags[TAGS.managed]).toBe('v1');
+    expect(tags['keyrelay:provider:baseUrl']).toBe('http://127.0.0.1:9');
+    expect(settingsFromTags('s', tags)).toMatchObject(settings);
+  });
+
+  it('refuses a secret without the managed marker, saying how to manage it', () => {
+    expect(() => settingsFromTags('s', { [TAGS.provider]: 'reference' })).toThrow(/not managed by keyrelay .* add it to keyrelay.config.json/);
+  });
+
+  it('names the tag holding a malformed number', () => {
+    expect(() => settingsFromTags('s', { ...tagMap(settingsToTags(settings)), [TAGS.gracePeriod]: '1h' })).toThrow(
+      "secret 's': tag 'keyrelay:grace-period' must be a whole number of seconds, got '1h'",
+    );
+  });
+
+  it("checks AWS's tag value limits, which moto does not", () => {
+    expect(tagValueProblem('a'.repeat(257))).toMatch(/at most 256/);
+    expect(tagValueProblem('{"json":true}')).toMatch(/may hold only/);
+    expect(tagValueProblem('rate(7 days)')).toMatch(/may hold only/);
+    expect(tagValueProblem('https://api.example.com/v1 a_b.c:d=e+f-g@h')).toBeUndefined();
+  });
+});
+
+describe('State contract: key records', () => {
+  it('round-trips a record at second precision', () => {
+    const record = { keyId: 'key_1', phase: 'held' as const, due: 1_700_000_000_000, versionId: 'v-1', heldSince: 1_699_000_000_000, reason: 'manual' };
+    const tag = keyRecordTag(record);
+    expect(tag.Key).toBe('keyrelay:key:key_1');
+    expect(parseKeyRecord(tag.Key!, tag.Value!)).toEqual(record);
+  });
+
+  it('rejects a malformed record naming the expected shape', () => {
+    expect(() => parseKeyRecord('keyrelay:key:x', 'phase=gone')).toThrow(/expected 'phase=<grace\|held\|disabled\|revoked> due=/);
+    expect(parseKeyRecord('other', 'x')).toBeUndefined();
+  });
+
+  it('writes a record with TagResource', async () => {
+    sm.on(TagResourceCommand).resolves({});
+    await putKeyRecord(sm as unknown as SecretsManagerClient, 'arn:s', { keyId: 'k1', phase: 'grace', due: 5000 });
+    expect(sm.commandCalls(TagResourceCommand)[0]?.args[0].input).toEqual({
+      SecretId: 'arn:s',
+      Tags: [{ Key: 'keyrelay:key:k1', Value: 'phase=grace due=5' }],
+    });
+  });
+});
+
+describe('State contract: reading', () => {
+  it('reads settings, records and stages from one DescribeSecret', async () => {
+    // Prepare
+    sm.on(DescribeSecretCommand).resolves({
+      ARN: 'arn:s',
+      Name: 's',
+      RotationEnabled: true,
+      VersionIdsToStages: { a: ['AWSPREVIOUS'], b: ['AWSCURRENT', 'AWSPENDING'] },
+      Tags: [...settingsToTags(settings), keyRecordTag({ keyId: 'k0', phase: 'grace', due: 9000 }), { Key: TAGS.frozen, Value: 'ops: incident' }],
+    });
+    // Act
+    const secret = await readManagedSecret(sm as unknown as SecretsManagerClient, 's');
+    // Assess
+    expect(secret).toMatchObject({ arn: 'arn:s', rotationEnabled: true, frozen: 'ops: incident', records: [{ keyId: 'k0', due: 9000 }] });
+    expect(stageHolders(secret.versions)).toEqual({ current: 'b', pending: 'b', previous: 'a' });
+  });
+
+  it('lists managed secrets across pages by the marker tag', async () => {
+    sm.on(ListSecretsCommand)
+      .resolvesOnce({ SecretList: [{ ARN: 'a1', Name: 'a' }], NextToken: 't' })
+      .resolvesOnce({ SecretList: [{ ARN: 'b1', Name: 'b' }] });
+    expect(await listManagedSecrets(sm as unknown as SecretsManagerClient)).toEqual([
+      { arn: 'a1', name: 'a' },
+      { arn: 'b1', name: 'b' },
+    ]);
+    expect(sm.commandCalls(ListSecretsCommand)[0]?.args[0].input.Filters).toEqual([{ Key: 'tag-key', Values: ['keyrelay:managed'] }]);
+  });
+});
+
+describe('State contract: provider key labels', () => {
+  it('round-trips secret names containing slashes', () => {
+    const label = providerKeyLabel('team/payments/stripe', '8c1c-uuid');
+    expect(label).toBe('keyrelay/team/payments/stripe/8c1c-uuid');
+    expect(parseProviderKeyLabel(label)).toEqual({ secretName: 'team/payments/stripe', token: '8c1c-uuid' });
+  });
+
+  it('ignores keys keyrelay did not label', () => {
+    expect(parseProviderKeyLabel('ci-key')).toBeUndefined();
+    expect(parseProviderKeyLabel('keyrelay/onlyname')).toBeUndefined();
+    expect(parseProviderKeyLabel(undefined)).toBeUndefined();
+  });
+});
