@@ -12,6 +12,14 @@ export interface IssuedKey {
   attributes?: Record<string, string>;
 }
 
+/** What `issue` is asked for. */
+export interface IssueRequest {
+  /** Name to give the key at the provider (see `providerKeyLabel`). */
+  label: string;
+  /** Id of the key this one replaces, when there is one. */
+  replaces?: string;
+}
+
 /** A key as the provider lists it. Never carries key material. */
 export interface ProviderKey {
   keyId: string;
@@ -48,8 +56,13 @@ export interface KeyProvider {
   readonly capabilities: ProviderCapabilities;
   /** Most keys one admin credential may hold at once, when the provider has a limit. */
   readonly quota?: number;
-  /** Issues a new key labelled `label`, so a retry can find it with `list`. */
-  issue(request: { label: string }): Promise<IssuedKey>;
+  /**
+   * Issues a new key labelled `label`, so a retry can find it with `list`. `replaces` is the id of the key the new
+   * one succeeds (the current key): adapters whose keys carry scopes, policies or restrictions copy them from it, so
+   * a rotation never widens or narrows what the key may do. @default replaces - none (first issue: the adapter falls
+   * back to its settings, e.g. a template key id)
+   */
+  issue(request: IssueRequest): Promise<IssuedKey>;
   /** Authenticates with `apiKey`. Throws `ProviderAuthError` when the key is rejected. */
   verify(apiKey: string): Promise<VerifiedKey>;
   /** Deletes the key for good. Throws `KeyNotFoundError` when it is already gone. */
