@@ -1,0 +1,331 @@
+import { UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
+import { isoTime } from '../core/clock';
+import { describeError } from '../core/errors';
+import { METRICS } from '../core/metrics';
+import { fingerprint } from '../core/secret-value';
+import {
+  listManagedSecrets,
+  parseProviderKeyLabel,
+  providerKeyLabel,
+  readManagedSecret,
+  type ManagedSecret,
+} from '../core/state';
+import { KeyNotFoundError, ProviderAuthError } from '../providers/errors';
+import type { KeyProvider, ProviderKey } from '../providers/types';
+import type { RevokerDeps } from './deps';
+import { KeyInUseError, NothingToDoError } from './errors';
+import { findOrphans, loadKeyState, readVersionValue, type KeyState } from './keys';
+import {
+  callProvider,
+  deleteKey,
+  fail,
+  pastDeadline,
+  processDue,
+  providerCall,
+  secretWork,
+  throwIfFailed,
+  writeRecord,
+  type SecretWork,
+} from './lifecycle';
+import type { InspectedKey, KeyOutcome, RevokerRequest, RevokerResponse } from './protocol';
+
+type Req<A extends RevokerRequest['action']> = Extract<RevokerRequest, { action: A }>;
+
+async function open(deps: RevokerDeps, secretId: string): Promise<SecretWork> {
+  const state = await loadKeyState(deps.sm, secretId);
+  return secretWork(deps, state, await deps.provider(state.secret));
+}
+
+function audit(deps: RevokerDeps, action: string, secret: string, fields: Record<string, unknown>): void {
+  // One structured line per manual action: `keyrelay history` and CloudTrail queries key on `audit`.
+  deps.logger.warn('audit', { audit: true, action, secret, ...fields });
+}
+
+function done(work: SecretWork, action: RevokerRequest['action']): RevokerResponse {
+  throwIfFailed(work.failures);
+  return { action, keys: work.outcomes };
+}
+
+/** `revokeDue`: act on every due record of one secret (hold, disable, delete), re-arming for what comes next. */
+export async function revokeDue(deps: RevokerDeps, request: Req<'revokeDue'>): Promise<RevokerResponse> {
+  const work = await open(deps, request.secretId);
+  await processDue(work);
+  return done(work, 'revokeDue');
+}
+
+/**
+ * Quota pressure hook for createSecret (`onQuotaFull`): revokes the keys `secret` no longer references whose grace is
+ * over (due records, disabled keys, due orphans), skipping the observation window (a disabled key still counts
+ * against the quota) but honouring the usage hold. Never touches a key `AWSCURRENT` or `AWSPENDING` references.
+ * @returns how many keys it revoked.
+ * @throws RevocationFailedError when a revocation gave up (metric emitted).
+ */
+export async function freeQuota(deps: RevokerDeps, secret: Pick<ManagedSecret, 'arn'>, provider: KeyProvider): Promise<number> {
+  const work = secretWork(deps, await loadKeyState(deps.sm, secret.arn), provider);
+  const listed = await providerCall(work, 'list', undefined, () => provider.list());
+  await recordOrphans(work, listed);
+  await processDue(work, { quota: true });
+  throwIfFailed(work.failures);
+  return work.outcomes.filter((o) => o.outcome === 'revoked').length;
+}
+
+async function recordOrphans(work: SecretWork, listed: ProviderKey[]): Promise<number> {
+  const orphans = findOrphans(work.state, listed, work.deps.clock.now());
+  for (const orphan of orphans) {
+    work.deps.logger.warn('orphan key found: labelled for this secret, referenced by no version', {
+      secret: work.state.secret.name, keyId: orphan.keyId, deadline: isoTime(orphan.deadline),
+    });
+    await writeRecord(work, { keyId: orphan.keyId, phase: 'grace', due: orphan.deadline, versionId: orphan.versionId, reason: 'orphan' });
+  }
+  return orphans.length;
+}
+
+async function reconcileOne(deps: RevokerDeps, secretId: string): Promise<{ work: SecretWork }> {
+  const secret = await readManagedSecret(deps.sm, secretId);
+  const provider = await deps.provider(secret);
+  // List first, then read the versions: a key issued by a rotation that started in between then has its pending
+  // token visible.
+  const listed = await callProvider(deps, secret.name, 'list', undefined, () => provider.list());
+  const work = secretWork(deps, await loadKeyState(deps.sm, secretId), provider);
+  await recordOrphans(work, listed);
+  const before = work.outcomes.length;
+  await processDue(work);
+  const orphansRevoked = work.outcomes
+    .slice(before)
+    .filter((o) => o.outcome === 'revoked' && work.state.records.get(o.keyId)?.reason === 'orphan').length;
+  if (orphansRevoked > 0) deps.metrics.addMetric(METRICS.orphansRevoked, 'Count', orphansRevoked);
+  return { work };
+}
+
+/**
+ * `reconcile`: `revokeDue` plus orphan detection for one secret or every managed secret; emits the gauges
+ * `KeysPastDeadline` and `SecondsSinceLastRotation`. A secret that fails does not stop the others; the action
+ * throws at the end when anything failed.
+ */
+export async function reconcile(deps: RevokerDeps, request: Req<'reconcile'>): Promise<RevokerResponse> {
+  const ids = request.secretId ? [request.secretId] : (await listManagedSecrets(deps.sm)).map((s) => s.arn);
+  const outcomes: KeyOutcome[] = [];
+  const failures: SecretWork['failures'] = [];
+  let keysPastDeadline = 0;
+  let sinceRotation: number | undefined;
+  for (const id of ids) {
+    try {
+      const { work } = await reconcileOne(deps, id);
+      const now = deps.clock.now();
+      outcomes.push(...work.outcomes);
+      failures.push(...work.failures);
+      keysPastDeadline += pastDeadline(work.state, now);
+      const last = work.state.secret.lastRotatedDate?.getTime();
+      if (last !== undefined) sinceRotation = Math.max(sinceRotation ?? 0, Math.floor((now - last) / 1000));
+    } catch (err) {
+      deps.metrics.addMetric(METRICS.revocationFailed, 'Count', 1);
+      deps.logger.error('reconcile failed for a secret', { secret: id, error: describeError(err) });
+      failures.push({ secretName: id, reason: describeError(err) });
+    }
+  }
+  deps.metrics.addMetric(METRICS.keysPastDeadline, 'Count', keysPastDeadline);
+  if (sinceRotation !== undefined) deps.metrics.addMetric(METRICS.secondsSinceLastRotation, 'Seconds', sinceRotation);
+  deps.logger.info('reconcile done', { secrets: ids.length, keysPastDeadline, secondsSinceLastRotation: sinceRotation });
+  throwIfFailed(failures);
+  return { action: 'reconcile', keys: outcomes };
+}
+
+function refuseReferenced(state: KeyState, keyId: string, what: string): void {
+  const stages = state.referenced.get(keyId);
+  if (stages) {
+    throw new KeyInUseError(
+      `secret '${state.secret.name}': key '${keyId}' is referenced by ${stages.join(' and ')}; ${what}`,
+    );
+  }
+}
+
+/**
+ * `revokeNow`: delete one key at once (no grace, no hold, no observation), by key id or the key `AWSPREVIOUS`
+ * references. The record is written first so a crash mid-way leaves a due record the sweep finishes.
+ */
+export async function revokeNow(deps: RevokerDeps, request: Req<'revokeNow'>): Promise<RevokerResponse> {
+  const work = await open(deps, request.secretId);
+  const { state, provider } = work;
+  let keyId = request.keyId;
+  let versionId: string | undefined;
+  let keyFingerprint: string | undefined;
+  if (request.previous) {
+    const previous = await readVersionValue(deps.sm, state.secret, state.holders.previous, false);
+    if (!previous) {
+      throw new NothingToDoError(
+        `secret '${state.secret.name}' has no AWSPREVIOUS key to revoke (previous version: ${state.holders.previous ?? 'none'}); ` +
+          'to revoke a key by id pass keyId',
+      );
+    }
+    keyId = previous.keyId;
+    versionId = state.holders.previous;
+    keyFingerprint = fingerprint(previous.apiKey);
+  }
+  if (keyId === undefined) throw new NothingToDoError('revokeNow needs keyId or previous: true');
+  refuseReferenced(state, keyId, 'rotate first (emergency rotation), or revokeWithoutReplacement if no replacement can be issued');
+  if (!request.previous) {
+    const listed = await providerCall(work, 'list', keyId, () => provider.list());
+    const owner = parseProviderKeyLabel(listed.find((k) => k.keyId === keyId)?.label)?.secretName;
+    const known = state.records.has(keyId) || listed.every((k) => k.keyId !== keyId);
+    if (owner !== state.secret.name && !known) {
+      throw new KeyInUseError(
+        `secret '${state.secret.name}': key '${keyId}' is ${owner ? `labelled for secret '${owner}'` : 'not labelled by keyrelay'}; ` +
+          (owner ? `revoke it through '${owner}'` : 'revoke it at the provider by hand'),
+      );
+    }
+  }
+  const id = keyId;
+  audit(deps, 'revokeNow', state.secret.name, { keyId: id, fingerprint: keyFingerprint, operator: request.operator, reason: request.reason });
+  await writeRecord(work, { keyId: id, phase: 'grace', due: deps.clock.now(), versionId, reason: 'emergency' }, false);
+  await deleteKey(work, id, { versionId, reason: 'emergency' });
+  return done(work, 'revokeNow');
+}
+
+/** `revokeWithoutReplacement`: the confirmed emergency with no replacement: deletes the key `AWSCURRENT` references. */
+export async function revokeWithoutReplacement(
+  deps: RevokerDeps,
+  request: Req<'revokeWithoutReplacement'>,
+): Promise<RevokerResponse> {
+  const work = await open(deps, request.secretId);
+  const { state } = work;
+  if (!state.current) throw new NothingToDoError(`secret '${state.secret.name}' has no current key to revoke`);
+  const { keyId, apiKey } = state.current;
+  audit(deps, 'revokeWithoutReplacement', state.secret.name, {
+    keyId, fingerprint: fingerprint(apiKey), operator: request.operator, reason: request.reason,
+    downtime: 'applications using this secret fail until the next rotation issues a key',
+  });
+  await deleteKey(work, keyId, { versionId: state.holders.current, reason: 'no-replacement' }, true);
+  return done(work, 'revokeWithoutReplacement');
+}
+
+/**
+ * `cancel`: abandons a failed rotation: records the pending key(s) as due, removes `AWSPENDING` from the pending
+ * version (never `CancelRotateSecret`, which turns rotation off), then deletes them. A key labelled with the pending
+ * token but never stored (createSecret crashed before `PutSecretValue`) goes too. Repeating finishes what a crash left.
+ */
+export async function cancel(deps: RevokerDeps, request: Req<'cancel'>): Promise<RevokerResponse> {
+  const work = await open(deps, request.secretId);
+  const { state, provider } = work;
+  const pending = state.holders.pending;
+  audit(deps, 'cancel', state.secret.name, { pendingVersion: pending ?? null, operator: request.operator, reason: request.reason });
+  if (pending !== undefined) {
+    const label = providerKeyLabel(state.secret.name, pending);
+    const listed = await providerCall(work, 'list', undefined, () => provider.list());
+    const targets = new Set(listed.filter((k) => k.label === label).map((k) => k.keyId));
+    if (state.pending) targets.add(state.pending.keyId);
+    const current = state.current?.keyId;
+    if (current) targets.delete(current);
+    for (const keyId of targets) await writeRecord(work, { keyId, phase: 'grace', due: deps.clock.now(), versionId: pending, reason: 'cancel' }, false);
+    await deps.sm.send(
+      new UpdateSecretVersionStageCommand({ SecretId: state.secret.arn, VersionStage: 'AWSPENDING', RemoveFromVersionId: pending }),
+    );
+    for (const keyId of targets) state.referenced.delete(keyId);
+  }
+  const now = deps.clock.now();
+  for (const record of [...state.records.values()]) {
+    if (record.reason === 'cancel' && record.phase !== 'revoked' && record.due <= now && !state.referenced.has(record.keyId)) {
+      await deleteKey(work, record.keyId, record);
+    }
+  }
+  return done(work, 'cancel');
+}
+
+/**
+ * `restore`: re-enables a disabled key during its observation window and pushes its deadline out by the window again
+ * (phase back to `grace`). Without `keyId`, the most recently disabled key. Repeating is a no-op.
+ */
+export async function restore(deps: RevokerDeps, request: Req<'restore'>): Promise<RevokerResponse> {
+  const work = await open(deps, request.secretId);
+  const { state, provider } = work;
+  const name = state.secret.name;
+  const records = [...state.records.values()];
+  const record = request.keyId
+    ? state.records.get(request.keyId)
+    : (records.filter((r) => r.phase === 'disabled').sort((a, b) => b.due - a.due)[0] ??
+      records.filter((r) => r.phase !== 'revoked' && r.reason === 'restored').sort((a, b) => b.due - a.due)[0]);
+  if (!record) {
+    throw new NothingToDoError(
+      `secret '${name}': ${request.keyId ? `key '${request.keyId}' has no lifecycle record` : 'no disabled key to restore'}; ` +
+        'inspect the secret to see its keys',
+    );
+  }
+  if (record.phase === 'revoked') {
+    throw new NothingToDoError(
+      `secret '${name}': key '${record.keyId}' was deleted at ${isoTime(record.due)} and cannot come back; rotate to issue a new key`,
+    );
+  }
+  audit(deps, 'restore', name, { keyId: record.keyId, operator: request.operator, reason: request.reason });
+  if (record.phase !== 'disabled') {
+    work.outcomes.push({ secretName: name, keyId: record.keyId, outcome: 'restored', nextDue: isoTime(record.due), detail: `already ${record.phase}` });
+    return done(work, 'restore');
+  }
+  if (!provider.enable) throw new NothingToDoError(`provider '${provider.type}' cannot enable keys`);
+  try {
+    await providerCall(work, 'enable', record.keyId, () => provider.enable!(record.keyId));
+  } catch (err) {
+    if (err instanceof KeyNotFoundError) {
+      await writeRecord(work, { ...record, phase: 'revoked', due: deps.clock.now() }, false);
+      throw new NothingToDoError(`secret '${name}': key '${record.keyId}' is already deleted at the provider; rotate to issue a new key`);
+    }
+    fail(work, record.keyId, err);
+    return done(work, 'restore');
+  }
+  const window = (state.secret.settings.observation ?? state.secret.settings.gracePeriod) * 1000;
+  const due = deps.clock.now() + window;
+  await writeRecord(work, { keyId: record.keyId, phase: 'grace', due, versionId: record.versionId, reason: 'restored' });
+  work.outcomes.push({ secretName: name, keyId: record.keyId, outcome: 'restored', nextDue: isoTime(due) });
+  return done(work, 'restore');
+}
+
+/** `inspect`: the provider's keys for a secret with their labels, records and orphan flag, and the quota headroom. */
+export async function inspect(deps: RevokerDeps, request: Req<'inspect'>): Promise<RevokerResponse> {
+  const work = await open(deps, request.secretId);
+  const { state, provider } = work;
+  const problems: string[] = [];
+  let listed: ProviderKey[] = [];
+  try {
+    listed = await providerCall(work, 'list', undefined, () => provider.list());
+  } catch (err) {
+    problems.push(
+      err instanceof ProviderAuthError
+        ? `admin credential rejected by '${provider.type}' (${err.message}): fix the secret '${state.secret.settings.adminSecret ?? '?'}'`
+        : `provider '${provider.type}' could not list keys: ${describeError(err)}`,
+    );
+  }
+  const previous = await readVersionValue(deps.sm, state.secret, state.holders.previous, false);
+  const now = deps.clock.now();
+  const orphans = new Set(findOrphans(state, listed, now).map((o) => o.keyId));
+  const keys: InspectedKey[] = [];
+  for (const key of listed) {
+    const label = parseProviderKeyLabel(key.label);
+    const stages = [...(state.referenced.get(key.keyId) ?? [])];
+    if (previous?.keyId === key.keyId) stages.push('AWSPREVIOUS');
+    const record = state.records.get(key.keyId);
+    if (label?.secretName !== state.secret.name && stages.length === 0 && !record) continue;
+    keys.push({
+      keyId: key.keyId,
+      status: key.status,
+      stages,
+      phase: record?.phase,
+      due: record ? isoTime(record.due) : undefined,
+      createdAt: key.createdAt === undefined ? undefined : isoTime(key.createdAt),
+      lastUsedAt: key.lastUsedAt === undefined || key.lastUsedAt === null ? key.lastUsedAt : isoTime(key.lastUsedAt),
+      orphan: orphans.has(key.keyId),
+    });
+  }
+  const limit = provider.quota;
+  const quota = limit === undefined || problems.length > 0 ? undefined : { used: listed.length, limit };
+  if (quota && quota.used >= quota.limit) {
+    problems.push(
+      `quota full: ${quota.used} of ${quota.limit} keys for this admin credential; the next rotation frees only keys past their grace. ` +
+        'Way out: cancel a stuck rotation, revokeNow a key by id, or wait for a grace period to end',
+    );
+  }
+  const pastDue = pastDeadline(state, now);
+  if (pastDue > 0) problems.push(`${pastDue} key(s) past their revocation deadline: the revoker is failing (see RevocationFailed)`);
+  return {
+    action: 'inspect',
+    keys: [],
+    inspect: { secretName: state.secret.name, provider: provider.type, keys, quota, problems },
+  };
+}

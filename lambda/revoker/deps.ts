@@ -1,0 +1,55 @@
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { Clock } from '../core/clock';
+import type { RevocationScheduler } from '../core/ports';
+import type { ManagedSecret } from '../core/state';
+import type { KeyProvider } from '../providers/types';
+
+/** The slice of Powertools Logger the revoker uses (a Powertools `Logger` satisfies it). */
+export interface RevokerLogger {
+  info(message: string, attributes?: Record<string, unknown>): void;
+  warn(message: string, attributes?: Record<string, unknown>): void;
+  error(message: string, attributes?: Record<string, unknown>): void;
+}
+
+/**
+ * Where the revoker's data points go. Each one must be published on its own (Powertools: `singleMetric()`, see
+ * {@link metricsFrom}), so `freeQuota` running inside the rotation function loses nothing and concurrent
+ * in-process invocations (the local stack) do not mix.
+ */
+export interface RevokerMetrics {
+  addMetric(name: string, unit: 'Count' | 'Seconds', value: number): void;
+}
+
+/** Adapts Powertools Metrics: every data point flushed at once through `singleMetric()`. */
+export function metricsFrom(metrics: Metrics): RevokerMetrics {
+  return { addMetric: (name, unit, value) => void metrics.singleMetric().addMetric(name, unit, value) };
+}
+
+/** How hard a provider call is retried before the revoker gives up and fails loudly. */
+export interface RetryBudget {
+  /** Attempts in all. @default 5 */
+  attempts: number;
+  /** First back-off ceiling, ms (doubles, full jitter). @default 200 */
+  baseMs: number;
+  /** Largest wait, ms (also caps a provider's Retry-After). @default 5000 */
+  maxMs: number;
+}
+
+/** Default {@link RetryBudget}: at most ~10 s of waiting, well inside the revoker's Lambda timeout. */
+export const DEFAULT_RETRY_BUDGET: RetryBudget = { attempts: 5, baseMs: 200, maxMs: 5_000 };
+
+/** Everything the revoker talks to, injected so the same code runs on AWS, locally and under fakes. */
+export interface RevokerDeps {
+  sm: SecretsManagerClient;
+  /** The provider adapter for a managed secret (settings and admin credential from its tags). */
+  provider(secret: ManagedSecret): Promise<KeyProvider>;
+  clock: Clock;
+  scheduler: RevocationScheduler;
+  logger: RevokerLogger;
+  metrics: RevokerMetrics;
+  /** @default DEFAULT_RETRY_BUDGET */
+  retry?: Partial<RetryBudget>;
+  /** Jitter source in [0, 1). @default Math.random */
+  random?: () => number;
+}

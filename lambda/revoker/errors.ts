@@ -1,0 +1,50 @@
+import { KeyRelayError } from '../core/errors';
+
+/**
+ * Errors the revoker throws on purpose. Through Lambda `Invoke` they arrive as a `FunctionError` whose `errorType`
+ * is the `code`. Branch with `instanceof` in process, on `code` across `Invoke`.
+ */
+
+/** The payload is not a {@link RevokerRequest}: names the field and the value received. Code `RevokerRequestInvalid`. */
+export class RevokerRequestError extends KeyRelayError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('RevokerRequestInvalid', message, options);
+  }
+}
+
+/**
+ * One or more keys could not be revoked after retries: they may still be alive. The `RevocationFailed` metric was
+ * emitted before this was thrown; the reconcile sweep retries on its next run. Code `RevocationFailed`.
+ */
+export class RevocationFailedError extends KeyRelayError {
+  /** Key ids that failed, by secret name. */
+  readonly failed: Array<{ secretName: string; keyId?: string; reason: string }>;
+
+  constructor(failed: Array<{ secretName: string; keyId?: string; reason: string }>, options?: { cause?: unknown }) {
+    const list = failed.map((f) => `'${f.secretName}'${f.keyId ? ` key '${f.keyId}'` : ''}: ${f.reason}`).join('; ');
+    super(
+      'RevocationFailed',
+      `revocation failed for ${failed.length} item(s): ${list}. The keys may still be alive: check the provider and its ` +
+        'admin credential; the reconcile sweep retries on its next run (or invoke revokeNow / reconcile for the secret)',
+      options,
+    );
+    this.failed = failed;
+  }
+}
+
+/**
+ * The action would revoke a key that `AWSCURRENT` or `AWSPENDING` references (or a key that is not this secret's).
+ * Code `KeyInUse`.
+ */
+export class KeyInUseError extends KeyRelayError {
+  constructor(message: string) {
+    super('KeyInUse', message);
+  }
+}
+
+/** There is nothing the action can act on (no previous version, no disabled key, a key already deleted). Code `NothingToDo`. */
+export class NothingToDoError extends KeyRelayError {
+  constructor(message: string) {
+    super('NothingToDo', message);
+  }
+}

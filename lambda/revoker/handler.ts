@@ -1,0 +1,43 @@
+import { describeError } from '../core/errors';
+import { cancel, inspect, reconcile, restore, revokeDue, revokeNow, revokeWithoutReplacement } from './actions';
+import type { RevokerDeps } from './deps';
+import type { RevokerRequest, RevokerResponse } from './protocol';
+import { parseRevokerRequest } from './request';
+
+/** The revoker's Lambda handler: one typed action per invocation. */
+export type RevokerHandler = (event: unknown) => Promise<RevokerResponse>;
+
+type Actions = { [A in RevokerRequest['action']]: (deps: RevokerDeps, request: Extract<RevokerRequest, { action: A }>) => Promise<RevokerResponse> };
+
+const ACTIONS: Actions = { revokeDue, reconcile, revokeNow, revokeWithoutReplacement, cancel, restore, inspect };
+
+/**
+ * Builds the revoker handler from injected deps: validates the payload (a malformed one throws
+ * `RevokerRequestError`), runs the action, and rethrows failures so the Lambda `Errors` alarm and the schedule's
+ * dead-letter queue see them.
+ *
+ * @example
+ * const revoke = createRevokerHandler({ sm, provider, clock, scheduler, logger, metrics });
+ * await revoke({ action: 'revokeNow', secretId: 'payments/stripe', previous: true, reason: 'leak', operator: 'ana' });
+ */
+export function createRevokerHandler(deps: RevokerDeps): RevokerHandler {
+  return async (event) => {
+    let request: RevokerRequest;
+    try {
+      request = parseRevokerRequest(event);
+    } catch (err) {
+      deps.logger.error('rejected a malformed revoker request', { error: describeError(err) });
+      throw err;
+    }
+    const secret = 'secretId' in request ? request.secretId : undefined;
+    try {
+      const run = ACTIONS[request.action] as (d: RevokerDeps, r: RevokerRequest) => Promise<RevokerResponse>;
+      const response = await run(deps, request);
+      deps.logger.info('revoker action done', { action: request.action, secret, keys: response.keys });
+      return response;
+    } catch (err) {
+      deps.logger.error('revoker action failed', { action: request.action, secret, error: describeError(err) });
+      throw err;
+    }
+  };
+}

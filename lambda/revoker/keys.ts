@@ -1,0 +1,116 @@
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { parseSecretValue, type SecretValue } from '../core/secret-value';
+import {
+  parseProviderKeyLabel,
+  readManagedSecret,
+  stageHolders,
+  type KeyRecord,
+  type ManagedSecret,
+} from '../core/state';
+import type { ProviderKey } from '../providers/types';
+
+/**
+ * A key younger than this is never called an orphan. A key keyrelay issues is labelled with its rotation's token, and
+ * Secrets Manager creates that token's `AWSPENDING` placeholder before createSecret runs, so an in-flight rotation is
+ * normally recognised by its token; the age guard covers the remaining race (a sweep that reads the versions just
+ * before a rotation starts and lists the provider just after it issued). One hour is Secrets Manager's shortest
+ * rotation window and four times Lambda's 15-minute maximum timeout, so no createSecret is still running after it.
+ */
+export const ORPHAN_MIN_AGE_MS = 3_600_000;
+
+/** A secret as the revoker sees it before acting: state plus the keys that `AWSCURRENT`/`AWSPENDING` reference. */
+export interface KeyState {
+  secret: ManagedSecret;
+  holders: { current?: string; pending?: string; previous?: string };
+  current?: SecretValue;
+  pending?: SecretValue;
+  /** keyId -> the labels (`AWSCURRENT`, `AWSPENDING`) whose values reference it. Never revoked (bar revokeWithoutReplacement). */
+  referenced: Map<string, string[]>;
+  records: Map<string, KeyRecord>;
+}
+
+function isNotFound(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { name?: string }).name === 'ResourceNotFoundException';
+}
+
+/**
+ * The value of one version, always read by `VersionId` (moto returns stale versions without one).
+ * Undefined for a value-less placeholder; `strict` decides whether an invalid value throws (current) or counts as
+ * "no key" (pending, previous: createSecret treats garbage as not yet created).
+ */
+export async function readVersionValue(
+  sm: SecretsManagerClient,
+  secret: ManagedSecret,
+  versionId: string | undefined,
+  strict: boolean,
+): Promise<SecretValue | undefined> {
+  if (versionId === undefined) return undefined;
+  let text: string | undefined;
+  try {
+    text = (await sm.send(new GetSecretValueCommand({ SecretId: secret.arn, VersionId: versionId }))).SecretString;
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+  if (!strict) {
+    try {
+      return parseSecretValue(text, secret.name);
+    } catch {
+      return undefined;
+    }
+  }
+  return text === undefined || text === '' ? undefined : parseSecretValue(text, secret.name);
+}
+
+/**
+ * Re-reads a secret and the values of its `AWSCURRENT` and `AWSPENDING` versions (every action starts here).
+ * @throws StateError when the current value is not a valid secret value: then which key is in use is unknown, so
+ * nothing may be revoked until it is fixed.
+ */
+export async function loadKeyState(sm: SecretsManagerClient, secretId: string): Promise<KeyState> {
+  const secret = await readManagedSecret(sm, secretId);
+  const holders = stageHolders(secret.versions);
+  const [current, pending] = await Promise.all([
+    readVersionValue(sm, secret, holders.current, true),
+    holders.pending === holders.current ? Promise.resolve(undefined) : readVersionValue(sm, secret, holders.pending, false),
+  ]);
+  const referenced = new Map<string, string[]>();
+  if (current) referenced.set(current.keyId, ['AWSCURRENT', ...(holders.pending === holders.current ? ['AWSPENDING'] : [])]);
+  if (pending) referenced.set(pending.keyId, [...(referenced.get(pending.keyId) ?? []), 'AWSPENDING']);
+  return { secret, holders, current, pending, referenced, records: new Map(secret.records.map((r) => [r.keyId, r])) };
+}
+
+/** A provider key labelled for the secret that nothing references and no live record covers. */
+export interface Orphan {
+  keyId: string;
+  /** When it may be revoked, ms. */
+  deadline: number;
+  /** The version its label's token names, when that version still exists (its value may have been used). */
+  versionId?: string;
+}
+
+/**
+ * Finds orphans among the provider's keys: labelled for this secret, referenced by neither `AWSCURRENT` nor
+ * `AWSPENDING`, not labelled with the pending version's token, no live record, older than {@link ORPHAN_MIN_AGE_MS}.
+ * Deadline: a key whose token names an existing version may have been used as that version's value, so it keeps a
+ * grace period from the last rotation; a key no version ever held cannot be in use and is due at once. A key whose
+ * age the provider does not report is due no sooner than the minimum age from now (its first sighting).
+ */
+export function findOrphans(state: KeyState, providerKeys: ProviderKey[], now: number): Orphan[] {
+  const { secret } = state;
+  const orphans: Orphan[] = [];
+  for (const key of providerKeys) {
+    const label = parseProviderKeyLabel(key.label);
+    if (!label || label.secretName !== secret.name) continue;
+    if (state.referenced.has(key.keyId) || label.token === state.holders.pending) continue;
+    const record = state.records.get(key.keyId);
+    if (record && record.phase !== 'revoked') continue;
+    if (key.createdAt !== undefined && now - key.createdAt < ORPHAN_MIN_AGE_MS) continue;
+    const stored = secret.versions[label.token] !== undefined;
+    let deadline = stored && !record ? (secret.lastRotatedDate?.getTime() ?? now) + secret.settings.gracePeriod * 1000 : now;
+    if (key.createdAt === undefined) deadline = Math.max(deadline, now + ORPHAN_MIN_AGE_MS);
+    orphans.push({ keyId: key.keyId, deadline, versionId: stored ? label.token : undefined });
+  }
+  return orphans;
+}

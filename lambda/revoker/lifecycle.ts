@@ -1,0 +1,254 @@
+import { isoTime } from '../core/clock';
+import { describeError } from '../core/errors';
+import { METRICS } from '../core/metrics';
+import { retry } from '../core/retry';
+import { fingerprint } from '../core/secret-value';
+import { deleteKeyRecords, putKeyRecord, type KeyRecord } from '../core/state';
+import { KeyNotFoundError } from '../providers/errors';
+import type { KeyProvider } from '../providers/types';
+import type { RevokerDeps } from './deps';
+import { DEFAULT_RETRY_BUDGET } from './deps';
+import { RevocationFailedError } from './errors';
+import { readVersionValue, type KeyState } from './keys';
+import type { KeyOutcome } from './protocol';
+
+/** Revoked records kept per secret for `inspect`/`history`; older ones are pruned (AWS allows 50 tags per secret). */
+export const MAX_REVOKED_RECORDS = 10;
+
+/** Reasons that skip the usage hold and the observation window: nobody should be using these keys. */
+const IMMEDIATE_REASONS: ReadonlySet<string> = new Set(['emergency', 'cancel', 'no-replacement']);
+
+/** One secret's work in progress: its state, its provider, and what happened so far. */
+export interface SecretWork {
+  deps: RevokerDeps;
+  state: KeyState;
+  provider: KeyProvider;
+  outcomes: KeyOutcome[];
+  failures: Array<{ secretName: string; keyId?: string; reason: string }>;
+}
+
+/** Starts the work on one secret. */
+export function secretWork(deps: RevokerDeps, state: KeyState, provider: KeyProvider): SecretWork {
+  return { deps, state, provider, outcomes: [], failures: [] };
+}
+
+/** Runs a provider call under the retry budget on the injected clock, logging each retry. */
+export function providerCall<T>(work: SecretWork, op: string, keyId: string | undefined, fn: () => Promise<T>): Promise<T> {
+  return callProvider(work.deps, work.state.secret.name, op, keyId, fn);
+}
+
+/** {@link providerCall} before a secret's state is loaded. */
+export function callProvider<T>(
+  deps: RevokerDeps,
+  secret: string,
+  op: string,
+  keyId: string | undefined,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const budget = { ...DEFAULT_RETRY_BUDGET, ...deps.retry };
+  return retry(() => fn(), {
+    clock: deps.clock,
+    attempts: budget.attempts,
+    baseMs: budget.baseMs,
+    maxMs: budget.maxMs,
+    random: deps.random,
+    onRetry: (err, attempt, waitMs) =>
+      deps.logger.warn('provider call failed; retrying', {
+        secret, op, keyId, attempt, waitMs, error: describeError(err),
+      }),
+  });
+}
+
+/** Writes a record (state contract tag) and mirrors it in memory; arms the scheduler when it falls due later. */
+export async function writeRecord(work: SecretWork, record: KeyRecord, arm = true): Promise<void> {
+  const { deps, state } = work;
+  await putKeyRecord(deps.sm, state.secret.arn, record);
+  state.records.set(record.keyId, record);
+  if (arm && record.phase !== 'revoked' && record.due > deps.clock.now()) {
+    await deps.scheduler.scheduleRevocation({
+      secretArn: state.secret.arn, secretName: state.secret.name, keyId: record.keyId, due: record.due,
+    });
+  }
+}
+
+/** Records a failure that must reach an alarm: metric now, error when the action ends. */
+export function fail(work: SecretWork, keyId: string | undefined, err: unknown): void {
+  const { deps, state } = work;
+  const reason = describeError(err);
+  deps.metrics.addMetric(METRICS.revocationFailed, 'Count', 1);
+  deps.logger.error('revocation failed; the key may still be alive', { secret: state.secret.name, keyId, error: reason });
+  work.failures.push({ secretName: state.secret.name, keyId, reason });
+}
+
+/** Throws {@link RevocationFailedError} when anything failed. */
+export function throwIfFailed(failures: SecretWork['failures']): void {
+  if (failures.length > 0) throw new RevocationFailedError(failures);
+}
+
+/**
+ * Deletes a key at the provider ("already gone" counts) and records it revoked. Never called for a referenced key
+ * except by revokeWithoutReplacement, which says so with `allowReferenced`.
+ * @returns false when it gave up (metric emitted, failure recorded).
+ */
+export async function deleteKey(
+  work: SecretWork,
+  keyId: string,
+  from: { versionId?: string; reason?: string },
+  allowReferenced = false,
+): Promise<boolean> {
+  const { deps, state, provider } = work;
+  const stages = state.referenced.get(keyId);
+  if (stages && !allowReferenced) {
+    // Defence in depth: callers filter first; reaching this is a bug, and a loud one beats an outage.
+    fail(work, keyId, new Error(`refused to delete key '${keyId}': ${stages.join(', ')} references it`));
+    return false;
+  }
+  let detail = 'deleted';
+  try {
+    await providerCall(work, 'revoke', keyId, () => provider.revoke(keyId));
+  } catch (err) {
+    if (!(err instanceof KeyNotFoundError)) {
+      fail(work, keyId, err);
+      return false;
+    }
+    detail = 'already gone';
+  }
+  const now = deps.clock.now();
+  await writeRecord(work, { keyId, phase: 'revoked', due: now, versionId: from.versionId, reason: from.reason }, false);
+  deps.metrics.addMetric(METRICS.revocationSucceeded, 'Count', 1);
+  deps.logger.info('key revoked', { secret: state.secret.name, keyId, detail, reason: from.reason });
+  work.outcomes.push({ secretName: state.secret.name, keyId, outcome: 'revoked', detail });
+  return true;
+}
+
+async function versionFingerprint(work: SecretWork, versionId: string | undefined): Promise<string | undefined> {
+  if (!versionId || work.state.secret.versions[versionId] === undefined) return undefined;
+  try {
+    const value = await readVersionValue(work.deps.sm, work.state.secret, versionId, false);
+    return value ? fingerprint(value.apiKey) : undefined;
+  } catch {
+    return undefined; // the fingerprint only decorates the alarm's log line
+  }
+}
+
+/** Options for {@link processDue}. */
+export interface DueOptions {
+  /**
+   * Quota pressure (createSecret could not issue): skip disabling (a disabled key still counts against the quota) and
+   * delete disabled keys whose grace is over even during their observation window.
+   */
+  quota?: boolean;
+}
+
+/** When the provider last saw the key used: null never, undefined not reported, 'gone' deleted. */
+async function lastUse(work: SecretWork, keyId: string): Promise<number | null | undefined | 'gone'> {
+  const { provider } = work;
+  try {
+    if (provider.lastUsed) return await providerCall(work, 'lastUsed', keyId, () => provider.lastUsed!(keyId));
+    const listed = (await providerCall(work, 'list', undefined, () => provider.list())).find((k) => k.keyId === keyId);
+    return listed ? listed.lastUsedAt : 'gone';
+  } catch (err) {
+    if (err instanceof KeyNotFoundError) return 'gone';
+    throw err;
+  }
+}
+
+/**
+ * Usage-aware hold: while the key was used within `usageQuiet`, and until `usageMaxHold` after its deadline, push
+ * its record to the next check and raise `OldKeyInUse`. @returns true when held (nothing more to do now).
+ */
+async function hold(work: SecretWork, record: KeyRecord, used: number | null | undefined): Promise<boolean> {
+  const { deps, state } = work;
+  const { usageQuiet, usageMaxHold = 0 } = state.secret.settings;
+  if (!usageQuiet || used === null || used === undefined) return false;
+  const now = deps.clock.now();
+  const quietAt = used + usageQuiet * 1000;
+  if (quietAt <= now) return false;
+  const deadline = record.phase === 'held' ? (record.heldSince ?? record.due) : record.due;
+  const cap = deadline + usageMaxHold * 1000;
+  const keyFingerprint = await versionFingerprint(work, record.versionId);
+  const seen = { secret: state.secret.name, keyId: record.keyId, fingerprint: keyFingerprint, lastUsedAt: isoTime(used) };
+  if (now >= cap) {
+    deps.metrics.addMetric(METRICS.oldKeyInUsePastHold, 'Count', 1);
+    deps.logger.warn('old key still in use past its hold cap; revoking anyway', { ...seen, holdCap: isoTime(cap) });
+    return false;
+  }
+  const due = Math.min(quietAt, cap);
+  await writeRecord(work, { ...record, phase: 'held', due, heldSince: deadline });
+  deps.metrics.addMetric(METRICS.oldKeyInUse, 'Count', 1);
+  deps.logger.warn('old key still in use; revocation held: an application has not picked up the new key', {
+    ...seen, nextCheck: isoTime(due), holdCap: isoTime(cap),
+  });
+  work.outcomes.push({ secretName: state.secret.name, keyId: record.keyId, outcome: 'held', nextDue: isoTime(due) });
+  return true;
+}
+
+/** Moves one due record one step: hold, disable (two-phase) or delete. Failures are recorded, not thrown. */
+async function advance(work: SecretWork, record: KeyRecord, options: DueOptions): Promise<void> {
+  const { deps, state, provider } = work;
+  const { keyId, versionId, reason } = record;
+  try {
+    const immediate = reason !== undefined && IMMEDIATE_REASONS.has(reason);
+    if (record.phase !== 'disabled' && !immediate) {
+      if (state.secret.settings.usageQuiet && provider.capabilities.lastUsed) {
+        const used = await lastUse(work, keyId);
+        if (used === 'gone') {
+          await deleteKey(work, keyId, record);
+          return;
+        }
+        if (await hold(work, record, used)) return;
+      }
+      const observation = state.secret.settings.observation;
+      if (!options.quota && observation && provider.capabilities.disable && provider.disable) {
+        try {
+          await providerCall(work, 'disable', keyId, () => provider.disable!(keyId));
+        } catch (err) {
+          if (err instanceof KeyNotFoundError) return void (await deleteKey(work, keyId, record));
+          throw err;
+        }
+        const due = deps.clock.now() + observation * 1000;
+        await writeRecord(work, { keyId, phase: 'disabled', due, versionId, reason });
+        deps.logger.info('key disabled; deleted after the observation window unless restored', {
+          secret: state.secret.name, keyId, deleteAt: isoTime(due),
+        });
+        work.outcomes.push({ secretName: state.secret.name, keyId, outcome: 'disabled', nextDue: isoTime(due) });
+        return;
+      }
+    }
+    await deleteKey(work, keyId, record);
+  } catch (err) {
+    fail(work, keyId, err);
+  }
+}
+
+/**
+ * Acts on every record whose time has come and that no live label references, then prunes old revoked records.
+ * Records of referenced keys are left alone (a finishSecret about to move `AWSCURRENT`, or a rollback).
+ */
+export async function processDue(work: SecretWork, options: DueOptions = {}): Promise<void> {
+  const { deps, state } = work;
+  const now = deps.clock.now();
+  const due = [...state.records.values()].filter(
+    (r) =>
+      r.phase !== 'revoked' &&
+      !state.referenced.has(r.keyId) &&
+      (r.due <= now || (options.quota === true && r.phase === 'disabled')),
+  );
+  for (const record of due.sort((a, b) => a.due - b.due)) await advance(work, record, options);
+  await pruneRevoked(work);
+}
+
+async function pruneRevoked(work: SecretWork): Promise<void> {
+  const revoked = [...work.state.records.values()].filter((r) => r.phase === 'revoked').sort((a, b) => b.due - a.due);
+  const old = revoked.slice(MAX_REVOKED_RECORDS).map((r) => r.keyId);
+  if (old.length === 0) return;
+  await deleteKeyRecords(work.deps.sm, work.state.secret.arn, old);
+  for (const keyId of old) work.state.records.delete(keyId);
+}
+
+/** Records still past their deadline and alive as far as the records say (for the `KeysPastDeadline` gauge). */
+export function pastDeadline(state: KeyState, now: number): number {
+  return [...state.records.values()].filter(
+    (r) => r.phase !== 'revoked' && r.phase !== 'held' && !state.referenced.has(r.keyId) && r.due <= now,
+  ).length;
+}

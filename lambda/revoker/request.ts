@@ -1,0 +1,56 @@
+import { z } from 'zod';
+import { RevokerRequestError } from './errors';
+import type { RevokerRequest } from './protocol';
+
+const secretId = z.string().min(1, 'must name a secret (name or ARN)');
+// Audit fields travel into log lines only (never into tags), so free text is fine; bound it.
+const text = z.string().trim().min(1, 'must not be empty').max(1000);
+
+/** zod schema of {@link RevokerRequest}; unknown fields are dropped. */
+export const RevokerRequestSchema: z.ZodType<RevokerRequest> = z.discriminatedUnion('action', [
+  z.object({ action: z.literal('revokeDue'), secretId }),
+  z.object({ action: z.literal('reconcile'), secretId: secretId.optional() }),
+  z.object({
+    action: z.literal('revokeNow'),
+    secretId,
+    keyId: z.string().min(1).optional(),
+    previous: z.boolean().optional(),
+    reason: text,
+    operator: text,
+  }),
+  z.object({
+    action: z.literal('revokeWithoutReplacement'),
+    secretId,
+    reason: text,
+    operator: text,
+    acceptDowntime: z.literal(true, 'must be true: this revokes the current key and the apps using it fail until the next rotation'),
+  }),
+  z.object({ action: z.literal('cancel'), secretId, reason: text.optional(), operator: text }),
+  z.object({ action: z.literal('restore'), secretId, keyId: z.string().min(1).optional(), reason: text.optional(), operator: text }),
+  z.object({ action: z.literal('inspect'), secretId }),
+]) as z.ZodType<RevokerRequest>;
+
+/**
+ * Validates an `Invoke` payload.
+ * @throws RevokerRequestError naming the field, what it got and the actions that exist.
+ */
+export function parseRevokerRequest(payload: unknown): RevokerRequest {
+  const parsed = RevokerRequestSchema.safeParse(payload);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = issue && issue.path.length > 0 ? issue.path.join('.') : '(payload)';
+    const got = field === '(payload)' ? JSON.stringify(payload)?.slice(0, 120) : undefined;
+    throw new RevokerRequestError(
+      `revoker request invalid at '${field}': ${issue?.message ?? 'does not match the protocol'}` +
+        (got ? ` (got ${got})` : '') +
+        '; expected { action: revokeDue | reconcile | revokeNow | revokeWithoutReplacement | cancel | restore | inspect, secretId, ... }',
+    );
+  }
+  const request = parsed.data;
+  if (request.action === 'revokeNow' && (request.keyId === undefined) === (request.previous !== true)) {
+    throw new RevokerRequestError(
+      `revoker request invalid: revokeNow needs exactly one of 'keyId' or 'previous: true' (got keyId=${request.keyId ?? 'none'}, previous=${String(request.previous ?? false)})`,
+    );
+  }
+  return request;
+}
