@@ -1,4 +1,5 @@
 import { ConfigError } from '../core/errors';
+import { cloudflareProvider } from './cloudflare';
 import { referenceProvider } from './reference';
 import type { ProviderDefinition } from './registry';
 import type { KeyProvider, ProviderContext } from './types';
@@ -10,6 +11,7 @@ export type { ProviderDefinition } from './registry';
 /** Every provider type keyrelay can rotate, by the `type` written in the config. */
 export const PROVIDERS: Readonly<Record<string, ProviderDefinition>> = {
   [referenceProvider.type]: referenceProvider,
+  [cloudflareProvider.type]: cloudflareProvider,
 };
 
 /** The definition of `type`. @throws ConfigError listing the known types. */
