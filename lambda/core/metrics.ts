@@ -25,4 +25,8 @@ export const METRICS = {
   secondsSinceLastRotation: 'SecondsSinceLastRotation',
   /** Keys labelled for a secret that nothing referenced, revoked by the sweep. */
   orphansRevoked: 'OrphansRevoked',
+  /** finishSecret rotated but could not arrange the old key's revocation (the sweep revokes it after its deadline). */
+  revocationScheduleFailed: 'RevocationScheduleFailed',
+  /** finishSecret rotated but could not publish `KeyRotated` (apps refresh on cache expiry instead). */
+  eventPublishFailed: 'EventPublishFailed',
 } as const;

@@ -1,0 +1,129 @@
+import {
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  UpdateSecretVersionStageCommand,
+  type SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
+import { StateError } from '../core/errors';
+import { formatSecretValue, parseSecretValue, type SecretValue } from '../core/secret-value';
+import type { ManagedSecret } from '../core/state';
+
+/**
+ * A per-container cache of secret values by version. Versions are immutable on AWS, so a hit is always right and
+ * the four steps of one rotation (run back to back by a warm container) read each version at most once.
+ * Only valid values are kept: "no value yet" may change, and so may an invalid value on moto, which overwrites.
+ *
+ * Trade-off: holds key material in memory for the container's life (it is in memory during the step anyway);
+ * bounded to `limit` entries, oldest dropped first.
+ */
+export class VersionCache {
+  private readonly values = new Map<string, SecretValue>();
+
+  /** @param limit most versions kept. @default 64 */
+  constructor(private readonly limit = 64) {}
+
+  get(secretArn: string, versionId: string): SecretValue | undefined {
+    return this.values.get(`${secretArn}\n${versionId}`);
+  }
+
+  set(secretArn: string, versionId: string, value: SecretValue): void {
+    const key = `${secretArn}\n${versionId}`;
+    this.values.delete(key);
+    this.values.set(key, value);
+    if (this.values.size > this.limit) {
+      const oldest = this.values.keys().next().value;
+      if (oldest !== undefined) this.values.delete(oldest);
+    }
+  }
+}
+
+/** What one version holds: a valid value, nothing yet (the rotation placeholder), or something invalid. */
+export type VersionValue =
+  | { state: 'valid'; value: SecretValue }
+  | { state: 'absent' }
+  | { state: 'invalid'; problem: string };
+
+/** Runs one AWS call with the step's retry policy. */
+export type Call = <T>(fn: () => Promise<T>) => Promise<T>;
+
+/** Reads one version's value (cache first). `ResourceNotFoundException` on a version means "no value yet". */
+export async function readVersion(
+  sm: SecretsManagerClient,
+  call: Call,
+  cache: VersionCache,
+  secret: ManagedSecret,
+  versionId: string,
+): Promise<VersionValue> {
+  const cached = cache.get(secret.arn, versionId);
+  if (cached) return { state: 'valid', value: cached };
+  let text: string | undefined;
+  try {
+    // By VersionId: moto answers a stale version when neither VersionId nor VersionStage is given.
+    const out = await call(() => sm.send(new GetSecretValueCommand({ SecretId: secret.arn, VersionId: versionId })));
+    text = out.SecretString;
+  } catch (err) {
+    if (errorName(err) === 'ResourceNotFoundException') return { state: 'absent' };
+    throw err;
+  }
+  if (text === undefined || text === '') return { state: 'absent' };
+  try {
+    const value = parseSecretValue(text, secret.name);
+    cache.set(secret.arn, versionId, value);
+    return { state: 'valid', value };
+  } catch (err) {
+    if (err instanceof StateError) return { state: 'invalid', problem: err.message };
+    throw err;
+  }
+}
+
+/**
+ * Stores `value` as the pending version `token` (ClientRequestToken=token, VersionStages=[AWSPENDING], RotationToken
+ * when the event had one). Same token and same value is a no-op at AWS, so retrying a put whose answer was lost is safe.
+ */
+export async function putPendingVersion(
+  sm: SecretsManagerClient,
+  call: Call,
+  cache: VersionCache,
+  secret: ManagedSecret,
+  token: string,
+  value: SecretValue,
+  rotationToken: string | undefined,
+): Promise<void> {
+  await call(() =>
+    sm.send(
+      new PutSecretValueCommand({
+        SecretId: secret.arn,
+        ClientRequestToken: token,
+        SecretString: formatSecretValue(value),
+        VersionStages: ['AWSPENDING'],
+        ...(rotationToken === undefined ? {} : { RotationToken: rotationToken }),
+      }),
+    ),
+  );
+  cache.set(secret.arn, token, value);
+}
+
+/** Moves AWSCURRENT to `token`; `RemoveFromVersionId` is mandatory while another version holds the label. */
+export async function promoteVersion(
+  sm: SecretsManagerClient,
+  call: Call,
+  secret: ManagedSecret,
+  token: string,
+  currentVersionId: string | undefined,
+): Promise<void> {
+  await call(() =>
+    sm.send(
+      new UpdateSecretVersionStageCommand({
+        SecretId: secret.arn,
+        VersionStage: 'AWSCURRENT',
+        MoveToVersionId: token,
+        ...(currentVersionId === undefined ? {} : { RemoveFromVersionId: currentVersionId }),
+      }),
+    ),
+  );
+}
+
+/** The `name` of an SDK (or any) error. */
+export function errorName(err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null && 'name' in err && typeof err.name === 'string' ? err.name : undefined;
+}
