@@ -1,0 +1,89 @@
+import { isoTime } from '../lambda/core/clock';
+import { stageHolders, type KeyPhase, type ManagedSecret } from '../lambda/core/state';
+import type { CurrentKey } from './secrets';
+
+/** A record's next action is this late before `status` calls it past its deadline (the revoker runs at the deadline). */
+export const DEADLINE_SLACK_MS = 15 * 60_000;
+/** A rotation is overdue this long after its window opened (AWS windows may last the rest of the day). */
+export const OVERDUE_SLACK_MS = 24 * 3600_000;
+
+/** Why a key needs a look. `code` is stable for scripts. */
+export interface Attention {
+  code: 'rotation-pending' | 'past-deadline' | 'overdue' | 'frozen' | 'rotation-disabled' | 'no-current-key' | 'unreadable';
+  detail: string;
+}
+
+/** A provider key the secret no longer (or never) made current, from its lifecycle record. */
+export interface RecordedKey {
+  keyId: string;
+  phase: KeyPhase;
+  /** ISO-8601. */
+  due: string;
+  versionId?: string;
+  reason?: string;
+}
+
+/** One key as `status` reports it. Holds fingerprints and key ids only. */
+export interface KeyStatus {
+  name: string;
+  provider?: string;
+  current?: CurrentKey;
+  lastRotated?: string;
+  nextRotation?: string;
+  /** A version labelled AWSPENDING that is not AWSCURRENT: a rotation running or stuck. */
+  pending?: { versionId: string };
+  /** The AWSPREVIOUS version and its key's lifecycle record, when known. */
+  previous?: { versionId: string; record?: RecordedKey };
+  /** Every other recorded key (orphans, older keys). */
+  otherKeys: RecordedKey[];
+  frozen?: string;
+  attention: Attention[];
+}
+
+function recorded(r: ManagedSecret['records'][number]): RecordedKey {
+  return { keyId: r.keyId, phase: r.phase, due: isoTime(r.due), versionId: r.versionId, reason: r.reason };
+}
+
+/** Judges one secret's state at `now` (pure): what to show and what needs attention. */
+export function assessKey(secret: ManagedSecret, current: CurrentKey | undefined, now: number): KeyStatus {
+  const holders = stageHolders(secret.versions);
+  const attention: Attention[] = [];
+  // AWSPENDING left on the AWSCURRENT version is a finished rotation (AWS accepts it), not a stuck one.
+  const pending = holders.pending && holders.pending !== holders.current ? { versionId: holders.pending } : undefined;
+  if (pending) {
+    attention.push({ code: 'rotation-pending', detail: `AWSPENDING on version ${pending.versionId}: a rotation is running or stuck (cancel with \`keyrelay cancel ${secret.name}\`)` });
+  }
+  const previousRecord = holders.previous ? secret.records.find((r) => r.versionId === holders.previous) : undefined;
+  for (const r of secret.records) {
+    if (r.phase !== 'revoked' && r.due + DEADLINE_SLACK_MS < now) {
+      attention.push({ code: 'past-deadline', detail: `key ${r.keyId} (${r.phase}) was due ${isoTime(r.due)} and is still alive` });
+    }
+  }
+  const overdueAt = secret.nextRotationDate
+    ? secret.nextRotationDate.getTime() + OVERDUE_SLACK_MS
+    : secret.lastRotatedDate && secret.settings.rotateEvery
+      ? secret.lastRotatedDate.getTime() + secret.settings.rotateEvery * 1000 + OVERDUE_SLACK_MS
+      : undefined;
+  if (overdueAt !== undefined && overdueAt < now && !secret.frozen) {
+    attention.push({ code: 'overdue', detail: `rotation overdue since ${isoTime(overdueAt - OVERDUE_SLACK_MS)}` });
+  }
+  if (secret.frozen) attention.push({ code: 'frozen', detail: `rotation frozen: ${secret.frozen}` });
+  if (!secret.rotationEnabled) attention.push({ code: 'rotation-disabled', detail: 'rotation is not enabled on the secret (deploy the stack)' });
+  if (!holders.current) {
+    attention.push({ code: 'no-current-key', detail: `no AWSCURRENT version: rotate it (\`keyrelay rotate ${secret.name}\`) or \`keyrelay import ${secret.name}\`` });
+  } else if (current?.error) {
+    attention.push({ code: 'unreadable', detail: current.error });
+  }
+  return {
+    name: secret.name,
+    provider: secret.settings.provider,
+    current,
+    lastRotated: secret.lastRotatedDate ? isoTime(secret.lastRotatedDate.getTime()) : undefined,
+    nextRotation: secret.nextRotationDate ? isoTime(secret.nextRotationDate.getTime()) : undefined,
+    pending,
+    previous: holders.previous ? { versionId: holders.previous, record: previousRecord && recorded(previousRecord) } : undefined,
+    otherKeys: secret.records.filter((r) => r !== previousRecord).map(recorded),
+    frozen: secret.frozen,
+    attention,
+  };
+}

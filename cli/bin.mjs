@@ -1,0 +1,7 @@
+#!/usr/bin/env node
+// `npx keyrelay`: loads the TypeScript entry through tsx's ESM API (tsx caches compiled files, so later starts are
+// fast) and sets the exit code from `main`. Nothing else lives here.
+import { tsImport } from 'tsx/esm/api';
+
+const { main } = await tsImport('./main.ts', import.meta.url);
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,62 @@
+import { isoTime } from '../../lambda/core/clock';
+import { confirm } from '../confirm';
+import type { Context } from '../context';
+import { EXIT, type ExitCode } from '../errors';
+import { formatRotationEvent, formatTimeline, type EmergencyTimeline } from '../format/rotate';
+import { invokeRevoker } from '../revoker';
+import { rotateSecret } from '../rotation';
+import { loadSecret } from '../secrets';
+
+/** `keyrelay rotate --emergency NAME --reason ...` options. */
+export interface EmergencyOptions {
+  name: string;
+  reason: string;
+  json: boolean;
+  /** `--yes`: skip the typed confirmation. */
+  yes: boolean;
+  /** Revoke the current key with no replacement (the provider cannot issue). */
+  withoutReplacement: boolean;
+  /** @default 300_000 */
+  timeoutMs: number;
+}
+
+/**
+ * The leaked-key path. After a typed confirmation: rotate now, then have the revoker delete the old key at once
+ * (`revokeNow {previous: true}`: no grace, no usage hold), printing the timeline. With `withoutReplacement`, revoke
+ * the current key with no successor (downtime, named in the confirmation).
+ */
+export async function runEmergency(ctx: Context, options: EmergencyOptions): Promise<ExitCode> {
+  const secret = await loadSecret(ctx, options.name);
+  const operator = await ctx.operator();
+  await confirm(ctx.io, {
+    expected: secret.name,
+    yes: options.yes,
+    consequence: options.withoutReplacement
+      ? `EMERGENCY: revoke the CURRENT key of '${secret.name}' with NO replacement. Every application using '${secret.name}' fails (downtime) until a new key is issued with \`keyrelay rotate ${secret.name}\`.`
+      : `EMERGENCY: rotate '${secret.name}' now and revoke its old key at once (no grace period). Applications still holding the old key get one auth failure, then refresh.`,
+  });
+  const t0 = ctx.clock.now();
+  const at = (): number => (ctx.clock.now() - t0) / 1000;
+  const timeline: EmergencyTimeline = {
+    name: secret.name,
+    reason: options.reason,
+    operator,
+    startedAt: isoTime(t0),
+    mode: options.withoutReplacement ? 'revoke-without-replacement' : 'rotate-and-revoke',
+    steps: [],
+  };
+  if (options.withoutReplacement) {
+    const answer = await invokeRevoker(ctx, secret, { action: 'revokeWithoutReplacement', secretId: secret.arn, reason: options.reason, operator, acceptDowntime: true });
+    const ids = answer.keys.filter((k) => k.outcome === 'revoked').map((k) => k.keyId);
+    timeline.steps.push({ step: 'current key revoked, no replacement', atSeconds: at(), detail: ids.join(', ') || undefined });
+  } else {
+    const result = await rotateSecret(ctx, secret, { timeoutMs: options.timeoutMs, onEvent: (e) => ctx.progress(formatRotationEvent(e, t0)) });
+    timeline.steps.push({ step: 'new key current', atSeconds: (result.currentAt - t0) / 1000, detail: `version ${result.versionId}` });
+    ctx.progress(`${secret.name}: revoking the old key now`);
+    const answer = await invokeRevoker(ctx, secret, { action: 'revokeNow', secretId: secret.arn, previous: true, reason: options.reason, operator });
+    const ids = answer.keys.filter((k) => k.outcome === 'revoked').map((k) => k.keyId);
+    timeline.steps.push({ step: 'old key revoked', atSeconds: at(), detail: ids.join(', ') || 'no previous key to revoke' });
+  }
+  ctx.io.stdout.write(formatTimeline(timeline, { json: options.json }));
+  return EXIT.ok;
+}

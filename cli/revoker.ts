@@ -1,0 +1,71 @@
+import { InvokeCommand } from '@aws-sdk/client-lambda';
+import type { ManagedSecret } from '../lambda/core/state';
+import { TAGS } from '../lambda/core/state';
+import type { RevokerRequest, RevokerResponse } from '../lambda/revoker/protocol';
+import { withThrottleRetry } from './aws';
+import type { Context } from './context';
+import { CliError, toCliError } from './errors';
+
+const REVOKER_HINTS: Record<string, string> = {
+  ProviderUnavailable: 'the provider is down: `keyrelay freeze NAME --reason "provider outage"`; for a leaked current key, `keyrelay rotate --emergency NAME --revoke-without-replacement`',
+  ProviderAuthFailed: "the provider rejected keyrelay's admin credential: fix the admin secret, then retry",
+  ProviderQuotaFull: '`keyrelay plan NAME` shows the keys holding the quota',
+  ProviderThrottled: 'the provider is rate limiting: retry in a minute',
+  ProviderKeyNotFound: 'the key is already gone at the provider',
+  RotationState: '`keyrelay status NAME` shows which version holds which label',
+};
+
+/**
+ * Sends one typed action to the revoker named on the secret (`keyrelay:revoker` tag) and returns its answer.
+ * The CLI's only way to reach a provider.
+ * @throws CliError `NoRevoker` when the secret names none; the revoker's own code (`errorType`) when it throws.
+ */
+export async function invokeRevoker(ctx: Context, secret: ManagedSecret, request: RevokerRequest): Promise<RevokerResponse> {
+  const fn = secret.settings.revoker;
+  if (!fn) {
+    throw new CliError(
+      'NoRevoker',
+      `key '${secret.name}' names no revoker function (tag '${TAGS.revoker}' is missing)`,
+      'deploy the keyrelay stack (it tags every managed secret), or start the local stack',
+    );
+  }
+  let answer;
+  try {
+    answer = await withThrottleRetry(ctx.clock, () =>
+      ctx.clients.lambda.send(
+        new InvokeCommand({ FunctionName: fn, InvocationType: 'RequestResponse', Payload: new TextEncoder().encode(JSON.stringify(request)) }),
+      ),
+    );
+  } catch (err) {
+    throw toCliError(err, `invoking revoker '${fn}' (${request.action}) for key '${secret.name}'`);
+  }
+  const text = answer.Payload ? new TextDecoder().decode(answer.Payload) : '';
+  if (answer.FunctionError) {
+    const { errorType, errorMessage } = parseFunctionError(text);
+    throw new CliError(
+      errorType,
+      `revoker '${fn}' failed ${request.action} for key '${secret.name}': ${errorMessage}`,
+      REVOKER_HINTS[errorType] ?? `read the revoker's logs for '${secret.name}'; rerun with --debug`,
+    );
+  }
+  try {
+    const parsed = JSON.parse(text) as RevokerResponse;
+    if (typeof parsed !== 'object' || parsed === null || !Array.isArray(parsed.keys)) throw new Error('no keys array');
+    return parsed;
+  } catch (err) {
+    throw new CliError('RevokerBadResponse', `revoker '${fn}' answered ${request.action} with something that is not a RevokerResponse`, 'check the revoker is the same keyrelay version as this CLI', { cause: err });
+  }
+}
+
+/** Reads the `{errorType, errorMessage}` payload of a thrown Lambda error. */
+export function parseFunctionError(text: string): { errorType: string; errorMessage: string } {
+  try {
+    const body = JSON.parse(text) as { errorType?: unknown; errorMessage?: unknown };
+    return {
+      errorType: typeof body.errorType === 'string' && body.errorType ? body.errorType : 'RevokerFailed',
+      errorMessage: typeof body.errorMessage === 'string' ? body.errorMessage : 'no message',
+    };
+  } catch {
+    return { errorType: 'RevokerFailed', errorMessage: text.slice(0, 200) || 'no message' };
+  }
+}
