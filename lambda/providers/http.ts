@@ -80,6 +80,12 @@ export interface ProviderHttpOptions {
   quota?: number;
   /** What the admin credential needs, appended to auth errors: "an API key with api_keys.* scopes". */
   authHint?: string;
+  /**
+   * How long a 429 asks to wait, in ms, from its headers (providers differ: Datadog's `X-RateLimit-Reset` counts
+   * seconds, SendGrid's is an epoch time).
+   * @default - `Retry-After` (seconds or an HTTP date)
+   */
+  retryAfterMs?: (headers: Headers, nowMs: number) => number | undefined;
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -161,7 +167,8 @@ export class ProviderHttp {
     const detail = (this.options.errorDetail ?? errorText)(body)?.slice(0, MAX_DETAIL) ?? '';
     const said = `${req.what}: HTTP ${status}${detail ? ` (${detail})` : ''}`;
     if (status === 429) {
-      const retryAfterMs = parseRetryAfter(headers.get('retry-after'), this.options.clock.now());
+      const now = this.options.clock.now();
+      const retryAfterMs = parseRetryAfter(headers.get('retry-after'), now) ?? this.options.retryAfterMs?.(headers, now);
       const wait = retryAfterMs === undefined ? 'no Retry-After given' : `retry after ${Math.ceil(retryAfterMs / 1000)} s`;
       return new ThrottledError(provider, `${said}: rate limited, ${wait}`, { status, retryAfterMs });
     }

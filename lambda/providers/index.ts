@@ -1,5 +1,6 @@
 import { ConfigError } from '../core/errors';
 import { cloudflareProvider } from './cloudflare';
+import { datadogProvider } from './datadog';
 import { referenceProvider } from './reference';
 import type { ProviderDefinition } from './registry';
 import type { KeyProvider, ProviderContext } from './types';
@@ -12,6 +13,7 @@ export type { ProviderDefinition } from './registry';
 export const PROVIDERS: Readonly<Record<string, ProviderDefinition>> = {
   [referenceProvider.type]: referenceProvider,
   [cloudflareProvider.type]: cloudflareProvider,
+  [datadogProvider.type]: datadogProvider,
 };
 
 /** The definition of `type`. @throws ConfigError listing the known types. */

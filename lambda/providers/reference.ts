@@ -12,7 +12,7 @@ import {
   type ProviderError,
 } from './errors';
 import type { ProviderDefinition } from './registry';
-import type { IssuedKey, KeyProvider, ProviderContext, ProviderKey, VerifiedKey } from './types';
+import type { IssuedKey, IssueRequest, KeyProvider, ProviderContext, ProviderKey, VerifiedKey } from './types';
 
 const TYPE = 'reference';
 /** Keys one admin credential may hold (disabled keys count), as the reference provider enforces by default. */
@@ -118,7 +118,8 @@ class ReferenceKeyProvider implements KeyProvider {
     this.fetch = context.fetch ?? globalThis.fetch;
   }
 
-  async issue({ label }: { label: string }): Promise<IssuedKey> {
+  /** Reference keys carry no scopes, so `replaces` has nothing to copy. */
+  async issue({ label }: IssueRequest): Promise<IssuedKey> {
     const token = await this.admin();
     const key = await this.call({ op: 'issue', method: 'POST', path: '/v1/keys', token, body: { name: label } }, CreatedKey);
     return { apiKey: key.key, keyId: key.id, principal: key.account };

@@ -19,7 +19,8 @@ async function harness(tokenOwner: 'account' | 'user'): Promise<ContractHarness 
     failNext: () => cf.fake.failNext(cloudflareOutage()),
     fillQuota: () => cf.store.fill(),
     deleteOutOfBand: (id) => void cf.store.keys.delete(id),
-    seed: (count) => cf.store.seed(count, cf.store.keys.get(cf.templateId)?.restrictions),
+    seedPages: () => cf.store.seed(12, cf.store.keys.get(cf.templateId)?.restrictions),
+    keyCount: () => cf.store.keys.size,
     initialKeyId: cf.templateId,
     restrictions: (id) => {
       const r = cf.store.keys.get(id)?.restrictions;

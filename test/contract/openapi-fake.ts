@@ -89,7 +89,9 @@ export async function startOpenApiFake(options: OpenApiFakeOptions): Promise<Ope
     const openapiReq = {
       method: base.method,
       path: base.path,
-      query: url.search.slice(1),
+      // Query names taken literally (`page[size]` is Datadog's parameter name, not a nested object: the library's
+      // own string parser would read it as `{page: {size}}`).
+      query: Object.fromEntries(url.searchParams),
       headers: req.headers as Record<string, string | string[]>,
       body,
     };
@@ -166,7 +168,8 @@ function validateReply(api: OpenAPIBackend, operation: Operation, reply: FakeRep
     violations.push(`response ${opId} ${reply.status}: status not documented (allowed only via allowUndocumented)`);
     return;
   }
-  const checked = api.validator.validateResponse(reply.body, operation, reply.status);
+  // An empty body is `null` to the validator (its schema for "no content").
+  const checked = api.validator.validateResponse(reply.body ?? null, operation, reply.status);
   if (!checked.valid) violations.push(`response ${opId} ${reply.status}: ${describe(checked.errors)}`);
 }
 
@@ -193,9 +196,13 @@ function parseBody(raw: string, contentType: string | undefined): unknown {
   }
 }
 
-/** Drops undocumented-status violations that a test has declared as following the provider's prose docs. */
+/**
+ * Takes the violations recorded since the last call (so one test's failure does not spill into the next), minus
+ * undocumented statuses a test has declared as following the provider's prose docs.
+ */
 export function contractViolations(fake: OpenApiFake, allowUndocumented: number[] = []): string[] {
-  return fake.violations.filter((v) => !allowUndocumented.some((s) => v.includes(` ${s}: status not documented`)));
+  const taken = fake.violations.splice(0);
+  return taken.filter((v) => !allowUndocumented.some((s) => v.includes(` ${s}: status not documented`)));
 }
 
 type Json = Record<string, unknown>;

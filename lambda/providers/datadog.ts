@@ -1,0 +1,120 @@
+import { z } from 'zod';
+import { parseRetryAfter } from './errors';
+import { ProviderHttp, dateMs, lazyCredential, paginate, parseAdminCredential, requireString, stringSettings, trimSlash } from './http';
+import type { ProviderDefinition } from './registry';
+import type { IssueRequest, IssuedKey, KeyProvider, ProviderContext, ProviderKey, VerifiedKey } from './types';
+
+/**
+ * Datadog API keys, Datadog API v2 (`/api/v2/api_keys`) plus v1 `GET /api/v1/validate` to verify a key.
+ *
+ * - Admin credential: an API key (any) plus an application key, sent as `DD-API-KEY` and `DD-APPLICATION-KEY`.
+ *   Least privilege: an application key of a service account, scoped to `api_keys_read` and `api_keys_write`.
+ *   Admin secret: `{"apiKey": "<32 hex>", "applicationKey": "<40 hex>"}`.
+ * - API keys carry no scopes (every API key of an org may submit the same data), so there is nothing to copy.
+ * - Quota: 50 API keys per org; names must be unique (keyrelay's labels are). Disable: no. Last used: the list
+ *   reports `date_last_used`. 429 carries `X-RateLimit-Reset` (seconds), used when `Retry-After` is absent.
+ */
+export const DATADOG_API = 'Datadog API v2 (api_keys) + v1 (validate)';
+
+/** Datadog sites (regions). */
+export const DATADOG_SITES = ['datadoghq.com', 'us3.datadoghq.com', 'us5.datadoghq.com', 'ap1.datadoghq.com', 'ap2.datadoghq.com', 'uk1.datadoghq.com', 'datadoghq.eu', 'ddog-gov.com', 'us2.ddog-gov.com'] as const;
+
+const Settings = z.object({
+  site: z.enum(DATADOG_SITES).optional().describe('Datadog site. @default datadoghq.com'),
+  baseUrl: z.url().optional().describe('API base URL. @default https://api.<site>'),
+});
+
+const Admin = z.object({ apiKey: z.string().min(1), applicationKey: z.string().min(1) });
+const ADMIN_SHAPE = '{"apiKey": "<Datadog API key>", "applicationKey": "<application key with api_keys_read, api_keys_write>"}';
+
+interface DdKey {
+  id: string;
+  attributes?: { name?: string; created_at?: string; date_last_used?: string | null; key?: string };
+}
+
+const PAGE_SIZE = 100;
+
+/** Datadog API keys. See {@link DATADOG_API}. */
+export class DatadogApiKeys implements KeyProvider {
+  readonly type = 'datadog';
+  readonly capabilities = { disable: false, lastUsed: true };
+  readonly quota = 50;
+  private readonly http: ProviderHttp;
+
+  constructor(settings: z.infer<typeof Settings>, context: ProviderContext) {
+    const admin = lazyCredential(context.adminCredential, (t) => parseAdminCredential('datadog', t, Admin, ADMIN_SHAPE));
+    this.http = new ProviderHttp({
+      provider: this.type,
+      baseUrl: trimSlash(settings.baseUrl ?? `https://api.${settings.site ?? 'datadoghq.com'}`),
+      clock: context.clock,
+      fetch: context.fetch,
+      quota: this.quota,
+      authHint: 'an application key scoped to api_keys_read and api_keys_write, and a valid API key',
+      // Datadog's 429 says when the window resets, in seconds from now.
+      retryAfterMs: (headers, now) => parseRetryAfter(headers.get('x-ratelimit-reset'), now),
+      auth: async () => {
+        const { apiKey, applicationKey } = await admin();
+        return { 'dd-api-key': apiKey, 'dd-application-key': applicationKey };
+      },
+    });
+  }
+
+  async issue({ label }: IssueRequest): Promise<IssuedKey> {
+    const created = await this.http.json({
+      method: 'POST',
+      path: '/api/v2/api_keys',
+      json: { data: { type: 'api_keys', attributes: { name: label } } },
+      what: 'create API key',
+    });
+    return {
+      apiKey: requireString(this.type, 'create API key', created, 'data.attributes.key'),
+      keyId: requireString(this.type, 'create API key', created, 'data.id'),
+    };
+  }
+
+  async verify(apiKey: string): Promise<VerifiedKey> {
+    // 200 {"valid": true} or 403: a rejected key becomes ProviderAuthError in ProviderHttp.
+    await this.http.request({ method: 'GET', path: '/api/v1/validate', auth: { 'dd-api-key': apiKey }, what: 'validate API key' });
+    return {};
+  }
+
+  async revoke(keyId: string): Promise<void> {
+    await this.http.request({ method: 'DELETE', path: `/api/v2/api_keys/${encodeURIComponent(keyId)}`, keyId, what: 'delete API key' });
+  }
+
+  async list(): Promise<ProviderKey[]> {
+    let seen = 0;
+    return paginate<ProviderKey, number>(this.type, async (page = 0) => {
+      const res = (await this.http.json({
+        method: 'GET',
+        path: '/api/v2/api_keys',
+        query: { 'page[size]': PAGE_SIZE, 'page[number]': page },
+        what: 'list API keys',
+      })) as { data?: DdKey[]; meta?: { page?: { total_filtered_count?: number } } };
+      const data = res.data ?? [];
+      const total = res.meta?.page?.total_filtered_count;
+      seen += data.length;
+      const more = total !== undefined ? seen < total && data.length > 0 : data.length >= PAGE_SIZE;
+      return {
+        items: data.map((k) => ({
+          keyId: k.id,
+          label: k.attributes?.name,
+          status: 'active' as const,
+          createdAt: dateMs(k.attributes?.created_at),
+          lastUsedAt: k.attributes?.date_last_used === null ? null : dateMs(k.attributes?.date_last_used),
+        })),
+        next: more ? page + 1 : undefined,
+      };
+    });
+  }
+}
+
+/** Registry entry for `datadog`. */
+export const datadogProvider: ProviderDefinition = {
+  type: 'datadog',
+  settings: stringSettings(Settings),
+  capabilities: { disable: false, lastUsed: true },
+  quota: 50,
+  needsAdminSecret: true,
+  create: (context) => new DatadogApiKeys(Settings.parse(context.settings), context),
+};
