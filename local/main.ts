@@ -1,0 +1,59 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { describeError, KeyRelayError } from '../lambda/core/errors';
+import { startLocalStack } from './stack';
+
+/**
+ * `npm run local [-- --config FILE] [--speed N]`: starts the local AWS (moto behind keyrelay's proxy, the reference
+ * provider, keyrelay's functions in-process), prints one line `keyrelay local ready <json>` (the same JSON goes to
+ * `.keyrelay/local.json`) and stays up until SIGINT/SIGTERM, then stops everything it started.
+ */
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      config: { type: 'string', default: 'keyrelay.config.json' },
+      speed: { type: 'string', default: '1' },
+      seed: { type: 'string', default: '1' },
+    },
+    strict: true,
+  });
+  const speed = Number(values.speed);
+  if (!Number.isFinite(speed) || speed < 0) {
+    process.stderr.write(`keyrelay local: --speed must be a number >= 0 (1 = real time, 3600 = an hour per second), got '${values.speed}'\n`);
+    return 2;
+  }
+  // EMF metric lines would drown the terminal; nothing reads them locally.
+  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+  const stack = await startLocalStack({ configPath: resolve(values.config), speed, seed: Number(values.seed) });
+
+  let stopping = false;
+  const done = new Promise<void>((resolveDone) => {
+    const stop = (signal: string): void => {
+      if (stopping) return;
+      stopping = true;
+      process.stderr.write(`keyrelay local: ${signal}, stopping\n`);
+      void stack.stop().then(resolveDone);
+    };
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+  });
+
+  const file = resolve('.keyrelay/local.json');
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify(stack.info, null, 2)}\n`);
+  process.stdout.write(`keyrelay local ready ${JSON.stringify(stack.info)}\n`);
+  await done;
+  return 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`keyrelay local: ${describeError(err)}\n`);
+    if (err instanceof KeyRelayError) process.stderr.write(`(${err.code})\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,253 @@
+import { randomUUID } from 'node:crypto';
+import { Agent, createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { describeError } from '../lambda/core/errors';
+import { lambdaErrorPayload, type FunctionRegistry } from './functions';
+import { AwsServiceError, type RotateSecretInput, type RotationService } from './rotation-service';
+
+/**
+ * The local AWS endpoint: moto behind a thin proxy. Every call goes to moto untouched (headers kept, bodies
+ * streamed) except what moto gets wrong for keyrelay:
+ * - Secrets Manager `RotateSecret` / `CancelRotateSecret`: answered by the {@link RotationService};
+ * - `DescribeSecret` / `ListSecrets`: moto's answer with the rotation fields (rules, dates) overlaid;
+ * - `GetSecretValue` with neither `VersionId` nor `VersionStage`: asked for `AWSCURRENT`, AWS's default (moto
+ *   answers the version its own RotateSecret last touched, which would be the value-less placeholder);
+ * - Lambda `Invoke` of keyrelay's own functions: run in-process (moto's would only echo);
+ * - `/_keyrelay/...`: the local stack's admin API.
+ *
+ * Trade-off: a rewritten request body no longer matches its SigV4 signature; moto checks signatures only with its
+ * authentication switched on, which the local stack leaves off.
+ */
+
+/** Answers `/_keyrelay/<path>`; the body is parsed JSON (or undefined). */
+export type AdminHandler = (method: string, path: string, body: unknown) => Promise<{ status: number; body: unknown }>;
+
+/** Options for {@link startProxy}. */
+export interface ProxyOptions {
+  motoUrl: string;
+  rotation: RotationService;
+  functions: FunctionRegistry;
+  admin: AdminHandler;
+  /** @default '127.0.0.1' */
+  host?: string;
+  /** @default 0 (a free port) */
+  port?: number;
+}
+
+/** A running proxy. */
+export interface Proxy {
+  /** The AWS-compatible endpoint, e.g. `http://127.0.0.1:40555`. */
+  url: string;
+  stop(): Promise<void>;
+}
+
+const JSON_11 = 'application/x-amz-json-1.1';
+const INVOKE = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
+const MAX_BODY = 6 * 1024 * 1024; // Lambda's synchronous payload limit
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY) {
+        reject(new AwsServiceError('RequestEntityTooLargeException', `request body over ${MAX_BODY} bytes`, 413));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function parseJson(body: Buffer): Record<string, unknown> {
+  if (body.length === 0) return {};
+  const parsed: unknown = JSON.parse(body.toString('utf8'));
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new AwsServiceError('SerializationException', 'request body must be a JSON object');
+  }
+  return parsed as Record<string, unknown>;
+}
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json',
+    'x-amzn-requestid': randomUUID(),
+    'content-length': String(Buffer.byteLength(text)),
+    ...headers,
+  });
+  res.end(text);
+}
+
+function sendAwsError(res: ServerResponse, err: unknown): void {
+  const e =
+    err instanceof AwsServiceError
+      ? err
+      : err instanceof SyntaxError
+        ? new AwsServiceError('SerializationException', `request body is not JSON: ${err.message}`)
+        : new AwsServiceError('InternalServiceError', describeError(err), 500);
+  send(res, e.status, { __type: e.type, message: e.message }, { 'content-type': JSON_11, 'x-amzn-errortype': e.type });
+}
+
+/** Starts the proxy in front of moto. */
+export async function startProxy(options: ProxyOptions): Promise<Proxy> {
+  const moto = new URL(options.motoUrl);
+  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+
+  /** Sends the request on to moto; `body` replaces the request body, `transform` rewrites a 200 answer. */
+  function forward(req: IncomingMessage, res: ServerResponse, body?: Buffer, transform?: (answer: Buffer) => Buffer): void {
+    const headers = { ...req.headers };
+    if (body) {
+      headers['content-length'] = String(body.length);
+      delete headers['transfer-encoding'];
+    }
+    const upstream = httpRequest(
+      { host: moto.hostname, port: moto.port, method: req.method, path: req.url, headers, agent },
+      (answer) => {
+        if (!transform || answer.statusCode !== 200) {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+          return;
+        }
+        const chunks: Buffer[] = [];
+        answer.on('data', (c: Buffer) => chunks.push(c));
+        answer.on('end', () => {
+          const out = transform(Buffer.concat(chunks));
+          const outHeaders = { ...answer.headers, 'content-length': String(out.length) };
+          delete outHeaders['transfer-encoding'];
+          res.writeHead(200, outHeaders);
+          res.end(out);
+        });
+      },
+    );
+    upstream.on('error', (err) => {
+      if (res.headersSent) res.destroy(err);
+      else send(res, 502, { __type: 'ServiceUnavailable', message: `moto did not answer: ${err.message}` });
+    });
+    if (body) upstream.end(body);
+    else req.pipe(upstream);
+  }
+
+  const patchOne = (answer: Buffer): Buffer => {
+    const json = JSON.parse(answer.toString('utf8')) as Record<string, unknown>;
+    options.rotation.patchDescription(json);
+    return Buffer.from(JSON.stringify(json));
+  };
+  const patchList = (answer: Buffer): Buffer => {
+    const json = JSON.parse(answer.toString('utf8')) as { SecretList?: Array<Record<string, unknown>> };
+    for (const entry of json.SecretList ?? []) options.rotation.patchDescription(entry);
+    return Buffer.from(JSON.stringify(json));
+  };
+
+  async function invoke(req: IncomingMessage, res: ServerResponse, name: string): Promise<void> {
+    const raw = await readBody(req);
+    let event: unknown;
+    try {
+      event = raw.length === 0 ? {} : JSON.parse(raw.toString('utf8'));
+    } catch {
+      send(res, 400, { Type: 'User', message: 'Could not parse request body into json' }, { 'x-amzn-errortype': 'InvalidRequestContentException' });
+      return;
+    }
+    const type = String(req.headers['x-amz-invocation-type'] ?? 'RequestResponse');
+    if (type === 'DryRun') {
+      send(res, 204, undefined);
+      return;
+    }
+    if (type === 'Event') {
+      // Asynchronous: Lambda answers 202 and runs it later; failures surface only in the function's own logs.
+      void options.functions.invoke(name, event).catch(() => undefined);
+      send(res, 202, undefined);
+      return;
+    }
+    try {
+      const result = await options.functions.invoke(name, event);
+      send(res, 200, result === undefined ? 'null' : JSON.stringify(result), { 'x-amz-executed-version': '$LATEST' });
+    } catch (err) {
+      send(res, 200, lambdaErrorPayload(err), { 'x-amz-function-error': 'Unhandled', 'x-amz-executed-version': '$LATEST' });
+    }
+  }
+
+  async function secretsManager(req: IncomingMessage, res: ServerResponse, operation: string): Promise<void> {
+    const input = parseJson(await readBody(req));
+    if (typeof input.SecretId !== 'string') {
+      throw new AwsServiceError('InvalidParameterException', `${operation} needs SecretId (a secret name or ARN)`);
+    }
+    const result =
+      operation === 'RotateSecret'
+        ? await options.rotation.rotate(input as unknown as RotateSecretInput)
+        : await options.rotation.cancel(input.SecretId);
+    send(res, 200, result, { 'content-type': JSON_11 });
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = req.url ?? '/';
+    const path = url.split('?')[0] ?? '/';
+    if (path.startsWith('/_keyrelay/')) {
+      const raw = req.method === 'GET' ? Buffer.alloc(0) : await readBody(req);
+      let body: unknown;
+      try {
+        body = raw.length === 0 ? undefined : JSON.parse(raw.toString('utf8'));
+      } catch {
+        send(res, 400, { error: 'body is not JSON' });
+        return;
+      }
+      const answer = await options.admin(req.method ?? 'GET', path.slice('/_keyrelay'.length), body);
+      send(res, answer.status, answer.body);
+      return;
+    }
+    const invokeMatch = req.method === 'POST' ? INVOKE.exec(path) : null;
+    if (invokeMatch?.[1] && options.functions.has(invokeMatch[1])) {
+      await invoke(req, res, invokeMatch[1]);
+      return;
+    }
+    const target = String(req.headers['x-amz-target'] ?? '');
+    const operation = target.startsWith('secretsmanager.') ? target.slice('secretsmanager.'.length) : '';
+    switch (operation) {
+      case 'RotateSecret':
+      case 'CancelRotateSecret':
+        await secretsManager(req, res, operation);
+        return;
+      case 'DescribeSecret':
+        forward(req, res, undefined, patchOne);
+        return;
+      case 'ListSecrets':
+        forward(req, res, undefined, patchList);
+        return;
+      case 'GetSecretValue': {
+        const input = parseJson(await readBody(req));
+        if (input.VersionId === undefined && input.VersionStage === undefined) input.VersionStage = 'AWSCURRENT';
+        forward(req, res, Buffer.from(JSON.stringify(input)));
+        return;
+      }
+      default:
+        forward(req, res);
+    }
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      if (res.headersSent) res.destroy();
+      else sendAwsError(res, err);
+    });
+  });
+  server.keepAliveTimeout = 5000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    async stop() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      agent.destroy();
+    },
+  };
+}

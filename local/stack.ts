@@ -1,0 +1,354 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { IAMClient, CreateRoleCommand } from '@aws-sdk/client-iam';
+import { CreateFunctionCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { isoTime } from '../lambda/core/clock';
+import type { KeyProvider } from '../lambda/providers/types';
+import { createRotationHandler } from '../lambda/rotation/handler';
+import { createLogger, createMetrics, ProviderCache, providerForSecret } from '../lambda/runtime';
+import { keySettings, loadConfig, rotationRules, type ResolvedConfig } from '../lib/config';
+import { settingsToTags } from '../lambda/core/state';
+import { LocalClock, type RanTimer } from './clock';
+import { FunctionRegistry, type LocalFunction } from './functions';
+import { startMoto, type MotoServer } from './moto';
+import { startProxy, type Proxy } from './proxy';
+import { startReferenceProvider, type ReferenceProvider } from './reference-provider';
+import { RotationService, type SecretRotation } from './rotation-service';
+import { LocalEvents, LocalScheduler, type RecordedEvent, type ScheduledRevocation } from './scheduler';
+
+/** Region of the local stack (any client region works; moto keys state by region, so use this one). */
+export const LOCAL_REGION = 'us-east-1';
+/** moto's default account. */
+export const LOCAL_ACCOUNT = '123456789012';
+/** Names of keyrelay's functions in the local stack. */
+export const LOCAL_FUNCTIONS = { rotation: 'keyrelay-rotation', revoker: 'keyrelay-revoker' } as const;
+/** Dummy credentials: moto accepts any. */
+export const LOCAL_CREDENTIALS = { accessKeyId: 'keyrelay-local', secretAccessKey: 'keyrelay-local' } as const;
+
+/** Where a rotation can be made to crash once, to test recovery (`after:<step>` crashes after the step's work). */
+export type CrashPoint = 'afterIssue' | 'after:createSecret' | 'after:setSecret' | 'after:testSecret' | 'after:finishSecret';
+
+/** The error an injected crash throws. */
+export class InjectedCrash extends Error {
+  readonly code = 'InjectedCrash';
+  constructor(point: CrashPoint) {
+    super(`injected crash (${point})`);
+    this.name = 'InjectedCrash';
+  }
+}
+
+/** What the extra functions factory gets: the same deps the rotation function has. */
+export interface LocalFunctionDeps {
+  sm: SecretsManagerClient;
+  clock: LocalClock;
+  provider(secret: Parameters<typeof providerForSecret>[0]): Promise<KeyProvider>;
+  scheduler: LocalScheduler;
+  events: LocalEvents;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+/** Options for {@link startLocalStack}. */
+export interface LocalStackOptions {
+  /** A resolved config; wins over `configPath`. */
+  config?: ResolvedConfig;
+  /** Path of `keyrelay.config.json`. @default 'keyrelay.config.json' (in the working directory) */
+  configPath?: string;
+  /** Clock speed (see {@link LocalClock}); ignored when `clock` is given. @default 1 */
+  speed?: number;
+  /** The clock to use. @default - a new LocalClock at `speed` */
+  clock?: LocalClock;
+  /** Seed of the random moment inside rotation windows. @default 1 */
+  seed?: number;
+  /** Reference provider key quota per admin credential. @default 5 */
+  quota?: number;
+  /** Called with every key value the reference provider issues (tests: the leak guard's `registerSecret`). */
+  onIssue?: (apiKey: string) => void;
+  /** Waits before each retry of a failed rotation, local ms. @default - see RotationService */
+  retryDelaysMs?: number[];
+  /** Reconcile sweep interval, local ms (0: off). @default 3_600_000 */
+  reconcileEveryMs?: number;
+  /** Logger for the functions. @default createLogger() (level from POWERTOOLS_LOG_LEVEL) */
+  logger?: Logger;
+  /** Metrics for the functions. @default createMetrics() */
+  metrics?: Metrics;
+  /** More in-process functions (the revoker), by name; registered before any secret is created. */
+  functions?: (deps: LocalFunctionDeps) => Record<string, LocalFunction>;
+  /** Where `.venv` is created if moto is missing. @default process.cwd() */
+  projectDir?: string;
+}
+
+/** The `keyrelay local ready` JSON (also `.keyrelay/local.json`). A fixed interface: fields are only ever added. */
+export interface LocalInfo {
+  /** AWS-compatible endpoint (Secrets Manager, Lambda, and everything else moto serves). */
+  endpoint: string;
+  /** Reference provider base URL. */
+  provider: string;
+  region: string;
+  functions: { rotation: string; revoker: string };
+  /** Names of the configured secrets, each with a first key issued. */
+  secrets: string[];
+  /** Clock speed. */
+  speed: number;
+}
+
+/** A running local stack. */
+export interface LocalStack {
+  endpoint: string;
+  providerUrl: string;
+  region: string;
+  clock: LocalClock;
+  provider: ReferenceProvider;
+  functions: FunctionRegistry;
+  rotation: RotationService;
+  scheduler: LocalScheduler;
+  /** `KeyRotated` events published so far. */
+  events: RecordedEvent[];
+  info: LocalInfo;
+  /** Advances the clock and runs everything that falls due; returns what ran. */
+  advance(ms: number): Promise<RanTimer[]>;
+  /** Makes the next rotation attempt (of `secretName`, or any) crash once at `point`. */
+  crashOnce(point: CrashPoint, secretName?: string): void;
+  /** A Secrets Manager client pointed at the endpoint. */
+  secretsManager(): SecretsManagerClient;
+  stop(): Promise<void>;
+}
+
+// An empty zip: moto (without Docker) stores functions but never runs them.
+const EMPTY_ZIP = Buffer.concat([Buffer.from('PK\x05\x06', 'latin1'), Buffer.alloc(18)]);
+
+/**
+ * Starts the whole local AWS: moto, the reference provider, keyrelay's functions in-process, the proxy in front of
+ * moto, the local scheduler; then creates the config's admin credential secrets and secrets (state-contract tags,
+ * rotation rules) and issues each secret's first key by running a rotation to completion.
+ *
+ * @example
+ * const stack = await startLocalStack({ configPath: 'keyrelay.config.json', speed: 60 });
+ * // point any AWS client at stack.endpoint
+ * await stack.stop();
+ */
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const config = options.config ?? loadConfig(options.configPath ?? 'keyrelay.config.json');
+  const clock = options.clock ?? new LocalClock({ speed: options.speed ?? 1 });
+  const stops: Array<() => Promise<void> | void> = [() => clock.stop()];
+  const stopAll = async (): Promise<void> => {
+    for (const stop of stops.reverse()) {
+      try {
+        await stop();
+      } catch {
+        // keep stopping the rest
+      }
+    }
+  };
+  try {
+    const moto: MotoServer = await startMoto({ projectDir: options.projectDir });
+    stops.push(() => moto.stop());
+    const provider = await startReferenceProvider({ clock, quota: options.quota, onIssue: options.onIssue });
+    stops.push(() => provider.stop());
+
+    const clientConfig = { region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS };
+    await fetch(`${moto.url}/moto-api/config`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ lambda: { use_docker: false } }),
+    }).then((res) => res.arrayBuffer());
+    const role = await new IAMClient({ ...clientConfig, endpoint: moto.url }).send(
+      new CreateRoleCommand({ RoleName: 'keyrelay-local', AssumeRolePolicyDocument: '{}' }),
+    );
+    const lambda = new LambdaClient({ ...clientConfig, endpoint: moto.url });
+    for (const name of Object.values(LOCAL_FUNCTIONS)) {
+      // moto's RotateSecret needs a function it knows; the proxy answers Invoke for it in-process.
+      await lambda.send(
+        new CreateFunctionCommand({
+          FunctionName: name,
+          Runtime: 'nodejs20.x',
+          Role: role.Role?.Arn,
+          Handler: 'index.handler',
+          Code: { ZipFile: EMPTY_ZIP },
+        }),
+      );
+    }
+
+    const functions = new FunctionRegistry(LOCAL_REGION, LOCAL_ACCOUNT);
+    const rotation = new RotationService({
+      moto: new SecretsManagerClient({ ...clientConfig, endpoint: moto.url }),
+      clock,
+      functions,
+      defaultFunction: LOCAL_FUNCTIONS.rotation,
+      retryDelaysMs: options.retryDelaysMs,
+      seed: options.seed,
+    });
+    stops.push(() => rotation.stop());
+    const scheduler = new LocalScheduler({
+      clock,
+      functions,
+      revoker: LOCAL_FUNCTIONS.revoker,
+      reconcileEveryMs: options.reconcileEveryMs,
+    });
+    stops.push(() => scheduler.stop());
+    const events = new LocalEvents(clock);
+
+    let stack: LocalStack | undefined;
+    const admin = adminApi(() => stack);
+    const proxy: Proxy = await startProxy({ motoUrl: moto.url, rotation, functions, admin });
+    stops.push(() => proxy.stop());
+    const sm = new SecretsManagerClient({ ...clientConfig, endpoint: proxy.url });
+
+    const crashes: Array<{ point: CrashPoint; secretName?: string }> = [];
+    const takeCrash = (point: CrashPoint, secretId: string): void => {
+      const i = crashes.findIndex(
+        (c) => c.point === point && (c.secretName === undefined || secretId === c.secretName || secretId.includes(`:secret:${c.secretName}-`)),
+      );
+      if (i < 0) return;
+      crashes.splice(i, 1);
+      throw new InjectedCrash(point);
+    };
+    const cache = new ProviderCache();
+    const deps: LocalFunctionDeps = {
+      sm,
+      clock,
+      scheduler,
+      events,
+      logger: options.logger ?? createLogger(),
+      metrics: options.metrics ?? createMetrics(),
+      async provider(secret) {
+        const real = await providerForSecret(secret, sm, clock, cache);
+        if (crashes.length === 0) return real;
+        return new Proxy(real, {
+          get(target, prop, receiver) {
+            const value: unknown = Reflect.get(target, prop, receiver);
+            if (prop !== 'issue' || typeof value !== 'function') return typeof value === 'function' ? value.bind(target) : value;
+            return async (request: Parameters<KeyProvider['issue']>[0]) => {
+              const issued = await (value as KeyProvider['issue']).call(target, request);
+              takeCrash('afterIssue', secret.arn);
+              return issued;
+            };
+          },
+        });
+      },
+    };
+    const rotate = createRotationHandler(deps);
+    functions.register(LOCAL_FUNCTIONS.rotation, async (event) => {
+      await rotate(event);
+      const e = event as { Step?: string; SecretId?: string };
+      takeCrash(`after:${e.Step ?? ''}` as CrashPoint, e.SecretId ?? '');
+      return null;
+    });
+    for (const [name, fn] of Object.entries(options.functions?.(deps) ?? {})) functions.register(name, fn);
+    scheduler.startSweep();
+
+    // The config's secrets: admin credentials first, then each key with its tags, rules and a first key.
+    const adminSecrets = new Set(config.keys.map((k) => k.adminSecret).filter((s): s is string => s !== undefined));
+    const adminKey = provider.adminKeys[0] ?? '';
+    for (const name of adminSecrets) {
+      await sm.send(new CreateSecretCommand({ Name: name, SecretString: JSON.stringify({ adminKey }) }));
+    }
+    for (const key of config.keys) {
+      const settings = keySettings(
+        { ...key, providerSettings: { ...key.providerSettings, ...(key.provider === 'reference' ? { baseUrl: provider.url } : {}) } },
+        { revoker: LOCAL_FUNCTIONS.revoker },
+      );
+      await sm.send(new CreateSecretCommand({ Name: key.name, Tags: settingsToTags(settings) }));
+    }
+    await Promise.all(
+      config.keys.map(async (key) => {
+        await rotation.rotate({
+          SecretId: key.name,
+          RotationLambdaARN: functions.arn(LOCAL_FUNCTIONS.rotation),
+          RotationRules: rotationRules(key),
+        });
+        const state = await rotation.settled(key.name);
+        const run = state?.runs.at(-1);
+        if (run?.status !== 'succeeded') {
+          throw new Error(`local stack: the first rotation of '${key.name}' did not succeed: ${run?.errors.join('; ') ?? 'no run'}`);
+        }
+      }),
+    );
+
+    const info: LocalInfo = {
+      endpoint: proxy.url,
+      provider: provider.url,
+      region: LOCAL_REGION,
+      functions: { ...LOCAL_FUNCTIONS },
+      secrets: config.keys.map((k) => k.name),
+      speed: clock.speed,
+    };
+    stack = {
+      endpoint: proxy.url,
+      providerUrl: provider.url,
+      region: LOCAL_REGION,
+      clock,
+      provider,
+      functions,
+      rotation,
+      scheduler,
+      events: events.published,
+      info,
+      advance: (ms) => clock.advance(ms),
+      crashOnce(point, secretName) {
+        crashes.push({ point, secretName });
+      },
+      secretsManager: () => new SecretsManagerClient({ ...clientConfig, endpoint: proxy.url }),
+      stop: stopAll,
+    };
+    return stack;
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+/** The admin API under `/_keyrelay/`. */
+function adminApi(stack: () => LocalStack | undefined) {
+  return async (method: string, path: string, body: unknown): Promise<{ status: number; body: unknown }> => {
+    const s = stack();
+    if (!s) return { status: 503, body: { error: 'the local stack is still starting' } };
+    const key = `${method} ${path}`;
+    switch (key) {
+      case 'POST /advance': {
+        const ms = (body as { ms?: unknown } | undefined)?.ms;
+        if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
+          return { status: 400, body: { error: `body must be {"ms": <milliseconds >= 0>}, got ${JSON.stringify(body) ?? 'nothing'}` } };
+        }
+        const ran = await s.advance(ms);
+        return { status: 200, body: { now: isoTime(s.clock.now()), ran } };
+      }
+      case 'GET /clock':
+        return { status: 200, body: { now: isoTime(s.clock.now()), nowMs: s.clock.now(), speed: s.clock.speed } };
+      case 'GET /events':
+        return { status: 200, body: { events: s.events } };
+      case 'GET /state':
+        return { status: 200, body: stateOf(s) };
+      default:
+        return {
+          status: 404,
+          body: { error: `no admin route '${key}'; routes: POST /_keyrelay/advance, GET /_keyrelay/clock, /events, /state` },
+        };
+    }
+  };
+}
+
+/** What `GET /_keyrelay/state` answers: clock, rotations, revocations, sweeps, pending timers. Never key material. */
+export function stateOf(s: LocalStack): {
+  now: string;
+  speed: number;
+  info: LocalInfo;
+  rotations: SecretRotation[];
+  revocations: ScheduledRevocation[];
+  sweeps: LocalScheduler['sweeps'];
+  timers: Array<{ label: string; due: string }>;
+} {
+  return {
+    now: isoTime(s.clock.now()),
+    speed: s.clock.speed,
+    info: s.info,
+    rotations: s.rotation.state(),
+    revocations: s.scheduler.revocations,
+    sweeps: s.scheduler.sweeps,
+    timers: s.clock
+      .pending()
+      .filter((t) => t.label !== 'sleep')
+      .map((t) => ({ label: t.label, due: isoTime(t.due) })),
+  };
+}
