@@ -322,7 +322,7 @@ export async function inspect(deps: RevokerDeps, request: Req<'inspect'>): Promi
     );
   }
   const pastDue = pastDeadline(state, now);
-  if (pastDue > 0) problems.push(`${pastDue} key(s) past their revocation deadline: the revoker is failing (see RevocationFailed)`);
+  if (pastDue > 0) problems.push(`${pastDue} key(s) past their revocation deadline and not yet revoked: reconcile the secret; if that fails, see RevocationFailed`);
   return {
     action: 'inspect',
     keys: [],
