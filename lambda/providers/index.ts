@@ -2,6 +2,7 @@ import { ConfigError } from '../core/errors';
 import { cloudflareProvider } from './cloudflare';
 import { datadogProvider } from './datadog';
 import { referenceProvider } from './reference';
+import { sendgridProvider } from './sendgrid';
 import type { ProviderDefinition } from './registry';
 import type { KeyProvider, ProviderContext } from './types';
 
@@ -14,6 +15,7 @@ export const PROVIDERS: Readonly<Record<string, ProviderDefinition>> = {
   [referenceProvider.type]: referenceProvider,
   [cloudflareProvider.type]: cloudflareProvider,
   [datadogProvider.type]: datadogProvider,
+  [sendgridProvider.type]: sendgridProvider,
 };
 
 /** The definition of `type`. @throws ConfigError listing the known types. */
