@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { parseCron, shortestCronInterval } from '../lambda/core/cron';
 import { formatDuration, parseDuration } from '../lambda/core/duration';
 import { ConfigError, KeyRelayError } from '../lambda/core/errors';
-import { settingsToTags, type KeySettings } from '../lambda/core/state';
+import { settingsToTags, tagValueProblem, type KeySettings } from '../lambda/core/state';
 import { providerDefinition } from '../lambda/providers';
 
 /**
@@ -49,6 +49,93 @@ export const KeyConfigSchema = z
   })
   .strict();
 
+/** One key's entry under `keys`: its settings plus deploy-only placement. */
+export const KeyEntrySchema = KeyConfigSchema.partial()
+  .extend({
+    shard: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe('Pin this key to key stack number N (0-based, below stacks.shards). @default - by a hash of the key name'),
+  })
+  .strict();
+
+const SNS_PROTOCOLS = ['email', 'email-json', 'http', 'https', 'sqs', 'lambda', 'sms', 'firehose', 'application'] as const;
+
+/** Deploy-only: who hears about alarms and failed rotations. */
+export const AlarmsSchema = z
+  .object({
+    email: z.array(z.email()).optional().describe('Email addresses subscribed to the alarm topic (each confirms once). @default - none'),
+    subscriptions: z
+      .array(
+        z
+          .object({
+            protocol: z.enum(SNS_PROTOCOLS).describe('SNS protocol'),
+            endpoint: z.string().min(1).describe('Endpoint for the protocol: URL, queue/function ARN, phone number...'),
+          })
+          .strict(),
+      )
+      .optional()
+      .describe('Any other SNS subscriptions of the alarm topic (PagerDuty/Opsgenie https endpoints, chat bots). @default - none'),
+    overdueSlack: Duration.optional().describe(
+      'Rotation-overdue alarm fires when no rotation succeeded for the longest interval plus window plus this. @default 1d',
+    ),
+  })
+  .strict();
+
+/** Deploy-only: an application (IAM principal or whole account, possibly another account) that reads keys. */
+export const ReaderSchema = z
+  .object({
+    principal: z
+      .string()
+      .regex(
+        /^(\d{12}|arn:aws[a-z-]*:iam::\d{12}:(root|role\/[\w+=,.@/-]+|user\/[\w+=,.@/-]+))$/,
+        'must be a 12-digit account id or an IAM role/user/root ARN',
+      )
+      .describe('12-digit account id, or ARN of an IAM role, user or account root; other accounts allowed'),
+    keys: z
+      .array(z.string().min(1))
+      .min(1)
+      .describe('Key names, or name prefixes ending in * (e.g. "payments/*"), this principal may read'),
+  })
+  .strict();
+
+/** Deploy-only: how keys are spread over CloudFormation stacks. */
+export const StacksSchema = z
+  .object({
+    prefix: z
+      .string()
+      .regex(/^[A-Za-z][A-Za-z0-9-]{0,39}$/, 'must be 1-40 letters, digits or -, starting with a letter')
+      .optional()
+      .describe('Prefix of stack names and of the functions\' names; distinct per deployment in one account. @default KeyRelay'),
+    shards: z
+      .number()
+      .int()
+      .min(1)
+      .max(100)
+      .optional()
+      .describe('Number of key stacks. Fix it before the first deploy: changing it moves keys between stacks. @default 1'),
+  })
+  .strict();
+
+/** Deploy-only: engine tunables. */
+export const EngineSchema = z
+  .object({
+    reconcileEvery: Duration.optional().describe('How often the reconcile sweep runs (5m to 1d). @default 1h'),
+    reservedConcurrency: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .describe('Reserved concurrency for each function (fails the deploy on accounts with a low limit). @default - none'),
+    stagger: z
+      .boolean()
+      .optional()
+      .describe('Spread keys of one provider across hours and days by turning rotateEvery into an equivalent cron. @default true'),
+  })
+  .strict();
+
 /** The whole config file. */
 export const ConfigSchema = z
   .object({
@@ -57,9 +144,17 @@ export const ConfigSchema = z
     keys: z
       .record(
         z.string().regex(/^[A-Za-z0-9/_+=.@-]{1,256}$/, 'key names are secret names: 1-256 of A-Z a-z 0-9 / _ + = . @ -'),
-        KeyConfigSchema.partial(),
+        KeyEntrySchema,
       )
       .describe('The keys to rotate, by secret name'),
+    alarms: AlarmsSchema.optional().describe('Alarm recipients. @default - topic without subscriptions'),
+    tags: z
+      .record(z.string(), z.string())
+      .optional()
+      .describe('Tags on every resource (at most 10; keys must not start with keyrelay: or aws:). @default - none'),
+    readers: z.array(ReaderSchema).optional().describe('Applications allowed to read keys. @default - none'),
+    stacks: StacksSchema.optional().describe('Stack naming and sharding. @default - one key stack named KeyRelay-Keys0'),
+    engine: EngineSchema.optional().describe('Engine tunables. @default - see each field'),
   })
   .strict();
 
@@ -83,15 +178,48 @@ export interface ResolvedKey {
   gracePeriod: number;
   usageHold?: { quietPeriod: number; maxHold: number };
   observationWindow?: number;
+  /** Key stack this key is pinned to (deploy-only); absent: chosen by a hash of the name. */
+  shard?: number;
+}
+
+/** Deploy-only settings with defaults applied. */
+export interface ResolvedDeploy {
+  /** Stack and function name prefix. */
+  prefix: string;
+  /** Number of key stacks. */
+  shards: number;
+  alarmEmails: string[];
+  alarmSubscriptions: Array<{ protocol: (typeof SNS_PROTOCOLS)[number]; endpoint: string }>;
+  /** Seconds added to the longest interval before the overdue alarm fires. */
+  overdueSlack: number;
+  tags: Record<string, string>;
+  /** Readers with their patterns expanded to key names. */
+  readers: Array<{ principal: string; keys: string[] }>;
+  /** Seconds between reconcile sweeps. */
+  reconcileEvery: number;
+  reservedConcurrency?: number;
+  stagger: boolean;
 }
 
 /** The config with defaults applied and meaning checked. */
 export interface ResolvedConfig {
   keys: ResolvedKey[];
+  deploy: ResolvedDeploy;
 }
 
 /** Defaults for fields a key may leave out. */
 export const DEFAULTS = { rotateEvery: '30d', gracePeriod: '24h' } as const;
+
+/** Defaults of the deploy-only fields. */
+export const DEPLOY_DEFAULTS = {
+  prefix: 'KeyRelay',
+  shards: 1,
+  overdueSlack: '1d',
+  reconcileEvery: '1h',
+  stagger: true,
+  /** Most user tags: a secret holds at most 50, and keyrelay needs the rest for settings and key records. */
+  maxTags: 10,
+} as const;
 
 function fail(key: string, field: string, message: string): never {
   throw new ConfigError(`key '${key}': ${field} ${message}`);
@@ -214,7 +342,73 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     throw new ConfigError(`keyrelay.config.json ${where}: ${issue?.message ?? 'is invalid'}`);
   }
   const { defaults = {}, keys } = parsed.data;
-  return { keys: Object.entries(keys).map(([name, key]) => resolveKey(name, { ...defaults, ...key })) };
+  const deploy = resolveDeploy(parsed.data);
+  const resolved = Object.entries(keys).map(([name, { shard, ...key }]) => {
+    if (shard !== undefined && shard >= deploy.shards) {
+      fail(name, 'shard', `must be below stacks.shards (${deploy.shards}), got ${shard}`);
+    }
+    return { ...resolveKey(name, { ...defaults, ...key }), ...(shard === undefined ? {} : { shard }) };
+  });
+  return { keys: resolved, deploy };
+}
+
+function deployFail(field: string, message: string): never {
+  throw new ConfigError(`keyrelay.config.json ${field}: ${message}`);
+}
+
+function deployDuration(field: string, text: string): number {
+  try {
+    return parseDuration(text, field);
+  } catch (err) {
+    if (err instanceof KeyRelayError) deployFail(field, err.message);
+    throw err;
+  }
+}
+
+/** Key names a reader pattern selects: an exact name, or a prefix ending in `*`. */
+export function matchKeys(pattern: string, names: readonly string[]): string[] {
+  if (!pattern.endsWith('*')) return names.filter((n) => n === pattern);
+  const prefix = pattern.slice(0, -1);
+  return names.filter((n) => n.startsWith(prefix));
+}
+
+function resolveDeploy(config: KeyRelayConfig): ResolvedDeploy {
+  const names = Object.keys(config.keys);
+  const tags = config.tags ?? {};
+  const tagKeys = Object.keys(tags);
+  if (tagKeys.length > DEPLOY_DEFAULTS.maxTags) {
+    deployFail('tags', `may hold at most ${DEPLOY_DEFAULTS.maxTags} tags (secrets keep the rest of AWS's 50 for keyrelay's state), got ${tagKeys.length}`);
+  }
+  for (const [key, value] of Object.entries(tags)) {
+    if (/^(keyrelay|aws):/i.test(key)) deployFail(`tags.${key}`, `tag keys starting with 'keyrelay:' or 'aws:' are reserved`);
+    const problem = (key.length > 128 || key.length === 0 ? 'key must be 1 to 128 characters' : undefined) ?? tagValueProblem(key) ?? tagValueProblem(value);
+    if (problem) deployFail(`tags.${key}`, problem);
+  }
+  const readers = (config.readers ?? []).map((reader, i) => {
+    const keys = new Set<string>();
+    reader.keys.forEach((pattern, j) => {
+      const matched = matchKeys(pattern, names);
+      if (matched.length === 0) deployFail(`readers.${i}.keys.${j}`, `'${pattern}' matches no key in keys`);
+      for (const m of matched) keys.add(m);
+    });
+    return { principal: reader.principal, keys: [...keys].sort() };
+  });
+  const reconcileEvery = deployDuration('engine.reconcileEvery', config.engine?.reconcileEvery ?? DEPLOY_DEFAULTS.reconcileEvery);
+  if (reconcileEvery < 300 || reconcileEvery > 86_400 || reconcileEvery % 60 !== 0) {
+    deployFail('engine.reconcileEvery', `must be whole minutes from 5m to 1d, got ${formatDuration(reconcileEvery)}`);
+  }
+  return {
+    prefix: config.stacks?.prefix ?? DEPLOY_DEFAULTS.prefix,
+    shards: config.stacks?.shards ?? DEPLOY_DEFAULTS.shards,
+    alarmEmails: config.alarms?.email ?? [],
+    alarmSubscriptions: config.alarms?.subscriptions ?? [],
+    overdueSlack: deployDuration('alarms.overdueSlack', config.alarms?.overdueSlack ?? DEPLOY_DEFAULTS.overdueSlack),
+    tags,
+    readers,
+    reconcileEvery,
+    reservedConcurrency: config.engine?.reservedConcurrency,
+    stagger: config.engine?.stagger ?? DEPLOY_DEFAULTS.stagger,
+  };
 }
 
 /** Reads and resolves a config file. @throws ConfigError */

@@ -1,0 +1,116 @@
+import { CfnResource, Duration, Stack, Tags, type Environment } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type { Construct } from 'constructs';
+import { ConfigError } from '../lambda/core/errors';
+import type { ResolvedConfig, ResolvedKey } from './config';
+import { KeyRelayEngine } from './engine';
+import { KeyRelayKey } from './key';
+import { staggeredRotationRules } from './schedule';
+
+/**
+ * `keyrelay.config.json` to stacks: one engine stack (`<prefix>`) and `stacks.shards` key stacks
+ * (`<prefix>-Keys<n>`), each key in the stack chosen by a hash of its name (or its `shard` pin), so adding or removing
+ * keys never moves another key between stacks. Each stack must stay under CloudFormation's 500 resources: synth
+ * fails before that, naming the stack and the `stacks.shards` value that would fit.
+ */
+
+/** CloudFormation's limit is 500 resources per stack; keep headroom for CDK metadata and later additions. */
+export const MAX_RESOURCES_PER_STACK = 450;
+
+/** Options of {@link buildKeyRelay}. */
+export interface BuildKeyRelayOptions {
+  /** Account and region of every stack. @default - environment-agnostic */
+  readonly env?: Environment;
+  /** Directory holding `lambda/` and `package-lock.json`. @default - this package's root */
+  readonly codeRoot?: string;
+}
+
+/** What {@link buildKeyRelay} made. */
+export interface KeyRelayStacks {
+  engineStack: Stack;
+  engine: KeyRelayEngine;
+  /** Key stacks that hold at least one key, by shard number. */
+  keyStacks: Map<number, Stack>;
+  keys: Map<string, KeyRelayKey>;
+}
+
+/** FNV-1a, 32 bits: a stable hash so a key's shard depends on its name only. */
+export function shardOf(name: string, shards: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) {
+    h ^= name.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h % shards;
+}
+
+/** Seconds without a successful rotation after which a key is overdue: its interval, a whole-day window, and slack. */
+function overdueAfter(keys: readonly ResolvedKey[], slack: number): Duration {
+  const longest = Math.max(86_400, ...keys.map((k) => k.schedule.every));
+  return Duration.seconds(longest + 86_400 + slack);
+}
+
+function principalOf(text: string): iam.IPrincipal {
+  return /^\d{12}$/.test(text) ? new iam.AccountPrincipal(text) : new iam.ArnPrincipal(text);
+}
+
+/** Builds keyrelay's stacks into `scope` (an App or Stage). @throws ConfigError when a stack would exceed its budget. */
+export function buildKeyRelay(scope: Construct, config: ResolvedConfig, options: BuildKeyRelayOptions = {}): KeyRelayStacks {
+  const { deploy } = config;
+  const engineStack = new Stack(scope, deploy.prefix, {
+    env: options.env,
+    description: 'keyrelay engine: KMS key, rotation and revoker functions, alarms, dashboard',
+  });
+  const engine = new KeyRelayEngine(engineStack, 'Engine', {
+    namePrefix: deploy.prefix,
+    codeRoot: options.codeRoot,
+    adminSecrets: config.keys.flatMap((k) => (k.adminSecret ? [k.adminSecret] : [])),
+    alarmEmails: deploy.alarmEmails,
+    alarmSubscriptions: deploy.alarmSubscriptions,
+    reconcileEvery: Duration.seconds(deploy.reconcileEvery),
+    overdueAfter: overdueAfter(config.keys, deploy.overdueSlack),
+    reservedConcurrency: deploy.reservedConcurrency,
+  });
+
+  const rules = staggeredRotationRules(config.keys, deploy.stagger);
+  const keyStacks = new Map<number, Stack>();
+  const keys = new Map<string, KeyRelayKey>();
+  for (const key of config.keys) {
+    const shard = key.shard ?? shardOf(key.name, deploy.shards);
+    let stack = keyStacks.get(shard);
+    if (!stack) {
+      stack = new Stack(scope, `${deploy.prefix}-Keys${shard}`, {
+        env: options.env,
+        description: `keyrelay keys, shard ${shard} of ${deploy.shards}`,
+      });
+      keyStacks.set(shard, stack);
+    }
+    keys.set(key.name, new KeyRelayKey(stack, key.name, { engine, key, rotationRules: rules.get(key.name) }));
+  }
+
+  for (const reader of deploy.readers) {
+    const principal = principalOf(reader.principal);
+    for (const name of reader.keys) keys.get(name)?.grantRead(principal);
+  }
+
+  for (const stack of [engineStack, ...keyStacks.values()]) {
+    for (const [k, v] of Object.entries(deploy.tags)) Tags.of(stack).add(k, v);
+  }
+  checkBudgets([engineStack, ...keyStacks.values()], config);
+  return { engineStack, engine, keyStacks, keys };
+}
+
+function checkBudgets(stacks: Stack[], config: ResolvedConfig): void {
+  for (const stack of stacks) {
+    const count = stack.node.findAll().filter((c) => c instanceof CfnResource).length;
+    if (count > MAX_RESOURCES_PER_STACK) {
+      const perKey = Math.max(2, Math.ceil(count / Math.max(1, stack.node.children.length)));
+      const needed = Math.ceil((config.keys.length * perKey * 1.25) / MAX_RESOURCES_PER_STACK);
+      throw new ConfigError(
+        `keyrelay.config.json stacks.shards: stack '${stack.stackName}' would hold ${count} resources (CloudFormation allows 500; ` +
+          `keyrelay stops at ${MAX_RESOURCES_PER_STACK}); set stacks.shards to at least ${needed} before the first deploy, ` +
+          `or pin keys to other shards with "shard"`,
+      );
+    }
+  }
+}

@@ -1,0 +1,544 @@
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import type { IConstruct } from 'constructs';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { CfnScheduleGroup } from 'aws-cdk-lib/aws-scheduler';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { ENV } from '../lambda/core/env';
+import { EVENTS } from '../lambda/core/ports';
+import { TAGS } from '../lambda/core/state';
+import { KeyRelayMonitoring } from './monitoring';
+
+/**
+ * The shared half of keyrelay: one customer-managed KMS key, the rotation and revoker functions, the revoker's
+ * dead-letter queue, the scheduler role, the alarm topic, the EventBridge rules, alarms and the dashboard. Keys
+ * ({@link KeyRelayKey}) point at it; adding a key never redeploys a function, because per-key settings travel in the
+ * secret's tags.
+ *
+ * Least privilege without per-secret statements: the functions may touch a secret only when its
+ * `keyrelay:revoker` tag names this engine's revoker (one tag-scoped statement, whatever the number of keys),
+ * so IAM policy size does not grow with keys and two deployments in one account cannot touch each other's keys.
+ *
+ * @example
+ * const engine = new KeyRelayEngine(stack, 'Engine', { alarmEmails: ['oncall@example.com'] });
+ * new KeyRelayKey(stack, 'Stripe', { engine, key });
+ */
+
+/** SNS subscription of the alarm topic beyond email. */
+export interface AlarmSubscription {
+  protocol: 'email' | 'email-json' | 'http' | 'https' | 'sqs' | 'lambda' | 'sms' | 'firehose' | 'application';
+  endpoint: string;
+}
+
+/** Props of {@link KeyRelayEngine}. */
+export interface KeyRelayEngineProps {
+  /**
+   * Prefix of physical names: functions `<prefix>-rotation` and `<prefix>-revoker`, schedule group
+   * `<prefix>-revocations`, alias `alias/<prefix>`, policy `<prefix>-oncall`. Distinct per deployment in one account.
+   * @default 'KeyRelay'
+   */
+  readonly namePrefix?: string;
+  /** Names or ARNs of the secrets holding provider admin credentials; only the two functions may read them. @default - none */
+  readonly adminSecrets?: readonly string[];
+  /** Email addresses subscribed to the alarm topic. @default - none */
+  readonly alarmEmails?: readonly string[];
+  /** Other subscriptions of the alarm topic. @default - none */
+  readonly alarmSubscriptions?: readonly AlarmSubscription[];
+  /** How often the reconcile sweep runs. @default Duration.hours(1) */
+  readonly reconcileEvery?: Duration;
+  /**
+   * No successful rotation for this long raises the overdue alarm: the longest rotation interval plus its window
+   * plus slack.
+   * @default Duration.days(32)
+   */
+  readonly overdueAfter?: Duration;
+  /**
+   * Rotation function timeout, per step. testSecret retries propagation delays for up to about a minute and every
+   * provider call honours throttling (Retry-After) with backoff: 5 minutes leaves more than twice that, and a step
+   * never eats the rotation window (at least an hour) in which Secrets Manager retries.
+   * @default Duration.minutes(5)
+   */
+  readonly rotationTimeout?: Duration;
+  /**
+   * Revoker timeout. The reconcile sweep visits every key (a DescribeSecret and a provider list per key, throttled);
+   * 10 minutes covers 1,000 keys at a few per second, below Lambda's 15-minute cap.
+   * @default Duration.minutes(10)
+   */
+  readonly revokerTimeout?: Duration;
+  /** Reserved concurrency of each function. Fails the deploy on accounts with a low concurrency limit. @default - none */
+  readonly reservedConcurrency?: number;
+  /** Memory of each function, MiB. @default 256 */
+  readonly memorySize?: number;
+  /** Retention of the functions' logs (the audit trail next to CloudTrail). @default logs.RetentionDays.ONE_YEAR */
+  readonly logRetention?: logs.RetentionDays;
+  /** Directory holding `lambda/rotation/handler.ts` and `lambda/revoker/handler.ts`. @default - this package's root */
+  readonly codeRoot?: string;
+}
+
+/** The actions an application needs to read a key. */
+export const READ_ACTIONS = ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'] as const;
+
+/** cdk-nag AwsSolutions rule ids as the validation plugin reports them. */
+export const NAG_RULE = {
+  wildcard: (resource: string) => `AwsSolutions::AwsSolutions-IAM5[Resource::${resource}]`,
+  latestRuntime: 'AwsSolutions::AwsSolutions-L1',
+} as const;
+
+/** Acknowledges a cdk-nag finding on `scope`, with the reason it is right here (every acknowledgment has one). */
+function acknowledge(scope: IConstruct, id: string, reason: string): void {
+  Validations.of(scope).acknowledge({ id, reason });
+}
+
+const SECRET_WILDCARD = 'arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:*';
+
+const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** The rotation engine. See the module comment. */
+export class KeyRelayEngine extends Construct {
+  /** The customer-managed key encrypting every secret, the alarm topic and the dead-letter queue. */
+  readonly key: kms.Key;
+  readonly rotationFunction: NodejsFunction;
+  readonly revokerFunction: NodejsFunction;
+  /** Physical name of the revoker: the `keyrelay:revoker` tag value of every secret of this engine. */
+  readonly revokerFunctionName: string;
+  /** Invoke permission for `secretsmanager.amazonaws.com` (with `aws:SourceAccount`); schedules depend on it. */
+  readonly rotationInvokePermission: lambda.CfnPermission;
+  /** Receives failed scheduled and asynchronous revoker invocations. */
+  readonly revokerDeadLetterQueue: sqs.Queue;
+  /** Role EventBridge Scheduler assumes: may invoke only the revoker. */
+  readonly schedulerRole: iam.Role;
+  readonly scheduleGroupName: string;
+  readonly alarmTopic: sns.Topic;
+  /** Rule forwarding Secrets Manager's rotation failure events to the alarm topic. */
+  readonly rotationFailedRule: events.Rule;
+  /** Managed policy with exactly what the keyrelay CLI needs. */
+  readonly onCallPolicy: iam.ManagedPolicy;
+  readonly monitoring: KeyRelayMonitoring;
+  /** Prefix of physical names. */
+  readonly namePrefix: string;
+
+  constructor(scope: Construct, id: string, props: KeyRelayEngineProps = {}) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const prefix = props.namePrefix ?? 'KeyRelay';
+    this.namePrefix = prefix;
+    const codeRoot = props.codeRoot ?? PACKAGE_ROOT;
+    this.revokerFunctionName = `${prefix}-revoker`;
+    const rotationName = `${prefix}-rotation`;
+    this.scheduleGroupName = `${prefix}-revocations`;
+    // Built from the physical name so the revoker's own environment and the scheduler role can name it without a cycle.
+    const revokerArn = stack.formatArn({
+      service: 'lambda',
+      resource: 'function',
+      resourceName: this.revokerFunctionName,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+
+    this.key = new kms.Key(this, 'Key', {
+      description: `keyrelay (${prefix}): secrets, alarm topic, revoker dead-letter queue`,
+      enableKeyRotation: true,
+      alias: `alias/${prefix}`,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    // An encrypted topic receives nothing from alarms or rules unless these services may use the key: alarms would fail silently.
+    this.key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AlarmAndEventDeliveryToEncryptedTopicAndQueue',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com'), new iam.ServicePrincipal('events.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+      }),
+    );
+
+    this.alarmTopic = new sns.Topic(this, 'AlarmTopic', {
+      displayName: `keyrelay alarms (${prefix})`,
+      masterKey: this.key,
+      enforceSSL: true,
+    });
+    this.alarmTopic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'CloudWatchAlarms',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.alarmTopic.topicArn],
+        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+      }),
+    );
+    for (const email of props.alarmEmails ?? []) this.alarmTopic.addSubscription(new subs.EmailSubscription(email));
+    (props.alarmSubscriptions ?? []).forEach((s, i) => {
+      new sns.Subscription(this, `AlarmSubscription${i}`, {
+        topic: this.alarmTopic,
+        protocol: s.protocol as sns.SubscriptionProtocol,
+        endpoint: s.endpoint,
+      });
+    });
+
+    this.revokerDeadLetterQueue = new sqs.Queue(this, 'RevokerDeadLetterQueue', {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: this.key,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+
+    const group = new CfnScheduleGroup(this, 'ScheduleGroup', { name: this.scheduleGroupName });
+    this.schedulerRole = new iam.Role(this, 'SchedulerRole', {
+      description: 'EventBridge Scheduler: invoke the keyrelay revoker at revocation deadlines',
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+      }),
+    });
+    this.schedulerRole.addToPolicy(
+      new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [revokerArn, `${revokerArn}:*`] }),
+    );
+    this.allowDeadLetterSend(this.schedulerRole);
+    acknowledge(
+      this.schedulerRole,
+      NAG_RULE.wildcard(`arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:${this.revokerFunctionName}:*`),
+      'Qualified ARNs (versions and aliases) of the revoker only; the role can invoke nothing else.',
+    );
+
+    const environment: Record<string, string> = {
+      [ENV.revokerArn]: revokerArn,
+      [ENV.schedulerRoleArn]: this.schedulerRole.roleArn,
+      [ENV.scheduleGroup]: this.scheduleGroupName,
+      [ENV.revokerDlqArn]: this.revokerDeadLetterQueue.queueArn,
+      [ENV.eventBus]: 'default',
+      POWERTOOLS_SERVICE_NAME: 'keyrelay',
+      POWERTOOLS_METRICS_NAMESPACE: 'keyrelay',
+      NODE_OPTIONS: '--enable-source-maps',
+    };
+    const common = {
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? 256,
+      environment,
+      reservedConcurrentExecutions: props.reservedConcurrency,
+      handler: 'handler',
+      depsLockFilePath: join(codeRoot, 'package-lock.json'),
+      projectRoot: codeRoot,
+      bundling: {
+        // The runtime ships the AWS SDK v3; everything else (Powertools, zod) is bundled and minified.
+        externalModules: ['@aws-sdk/*'],
+        minify: true,
+        sourceMap: true,
+        target: 'node22',
+        format: OutputFormat.CJS,
+      },
+    };
+    const retention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
+
+    const rotationRole = this.functionRole('RotationRole', 'keyrelay rotation function');
+    this.rotationFunction = new NodejsFunction(this, 'Rotation', {
+      ...common,
+      functionName: rotationName,
+      description: 'keyrelay: the four Secrets Manager rotation steps for third-party API keys',
+      entry: join(codeRoot, 'lambda/rotation/handler.ts'),
+      timeout: props.rotationTimeout ?? Duration.minutes(5),
+      role: rotationRole,
+      logGroup: this.logGroup('RotationLogs', rotationName, retention),
+    });
+
+    const revokerRole = this.functionRole('RevokerRole', 'keyrelay revoker function');
+    this.revokerFunction = new NodejsFunction(this, 'Revoker', {
+      ...common,
+      functionName: this.revokerFunctionName,
+      description: 'keyrelay: revocations at deadlines, reconcile sweep, on-call actions',
+      entry: join(codeRoot, 'lambda/revoker/handler.ts'),
+      timeout: props.revokerTimeout ?? Duration.minutes(10),
+      role: revokerRole,
+      logGroup: this.logGroup('RevokerLogs', this.revokerFunctionName, retention),
+      deadLetterQueue: this.revokerDeadLetterQueue,
+      retryAttempts: 2,
+    });
+    this.allowDeadLetterSend(revokerRole);
+
+    this.grantManagedSecrets(rotationRole, [
+      'secretsmanager:DescribeSecret',
+      'secretsmanager:GetSecretValue',
+      'secretsmanager:PutSecretValue',
+      'secretsmanager:UpdateSecretVersionStage',
+    ]);
+    this.grantManagedSecrets(revokerRole, [
+      'secretsmanager:DescribeSecret',
+      'secretsmanager:GetSecretValue',
+      'secretsmanager:UpdateSecretVersionStage',
+    ]);
+    for (const role of [rotationRole, revokerRole]) {
+      this.grantKeyRecords(role);
+      this.grantKeyViaSecretsManager(role, ['kms:Decrypt', 'kms:GenerateDataKey']);
+      this.grantAdminSecrets(role, props.adminSecrets ?? []);
+      this.grantSchedules(role, group);
+    }
+    revokerRole.addToPolicy(
+      new iam.PolicyStatement({ sid: 'ReconcileListsSecrets', actions: ['secretsmanager:ListSecrets'], resources: ['*'] }),
+    );
+    rotationRole.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'PublishKeyRotated',
+        actions: ['events:PutEvents'],
+        resources: [stack.formatArn({ service: 'events', resource: 'event-bus', resourceName: 'default' })],
+        conditions: { StringEquals: { 'events:source': EVENTS.source } },
+      }),
+    );
+
+    for (const role of [rotationRole, revokerRole]) {
+      acknowledge(
+        role,
+        NAG_RULE.wildcard(SECRET_WILDCARD),
+        "Secret names are the config's key names; the statement is narrowed by the aws:ResourceTag/keyrelay:revoker condition to this engine's secrets, one statement instead of one per key (IAM size limits at hundreds of keys).",
+      );
+      acknowledge(
+        role,
+        NAG_RULE.wildcard(`arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/${this.scheduleGroupName}/kr-*`),
+        "Revocation schedules are created at run time, one per key version; scoped to keyrelay's own schedule group and name prefix.",
+      );
+    }
+    acknowledge(
+      revokerRole,
+      NAG_RULE.wildcard('*'),
+      'secretsmanager:ListSecrets has no resource-level permissions; the sweep filters on the keyrelay:managed tag and every action on a secret is tag-scoped.',
+    );
+    for (const fn of [this.rotationFunction, this.revokerFunction]) {
+      acknowledge(fn, NAG_RULE.latestRuntime, 'nodejs22.x is the pinned runtime keyrelay is built and tested for (Node 22 LTS); upgrade deliberately.');
+    }
+
+    // Secrets Manager invokes the rotation function; SourceAccount stops a confused deputy in another account.
+    this.rotationInvokePermission = new lambda.CfnPermission(this, 'SecretsManagerInvoke', {
+      action: 'lambda:InvokeFunction',
+      functionName: this.rotationFunction.functionArn,
+      principal: 'secretsmanager.amazonaws.com',
+      sourceAccount: stack.account,
+    });
+
+    this.rotationFailedRule = new events.Rule(this, 'RotationFailedRule', {
+      description: 'keyrelay: Secrets Manager rotation failures to the alarm topic',
+      eventPattern: {
+        source: ['aws.secretsmanager'],
+        detailType: ['AWS Service Event via CloudTrail'],
+        detail: {
+          eventSource: ['secretsmanager.amazonaws.com'],
+          eventName: ['RotationFailed', 'RotationAbandoned', 'TestRotationFailed'],
+        },
+      },
+    });
+    this.rotationFailedRule.addTarget(
+      new targets.SnsTopic(this.alarmTopic, {
+        message: events.RuleTargetInput.fromText(
+          `keyrelay: Secrets Manager reported ${events.EventField.fromPath('$.detail.eventName')} for ` +
+            `${events.EventField.fromPath('$.detail.additionalEventData.SecretId')} at ${events.EventField.time}. ` +
+            'First: run `keyrelay status` on that secret and read the rotation function logs for the failing step; ' +
+            'fix the cause, then `keyrelay cancel` and `keyrelay rotate`.',
+        ),
+      }),
+    );
+
+    const reconcileEvery = props.reconcileEvery ?? Duration.hours(1);
+    new events.Rule(this, 'ReconcileRule', {
+      description: 'keyrelay: periodic reconcile sweep (orphans, missed deadlines, gauges)',
+      schedule: events.Schedule.rate(reconcileEvery),
+      targets: [
+        new targets.LambdaFunction(this.revokerFunction, {
+          event: events.RuleTargetInput.fromObject({ action: 'reconcile' }),
+          retryAttempts: 2,
+          deadLetterQueue: this.revokerDeadLetterQueue,
+        }),
+      ],
+    });
+
+    this.onCallPolicy = this.createOnCallPolicy(prefix);
+    this.monitoring = new KeyRelayMonitoring(this, 'Monitoring', {
+      topic: this.alarmTopic,
+      rotationFunction: this.rotationFunction,
+      revokerFunction: this.revokerFunction,
+      deadLetterQueue: this.revokerDeadLetterQueue,
+      reconcileEvery,
+      overdueAfter: props.overdueAfter ?? Duration.days(32),
+      dashboardName: prefix,
+    });
+
+    new CfnOutput(this, 'OnCallPolicyArn', {
+      description: 'Attach to on-call engineers: exactly what the keyrelay CLI needs',
+      value: this.onCallPolicy.managedPolicyArn,
+    });
+    new CfnOutput(this, 'RevokerFunctionName', { value: this.revokerFunctionName });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topicArn });
+    new CfnOutput(this, 'KeyRotatedEventPattern', {
+      description: 'EventBridge pattern apps subscribe to for an immediate refresh after a rotation',
+      value: JSON.stringify({ source: [EVENTS.source], 'detail-type': [EVENTS.keyRotated] }),
+    });
+  }
+
+  /** ARN pattern of every secret in this account and region (narrowed by the tag condition). */
+  get secretArnPattern(): string {
+    return Stack.of(this).formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+  }
+
+  /** The condition that limits a statement to this engine's secrets. */
+  get managedSecretCondition(): Record<string, Record<string, string>> {
+    return { StringEquals: { [`aws:ResourceTag/${TAGS.revoker}`]: this.revokerFunctionName } };
+  }
+
+  /**
+   * Lets `grantee` decrypt with the key, only through Secrets Manager (reading a secret also needs the secret's
+   * own permission). Cross-account grantees get a key policy statement too.
+   */
+  grantDecryptViaSecretsManager(grantee: iam.IGrantable): iam.Grant {
+    const region = Stack.of(this).region;
+    return this.key.grantDecrypt(new kms.ViaServicePrincipal(`secretsmanager.${region}.amazonaws.com`, grantee.grantPrincipal));
+  }
+
+  private functionRole(id: string, description: string): iam.Role {
+    return new iam.Role(this, id, { description, assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+  }
+
+  private logGroup(id: string, functionName: string, retention: logs.RetentionDays): logs.LogGroup {
+    return new logs.LogGroup(this, id, {
+      logGroupName: `/aws/lambda/${functionName}`,
+      retention,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+  }
+
+  private grantManagedSecrets(role: iam.Role, actions: string[]): void {
+    role.addToPolicy(
+      new iam.PolicyStatement({ sid: 'ManagedSecrets', actions, resources: [this.secretArnPattern], conditions: this.managedSecretCondition }),
+    );
+  }
+
+  /** Lifecycle records only: the functions cannot change settings tags or the managed marker. */
+  private grantKeyRecords(role: iam.Role): void {
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'KeyRecordTags',
+        actions: ['secretsmanager:TagResource', 'secretsmanager:UntagResource'],
+        resources: [this.secretArnPattern],
+        conditions: {
+          ...this.managedSecretCondition,
+          'ForAllValues:StringLike': { 'aws:TagKeys': [`${TAGS.keyRecord}*`] },
+        },
+      }),
+    );
+  }
+
+  private grantKeyViaSecretsManager(role: iam.IGrantable, actions: string[]): void {
+    role.grantPrincipal.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'KeyViaSecretsManager',
+        actions,
+        resources: [this.key.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(this).region}.amazonaws.com` } },
+      }),
+    );
+  }
+
+  private grantAdminSecrets(role: iam.Role, adminSecrets: readonly string[]): void {
+    if (adminSecrets.length === 0) return;
+    const stack = Stack.of(this);
+    const arns = [...new Set(adminSecrets)].sort().map((s) =>
+      s.startsWith('arn:')
+        ? s
+        : stack.formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: `${s}-??????`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({ sid: 'ProviderAdminSecrets', actions: [...READ_ACTIONS], resources: arns }),
+    );
+  }
+
+  private grantSchedules(role: iam.Role, group: CfnScheduleGroup): void {
+    const stack = Stack.of(this);
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'RevocationSchedules',
+        actions: ['scheduler:CreateSchedule', 'scheduler:DeleteSchedule', 'scheduler:GetSchedule', 'scheduler:UpdateSchedule'],
+        // Schedule names start with `kr-` (lambda/runtime/scheduler.ts).
+        resources: [stack.formatArn({ service: 'scheduler', resource: 'schedule', resourceName: `${group.name}/kr-*` })],
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'PassOnlySchedulerRole',
+        actions: ['iam:PassRole'],
+        resources: [this.schedulerRole.roleArn],
+        conditions: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
+      }),
+    );
+  }
+
+  /** SendMessage to the dead-letter queue, and the key only through SQS. */
+  private allowDeadLetterSend(role: iam.Role): void {
+    role.addToPolicy(
+      new iam.PolicyStatement({ sid: 'DeadLetterQueue', actions: ['sqs:SendMessage'], resources: [this.revokerDeadLetterQueue.queueArn] }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        sid: 'KeyViaSqs',
+        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        resources: [this.key.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `sqs.${Stack.of(this).region}.amazonaws.com` } },
+      }),
+    );
+  }
+
+  /**
+   * What the CLI needs, and no more. No `GetSecretValue`: on-call never reads a live key (the CLI identifies keys by
+   * provider key id from tags and the revoker's `inspect`); reading every key would make this policy a leak path.
+   * `PutSecretValue` (with the key through Secrets Manager) serves `import`, which adopts a key an app already uses.
+   */
+  private createOnCallPolicy(prefix: string): iam.ManagedPolicy {
+    const stack = Stack.of(this);
+    const sm = (sid: string, actions: string[], extra: Record<string, Record<string, string | string[]>> = {}) =>
+      new iam.PolicyStatement({ sid, actions, resources: [this.secretArnPattern], conditions: { ...this.managedSecretCondition, ...extra } });
+    const policy = new iam.ManagedPolicy(this, 'OnCallPolicy', {
+      managedPolicyName: `${prefix}-oncall`,
+      description: 'keyrelay CLI: status, plan, rotate, cancel, restore, history, freeze, import',
+      statements: [
+        new iam.PolicyStatement({ sid: 'FindManagedSecrets', actions: ['secretsmanager:ListSecrets'], resources: ['*'] }),
+        sm('InspectAndRotate', [
+          'secretsmanager:DescribeSecret',
+          'secretsmanager:ListSecretVersionIds',
+          'secretsmanager:RotateSecret',
+          'secretsmanager:UpdateSecretVersionStage',
+          'secretsmanager:PutSecretValue',
+        ]),
+        sm('Freeze', ['secretsmanager:TagResource', 'secretsmanager:UntagResource'], {
+          'ForAllValues:StringEquals': { 'aws:TagKeys': [TAGS.frozen] },
+        }),
+        new iam.PolicyStatement({
+          sid: 'ImportEncryptsThroughSecretsManager',
+          actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+          resources: [this.key.keyArn],
+          conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${stack.region}.amazonaws.com` } },
+        }),
+        new iam.PolicyStatement({
+          sid: 'InvokeFunctions',
+          // RotateSecret also needs invoke on the rotation function; every other action goes through the revoker.
+          actions: ['lambda:InvokeFunction'],
+          resources: [this.revokerFunction.functionArn, this.rotationFunction.functionArn],
+        }),
+        new iam.PolicyStatement({
+          sid: 'History',
+          actions: ['logs:FilterLogEvents', 'logs:GetLogEvents'],
+          resources: [this.revokerFunction.logGroup.logGroupArn, this.rotationFunction.logGroup.logGroupArn],
+        }),
+        new iam.PolicyStatement({ sid: 'Alarms', actions: ['cloudwatch:DescribeAlarms'], resources: ['*'] }),
+      ],
+    });
+    acknowledge(
+      policy,
+      NAG_RULE.wildcard('*'),
+      'secretsmanager:ListSecrets and cloudwatch:DescribeAlarms have no resource-level permissions; both only read metadata.',
+    );
+    acknowledge(policy, NAG_RULE.wildcard(SECRET_WILDCARD), "Narrowed by the aws:ResourceTag/keyrelay:revoker condition to this engine's secrets.");
+    return policy;
+  }
+}

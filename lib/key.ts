@@ -1,0 +1,115 @@
+import { RemovalPolicy, Resource, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import { settingsToTags } from '../lambda/core/state';
+import { keySettings, rotationRules, type ResolvedKey } from './config';
+import { READ_ACTIONS, type KeyRelayEngine } from './engine';
+import type { RotationRulesSpec } from './schedule';
+
+/**
+ * One rotated API key: a secret encrypted with the engine's key, tagged with its settings per the state contract
+ * (docs/state.md), and a `CfnRotationSchedule` pointing at the engine's rotation function. Two resources per key
+ * (three with readers): no per-key IAM statements, so the engine's policies stay the same size at 1,000 keys.
+ *
+ * The secret starts without a value: its first rotation issues the key, or `keyrelay import` adopts one an app
+ * already uses. `RotateImmediatelyOnUpdate` is off so a deploy of many keys does not call the provider at once.
+ *
+ * @example
+ * const key = new KeyRelayKey(stack, 'Stripe', { engine, key: resolveConfig(json).keys[0] });
+ * key.grantRead(appRole);
+ */
+
+/** Props of {@link KeyRelayKey}. */
+export interface KeyRelayKeyProps {
+  readonly engine: KeyRelayEngine;
+  /** The key, resolved from the config (`resolveConfig`). Its name is the secret's name. */
+  readonly key: ResolvedKey;
+  /** Rotation rules, e.g. staggered ones from `staggeredRotationRules`. @default - rotationRules(key), not staggered */
+  readonly rotationRules?: RotationRulesSpec;
+  /**
+   * What happens to the secret when the key leaves the config. Retained by default: applications may still read it,
+   * and its provider key must be revoked deliberately (`keyrelay` CLI) first.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/** A rotated key. See the module comment. */
+export class KeyRelayKey extends Resource implements iam.IResourceWithPolicy {
+  readonly secret: secretsmanager.CfnSecret;
+  readonly rotationSchedule: secretsmanager.CfnRotationSchedule;
+  /** Secret ARN (a token until deploy). */
+  readonly secretArn: string;
+  readonly secretName: string;
+  private readonly engine: KeyRelayEngine;
+  private policy?: secretsmanager.CfnResourcePolicy;
+  private readonly policyDocument = new iam.PolicyDocument();
+
+  constructor(scope: Construct, id: string, props: KeyRelayKeyProps) {
+    super(scope, id);
+    const { engine, key } = props;
+    this.engine = engine;
+    this.secretName = key.name;
+    this.secret = new secretsmanager.CfnSecret(this, 'Secret', {
+      name: key.name,
+      description: `keyrelay: ${key.provider} API key; rotated by ${engine.namePrefix}`,
+      kmsKeyId: engine.key.keyArn,
+      // No SecretString and no GenerateSecretString: a secret without a version, filled by the first rotation.
+      tags: settingsToTags(keySettings(key, { revoker: engine.revokerFunctionName })).map((t) => ({ key: t.Key!, value: t.Value! })),
+    });
+    this.secret.applyRemovalPolicy(props.removalPolicy ?? RemovalPolicy.RETAIN);
+    this.secretArn = this.secret.ref;
+
+    const rules = props.rotationRules ?? rotationRules(key);
+    this.rotationSchedule = new secretsmanager.CfnRotationSchedule(this, 'Schedule', {
+      secretId: this.secret.ref,
+      rotationLambdaArn: engine.rotationFunction.functionArn,
+      rotateImmediatelyOnUpdate: false,
+      rotationRules: { scheduleExpression: rules.ScheduleExpression, duration: rules.Duration },
+    });
+    // Secrets Manager tests the rotation function when the schedule is created: the invoke permission must exist first.
+    if (Stack.of(this) === Stack.of(engine)) {
+      this.rotationSchedule.addDependency(engine.rotationInvokePermission);
+    } else {
+      Stack.of(this).addStackDependency(Stack.of(engine), 'rotation invoke permission before rotation schedules');
+    }
+  }
+
+  /**
+   * Lets `grantee` read this key: `DescribeSecret`, `GetSecretValue`, and `kms:Decrypt` through Secrets Manager.
+   * Principals of this app's account get an identity policy; others (another account, an imported ARN) get a
+   * statement in the secret's resource policy and in the key policy.
+   */
+  grantRead(grantee: iam.IGrantable): iam.Grant {
+    const grant = iam.Grant.addToPrincipalOrResource({
+      grantee,
+      actions: [...READ_ACTIONS],
+      resourceArns: [this.secretArn],
+      resource: this,
+    });
+    this.engine.grantDecryptViaSecretsManager(grantee);
+    return grant;
+  }
+
+  /** Adds a statement to the secret's resource policy (created on first use). */
+  addToResourcePolicy(statement: iam.PolicyStatement): iam.AddToResourcePolicyResult {
+    if (!this.policy) {
+      this.policy = new secretsmanager.CfnResourcePolicy(this, 'Policy', {
+        secretId: this.secret.ref,
+        resourcePolicy: this.policyDocument,
+        blockPublicPolicy: true,
+      });
+    }
+    this.policyDocument.addStatements(statement);
+    return { statementAdded: true, policyDependable: this.policy };
+  }
+}
+
+/**
+ * Lets `grantee` read every key of a group in one call (e.g. all keys of one application).
+ * @returns one grant per key.
+ */
+export function grantReadKeys(grantee: iam.IGrantable, keys: readonly KeyRelayKey[]): iam.Grant[] {
+  return keys.map((k) => k.grantRead(grantee));
+}

@@ -1,0 +1,175 @@
+import { Duration } from 'aws-cdk-lib';
+import * as cw from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { METRICS, METRIC_NAMESPACE } from '../lambda/core/metrics';
+
+/**
+ * keyrelay's alarms and dashboard. Secrets Manager publishes no rotation metric, so alarms come from the functions'
+ * own EMF metrics (namespace `keyrelay`, dimension `service`=`keyrelay`), their Lambda `Errors`/`Throttles`, the
+ * dead-letter queue, and the reconcile sweep's gauges; the EventBridge rule on Secrets Manager's own failure events
+ * lives in the engine. Every alarm notifies the topic, and its description says what it means and what to do first.
+ */
+
+/** Props of {@link KeyRelayMonitoring}. */
+export interface KeyRelayMonitoringProps {
+  readonly topic: sns.ITopic;
+  readonly rotationFunction: lambda.IFunction;
+  readonly revokerFunction: lambda.IFunction;
+  readonly deadLetterQueue: sqs.IQueue;
+  /** Sweep interval: the period of the gauge alarms. */
+  readonly reconcileEvery: Duration;
+  /** No successful rotation for this long means overdue. */
+  readonly overdueAfter: Duration;
+  /** @default - CloudFormation's generated name */
+  readonly dashboardName?: string;
+}
+
+/** One alarm's identity and the words on-call reads. */
+interface AlarmSpec {
+  id: string;
+  metric: cw.IMetric;
+  threshold: number;
+  description: string;
+  evaluationPeriods?: number;
+  missing?: cw.TreatMissingData;
+}
+
+/** Alarms and dashboard. See the module comment. */
+export class KeyRelayMonitoring extends Construct {
+  /** Every alarm, by id. */
+  readonly alarms: Record<string, cw.Alarm> = {};
+  readonly dashboard: cw.Dashboard;
+
+  constructor(scope: Construct, id: string, props: KeyRelayMonitoringProps) {
+    super(scope, id);
+    const sweep = props.reconcileEvery.toSeconds() < 300 ? Duration.minutes(5) : props.reconcileEvery;
+    const five = Duration.minutes(5);
+    const specs: AlarmSpec[] = [
+      {
+        id: 'RotationStepFailed',
+        metric: this.metric(METRICS.rotationStepFailed, 'Sum', five),
+        threshold: 1,
+        description:
+          'A rotation step threw (Secrets Manager retries inside the window). First: `keyrelay status` to find the key, then the rotation function logs for the step and error code.',
+      },
+      {
+        id: 'RevocationFailed',
+        metric: this.metric(METRICS.revocationFailed, 'Sum', five),
+        threshold: 1,
+        description:
+          'A revocation gave up after retries: an old key may still be alive past its deadline. First: `keyrelay status` on the key, check the provider admin credential, then `keyrelay rotate --emergency` or revoke it by key id.',
+      },
+      {
+        id: 'RevokerDeadLetters',
+        metric: props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: five, statistic: 'Maximum' }),
+        threshold: 1,
+        description:
+          'A scheduled or periodic revoker invocation failed every retry and landed in the dead-letter queue: a revocation did not run. First: read the message (it names the secret), fix the cause in the revoker logs, then re-run it with `keyrelay status` and the next sweep.',
+      },
+      {
+        id: 'KeysPastDeadline',
+        metric: this.metric(METRICS.keysPastDeadline, 'Maximum', sweep),
+        threshold: 1,
+        evaluationPeriods: 2,
+        description:
+          'Keys are still alive after their revocation deadline (two sweeps in a row). First: `keyrelay status` lists them; check the revoker logs and the dead-letter queue, then revoke by key id.',
+      },
+      {
+        id: 'OldKeyInUse',
+        metric: this.metric(METRICS.oldKeyInUse, 'Maximum', sweep),
+        threshold: 1,
+        description:
+          'An old key is still being used after its grace period, so its revocation is held: an application has not picked up the new key. First: `keyrelay status` names the key; find the app (provider last-use data) and restart or fix its refresh.',
+      },
+      {
+        id: 'OldKeyInUsePastHold',
+        metric: this.metric(METRICS.oldKeyInUsePastHold, 'Sum', sweep),
+        threshold: 1,
+        description:
+          'An old key was still in use when its usage hold reached its cap, so it was revoked anyway (or failed to be): some application is probably failing now. First: check apps reading that key, then `keyrelay restore` during the observation window if it broke one.',
+      },
+      {
+        id: 'RotationOverdue',
+        metric: this.metric(METRICS.secondsSinceLastRotation, 'Maximum', sweep),
+        threshold: props.overdueAfter.toSeconds(),
+        evaluationPeriods: 3,
+        // No data means the sweep is not running: that silence must alarm too.
+        missing: cw.TreatMissingData.BREACHING,
+        description: `No successful rotation for longer than the longest schedule plus slack (${props.overdueAfter.toHumanString()}), or the reconcile sweep stopped reporting. First: \`keyrelay status\` for keys whose last rotation is old, check their rotation is enabled and not frozen, then the revoker's Errors (the sweep).`,
+      },
+      ...this.functionAlarms('Rotation', props.rotationFunction),
+      ...this.functionAlarms('Revoker', props.revokerFunction),
+    ];
+    const action = new cwActions.SnsAction(props.topic);
+    for (const spec of specs) {
+      const alarm = new cw.Alarm(this, spec.id, {
+        alarmDescription: spec.description,
+        metric: spec.metric,
+        threshold: spec.threshold,
+        evaluationPeriods: spec.evaluationPeriods ?? 1,
+        datapointsToAlarm: spec.evaluationPeriods ?? 1,
+        comparisonOperator: cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: spec.missing ?? cw.TreatMissingData.NOT_BREACHING,
+      });
+      alarm.addAlarmAction(action);
+      this.alarms[spec.id] = alarm;
+    }
+
+    this.dashboard = new cw.Dashboard(this, 'Dashboard', {
+      dashboardName: props.dashboardName,
+      widgets: [
+        [
+          new cw.AlarmStatusWidget({ title: 'Alarms', alarms: Object.values(this.alarms), width: 24, height: 4 }),
+        ],
+        [
+          this.graph('Rotations', [METRICS.rotationSucceeded, METRICS.rotationStepFailed], 'Sum'),
+          this.graph('Revocations', [METRICS.revocationSucceeded, METRICS.revocationFailed, METRICS.orphansRevoked], 'Sum'),
+        ],
+        [
+          this.graph('Keys past deadline', [METRICS.keysPastDeadline], 'Maximum'),
+          this.graph('Old keys in use', [METRICS.oldKeyInUse, METRICS.oldKeyInUsePastHold], 'Maximum'),
+        ],
+        [
+          this.graph('Seconds since last rotation (oldest key)', [METRICS.secondsSinceLastRotation], 'Maximum'),
+          new cw.GraphWidget({
+            title: 'Functions: errors and throttles; dead letters',
+            width: 12,
+            left: [props.rotationFunction, props.revokerFunction].flatMap((f) => [f.metricErrors(), f.metricThrottles()]),
+            right: [props.deadLetterQueue.metricApproximateNumberOfMessagesVisible()],
+          }),
+        ],
+      ],
+    });
+  }
+
+  /** A keyrelay metric (EMF, dimension `service`=`keyrelay`). */
+  metric(name: string, statistic: string, period: Duration = Duration.minutes(5)): cw.Metric {
+    return new cw.Metric({ namespace: METRIC_NAMESPACE, metricName: name, dimensionsMap: { service: 'keyrelay' }, statistic, period });
+  }
+
+  private graph(title: string, names: string[], statistic: string): cw.GraphWidget {
+    return new cw.GraphWidget({ title, width: 12, left: names.map((n) => this.metric(n, statistic)) });
+  }
+
+  private functionAlarms(name: string, fn: lambda.IFunction): AlarmSpec[] {
+    const five = Duration.minutes(5);
+    return [
+      {
+        id: `${name}Errors`,
+        metric: fn.metricErrors({ period: five, statistic: 'Sum' }),
+        threshold: 1,
+        description: `The ${name.toLowerCase()} function failed (an exception, a timeout or a crash). First: its log group for the error; timeouts usually mean no network path to the provider or Secrets Manager.`,
+      },
+      {
+        id: `${name}Throttles`,
+        metric: fn.metricThrottles({ period: five, statistic: 'Sum' }),
+        threshold: 1,
+        description: `Lambda throttled the ${name.toLowerCase()} function: invocations were refused. First: check the account's concurrency limit and the function's reserved concurrency.`,
+      },
+    ];
+  }
+}

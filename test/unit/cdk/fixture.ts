@@ -1,0 +1,28 @@
+import { App } from 'aws-cdk-lib';
+import { buildKeyRelay, type KeyRelayStacks } from '../../../lib/app';
+import { resolveConfig, type KeyRelayConfig } from '../../../lib/config';
+
+/** A small config with every deploy-only field set. */
+export const SMALL_CONFIG: KeyRelayConfig = {
+  defaults: { provider: { type: 'reference' }, adminSecret: 'keyrelay/admin/reference', gracePeriod: '24h' },
+  keys: {
+    'payments/reference-api': { rotateEvery: '7d' },
+    'search/reference-api': { schedule: 'cron(0 3 ? * TUE *)', window: '2h', gracePeriod: '2d' },
+  },
+  alarms: { email: ['oncall@example.com'], subscriptions: [{ protocol: 'https', endpoint: 'https://events.example.com/hook' }] },
+  tags: { team: 'platform' },
+  readers: [
+    { principal: 'arn:aws:iam::111111111111:role/payments-app', keys: ['payments/*'] },
+    { principal: '222222222222', keys: ['search/reference-api'] },
+  ],
+};
+
+/**
+ * Builds the app for template assertions: no bundling (a stand-in asset) and no built-in CloudFormation validation,
+ * so a test file takes well under a second per synth. The real synth is test/cdk/synth.test.ts.
+ */
+export function buildFast(config: KeyRelayConfig = SMALL_CONFIG): KeyRelayStacks & { app: App } {
+  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+  const built = buildKeyRelay(app, resolveConfig(config), { env: { account: '123456789012', region: 'eu-west-1' } });
+  return { ...built, app };
+}
