@@ -31,12 +31,16 @@ interface Secret {
 }
 
 type Op = 'DescribeSecret' | 'GetSecretValue' | 'PutSecretValue' | 'UpdateSecretVersionStage' | 'TagResource' | 'UntagResource';
-/** A fault: the next `times` calls of `op` throw `error`, `before` the call takes effect or `after` (a lost answer). */
+/**
+ * A fault: after letting `skip` calls of `op` through, the next `times` calls throw `error`, `before` the call takes
+ * effect or `after` it (a lost answer, or a Lambda that died once the call landed).
+ */
 export interface SmFault {
   op: Op;
   error: Error;
   when?: 'before' | 'after';
   times?: number;
+  skip?: number;
 }
 
 const meta = { $metadata: {} };
@@ -102,7 +106,7 @@ export class FakeSecretsManager {
 
   /** Queues a fault. */
   fail(fault: SmFault): void {
-    this.faults.push({ when: 'before', times: 1, ...fault });
+    this.faults.push({ when: 'before', times: 1, skip: 0, ...fault });
   }
 
   /** VersionIdsToStages (versions without a label omitted, as DescribeSecret does). */
@@ -129,8 +133,11 @@ export class FakeSecretsManager {
 
   private run<T>(op: Op, action: () => T): T {
     const i = this.faults.findIndex((f) => f.op === op);
-    const fault = this.faults[i];
-    if (fault && --fault.times <= 0) this.faults.splice(i, 1);
+    let fault = this.faults[i];
+    if (fault && fault.skip > 0) {
+      fault.skip--;
+      fault = undefined;
+    } else if (fault && --fault.times <= 0) this.faults.splice(i, 1);
     if (fault?.when === 'before') throw fault.error;
     const out = action();
     if (fault) throw fault.error;

@@ -1,0 +1,161 @@
+import { TagResourceCommand, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
+import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { fingerprint, parseSecretValue } from '../../../lambda/core/secret-value';
+import { TAGS } from '../../../lambda/core/state';
+import { GRACE, rotationHarness } from './harness';
+
+expect.extend(allCustomMatcher);
+
+describe('Step: finishSecret (behaviour 9)', () => {
+  it('moves AWSCURRENT with RemoveFromVersionId = the current holder; the old version becomes AWSPREVIOUS', async () => {
+    // Prepare
+    const h = await rotationHarness();
+    const token = h.start();
+
+    // Act
+    await h.rotate(token);
+
+    // Assess
+    expect(h.sm.mock).toHaveReceivedCommandExactlyOnceWith(UpdateSecretVersionStageCommand, {
+      SecretId: h.arn,
+      VersionStage: 'AWSCURRENT',
+      MoveToVersionId: token,
+      RemoveFromVersionId: h.initialVersion,
+    });
+    expect(h.sm.stages(h.arn)).toEqual({ [token]: ['AWSCURRENT', 'AWSPENDING'], [h.initialVersion ?? '']: ['AWSPREVIOUS'] });
+  });
+
+  it('is a no-op when repeated', async () => {
+    // Prepare
+    const h = await rotationHarness();
+    const token = h.start();
+    await h.rotate(token);
+    const stages = h.sm.stages(h.arn);
+    const tags = h.sm.tags(h.arn);
+
+    // Act
+    await h.step('finishSecret', token);
+
+    // Assess
+    expect(h.sm.mock).toHaveReceivedCommandTimes(UpdateSecretVersionStageCommand, 1);
+    expect(h.sm.mock).toHaveReceivedCommandTimes(TagResourceCommand, 1);
+    expect(h.sm.stages(h.arn)).toEqual(stages);
+    expect(h.sm.tags(h.arn)).toEqual(tags);
+    expect(h.published).toHaveLength(1);
+  });
+
+  it("writes the old key's deadline before it moves AWSCURRENT", async () => {
+    // Prepare
+    const h = await rotationHarness();
+    const token = h.start();
+    const finishedAt = h.clock.now();
+
+    // Act
+    await h.rotate(token);
+
+    // Assess
+    const order = h.sm.mock.calls().map((c) => c.args[0].constructor.name);
+    const tagAt = order.indexOf('TagResourceCommand');
+    expect(tagAt).toBeGreaterThan(-1);
+    expect(tagAt).toBeLessThan(order.indexOf('UpdateSecretVersionStageCommand'));
+    expect(h.sm.tags(h.arn)[TAGS.keyRecord + h.initialKeyId]).toBe(
+      `phase=grace due=${Math.floor(finishedAt / 1000) + GRACE} v=${h.initialVersion}`,
+    );
+  });
+
+  it('arranges the revocation at the deadline and announces the rotation with a fingerprint only', async () => {
+    // Prepare
+    const h = await rotationHarness();
+    const token = h.start();
+    const now = h.clock.now();
+
+    // Act
+    await h.rotate(token);
+
+    // Assess
+    const newKey = parseSecretValue(h.sm.valueAt(h.arn, 'AWSCURRENT'), h.name);
+    expect(h.scheduled).toEqual([{ secretArn: h.arn, secretName: h.name, keyId: h.initialKeyId, due: now + GRACE * 1000 }]);
+    expect(h.published).toEqual([
+      {
+        secretName: h.name,
+        secretArn: h.arn,
+        versionId: token,
+        fingerprint: fingerprint(newKey.apiKey),
+        previousVersionId: h.initialVersion,
+        previousKeyDeadline: new Date(now + GRACE * 1000).toISOString().replace('.000Z', 'Z'),
+      },
+    ]);
+    expect(JSON.stringify(h.published)).not.toContain(newKey.apiKey);
+  });
+
+  it('on the first rotation, moves AWSCURRENT without RemoveFromVersionId and arranges nothing', async () => {
+    // Prepare
+    const h = await rotationHarness({ withCurrent: false });
+    const token = h.start();
+
+    // Act
+    await h.rotate(token);
+
+    // Assess
+    const input = h.sm.mock.commandCalls(UpdateSecretVersionStageCommand)[0]?.args[0].input;
+    expect(input).toEqual({ SecretId: h.arn, VersionStage: 'AWSCURRENT', MoveToVersionId: token });
+    expect(h.sm.mock).toHaveReceivedCommandTimes(TagResourceCommand, 0);
+    expect(h.scheduled).toEqual([]);
+    expect(h.published[0]).not.toHaveProperty('previousVersionId');
+  });
+
+  it.each([
+    ['scheduling', 'scheduler', 'RevocationScheduleFailed', "could not arrange the previous key's revocation"],
+    ['publishing', 'events', 'EventPublishFailed', 'could not publish KeyRotated'],
+  ] as const)('still finishes when %s fails after the move, with a log line and a metric', async (_what, port, metric, line) => {
+    // Prepare
+    const h = await rotationHarness();
+    const token = h.start();
+    if (port === 'scheduler') vi.mocked(h.deps.scheduler.scheduleRevocation).mockRejectedValueOnce(new Error('AccessDenied'));
+    else vi.mocked(h.deps.events.keyRotated).mockRejectedValueOnce(new Error('AccessDenied'));
+
+    // Act
+    await h.rotate(token);
+
+    // Assess
+    expect(h.sm.stages(h.arn)[token]).toContain('AWSCURRENT');
+    expect(h.output()).toContain(line);
+    expect(h.metrics().some((m) => metric in m)).toBe(true);
+  });
+
+  it('arranges the revocation again when retried after dying between the move and the scheduling', async () => {
+    // Prepare: the move lands but the invocation dies before it can arrange anything
+    const h = await rotationHarness();
+    const token = h.start();
+    for (const step of ['createSecret', 'setSecret', 'testSecret']) await h.step(step, token);
+    h.sm.fail({ op: 'UpdateSecretVersionStage', error: new Error('Runtime exited'), when: 'after' });
+    await expect(h.step('finishSecret', token)).rejects.toThrow(/Runtime exited/);
+    expect(h.scheduled).toEqual([]);
+
+    // Act
+    await h.step('finishSecret', token);
+
+    // Assess
+    expect(h.scheduled).toEqual([expect.objectContaining({ keyId: h.initialKeyId })]);
+    expect(h.sm.mock).toHaveReceivedCommandTimes(UpdateSecretVersionStageCommand, 1);
+  });
+
+  it('keeps the deadline first written when retried before the move', async () => {
+    // Prepare
+    const h = await rotationHarness();
+    const token = h.start();
+    for (const step of ['createSecret', 'setSecret', 'testSecret']) await h.step(step, token);
+    h.sm.fail({ op: 'UpdateSecretVersionStage', error: new Error('Runtime exited') });
+    await expect(h.step('finishSecret', token)).rejects.toThrow(/Runtime exited/);
+    const record = h.sm.tags(h.arn)[TAGS.keyRecord + h.initialKeyId];
+    await h.clock.advance(3_600_000);
+
+    // Act
+    await h.step('finishSecret', token);
+
+    // Assess
+    expect(h.sm.tags(h.arn)[TAGS.keyRecord + h.initialKeyId]).toBe(record);
+    expect(h.sm.mock).toHaveReceivedCommandTimes(TagResourceCommand, 1);
+  });
+});
