@@ -7,9 +7,9 @@ import type { KeyProvider } from '../providers/types';
 
 /** The slice of Powertools Logger the revoker uses (a Powertools `Logger` satisfies it). */
 export interface RevokerLogger {
-  info(message: string, attributes?: Record<string, unknown>): void;
-  warn(message: string, attributes?: Record<string, unknown>): void;
-  error(message: string, attributes?: Record<string, unknown>): void;
+  info(message: string, ...attributes: Array<Record<string, unknown>>): void;
+  warn(message: string, ...attributes: Array<Record<string, unknown>>): void;
+  error(message: string, ...attributes: Array<Record<string, unknown>>): void;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { describeError } from '../core/errors';
 import { cancel, inspect, reconcile, restore, revokeDue, revokeNow, revokeWithoutReplacement } from './actions';
-import type { RevokerDeps } from './deps';
+import { runtimeFromEnv } from '../runtime';
+import { metricsFrom, type RevokerDeps } from './deps';
 import type { RevokerRequest, RevokerResponse } from './protocol';
 import { parseRevokerRequest } from './request';
 
@@ -41,3 +42,24 @@ export function createRevokerHandler(deps: RevokerDeps): RevokerHandler {
     }
   };
 }
+
+let fromEnv: RevokerHandler | undefined;
+
+/**
+ * The deployed handler (CDK entry `lambda/revoker/handler.ts`, export `handler`): deps from the environment via
+ * `lambda/runtime`, built on the first invocation so importing this module touches no AWS.
+ */
+export const handler: RevokerHandler = (event) => {
+  fromEnv ??= (() => {
+    const runtime = runtimeFromEnv();
+    return createRevokerHandler({
+      sm: runtime.sm,
+      provider: runtime.provider,
+      clock: runtime.clock,
+      scheduler: runtime.scheduler,
+      logger: runtime.logger,
+      metrics: metricsFrom(runtime.metrics),
+    });
+  })();
+  return fromEnv(event);
+};

@@ -31,9 +31,12 @@ function awsError(name: string, message: string, status = 400): Error {
 }
 
 /**
- * An in-memory Secrets Manager for unit and property tests: the calls keyrelay's revoker and rotation steps make,
- * with AWS's semantics (not moto's): versions by id or stage, `AWSPREVIOUS` following `AWSCURRENT`, a different
- * value under an existing token refused, tags. `beforeSend` can throw to inject a crash before any call.
+ * An in-memory Secrets Manager for the revoker's unit and property tests: the calls the revoker and the rotation
+ * steps make, with AWS's semantics (not moto's): versions by id or stage, `AWSPREVIOUS` following `AWSCURRENT`, a
+ * different value under an existing token refused, unlabelled versions left out of `VersionIdsToStages`.
+ * Beyond `FakeSecretsManager` (aws-sdk-client-mock based, for command assertions) it has what the sweep needs:
+ * `ListSecrets`, `LastRotatedDate`, AWS's 50-tag limit, and a `beforeSend` hook that can crash any call, at the
+ * speed 100,000 property cases need (no mock library in the path).
  */
 export class MemorySecretsManager {
   readonly secrets = new Map<string, Secret>();
@@ -66,9 +69,9 @@ export class MemorySecretsManager {
     secret.lastRotated = this.clock.now();
   }
 
-  /** Stages by version id. */
+  /** VersionIdsToStages: versions without a label are left out, as AWS does. */
   stages(secretId: string): Record<string, string[]> {
-    return Object.fromEntries([...this.find(secretId).versions].map(([id, v]) => [id, [...v.stages]]));
+    return Object.fromEntries([...this.find(secretId).versions].filter(([, v]) => v.stages.length > 0).map(([id, v]) => [id, [...v.stages]]));
   }
 
   /** The value a stage points at (test assertions). */

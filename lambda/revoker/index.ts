@@ -1,0 +1,12 @@
+/**
+ * The revoker: where keys die. One Lambda function with typed actions ({@link RevokerRequest}) invoked by the
+ * revocation schedules, the reconcile sweep and the CLI. See docs/revocation.md.
+ */
+export { createRevokerHandler, handler, type RevokerHandler } from './handler';
+export { freeQuota } from './actions';
+export { DEFAULT_RETRY_BUDGET, metricsFrom, type RetryBudget, type RevokerDeps, type RevokerLogger, type RevokerMetrics } from './deps';
+export { KeyInUseError, NothingToDoError, RevocationFailedError, RevokerRequestError } from './errors';
+export { ORPHAN_MIN_AGE_MS } from './keys';
+export { MAX_REVOKED_RECORDS } from './lifecycle';
+export { parseRevokerRequest, RevokerRequestSchema } from './request';
+export type * from './protocol';
