@@ -1,6 +1,7 @@
 import { ConfigError } from '../core/errors';
 import { cloudflareProvider } from './cloudflare';
 import { datadogProvider } from './datadog';
+import { openaiProvider } from './openai';
 import { referenceProvider } from './reference';
 import { sendgridProvider } from './sendgrid';
 import type { ProviderDefinition } from './registry';
@@ -16,6 +17,7 @@ export const PROVIDERS: Readonly<Record<string, ProviderDefinition>> = {
   [cloudflareProvider.type]: cloudflareProvider,
   [datadogProvider.type]: datadogProvider,
   [sendgridProvider.type]: sendgridProvider,
+  [openaiProvider.type]: openaiProvider,
 };
 
 /** The definition of `type`. @throws ConfigError listing the known types. */

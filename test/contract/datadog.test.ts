@@ -1,4 +1,3 @@
-import type { Document } from 'openapi-backend';
 import { createProvider } from '../../lambda/providers';
 import { FakeClock } from '../support/fake-clock';
 import { KeyStore } from './fakes/key-store';
@@ -9,21 +8,6 @@ import { describeProviderContract, mintKey, type ContractHarness } from './provi
 // follows Datadog's prose docs (same error body) and is allowed below.
 const errors = (status: number, message: string, headers?: Record<string, string>): FakeReply => ({ status, headers, body: { errors: [message] } });
 const iso = (ms: number) => new Date(ms).toISOString();
-
-/**
- * datadog.json as published, but for one flaw the fixtures README does not list: the v1 server list of
- * `/api/v1/validate` names `uk1.datadoghq.com` twice in the `site` enum, which breaks OpenAPI's `uniqueItems` rule and
- * makes the validator reject the whole document. Drop the duplicate.
- */
-function datadogSpec(): Document {
-  const spec = loadSpec('datadog') as unknown as { paths: Record<string, { servers?: Array<{ variables?: Record<string, { enum?: string[] }> }> }> };
-  for (const item of Object.values(spec.paths)) {
-    for (const server of item.servers ?? []) {
-      for (const variable of Object.values(server.variables ?? {})) if (variable.enum) variable.enum = [...new Set(variable.enum)];
-    }
-  }
-  return spec as unknown as Document;
-}
 
 async function harness(): Promise<ContractHarness> {
   const clock = new FakeClock();
@@ -38,7 +22,7 @@ async function harness(): Promise<ContractHarness> {
   });
   const find = (req: FakeRequest) => store.keys.get(req.params.api_key_id ?? '');
   const fake = await startOpenApiFake({
-    spec: datadogSpec(),
+    spec: loadSpec('datadog'),
     authenticate: (req) => {
       if (req.operationId === 'Validate') return undefined;
       const ok = req.headers['dd-api-key'] === admin.apiKey && req.headers['dd-application-key'] === admin.applicationKey;
