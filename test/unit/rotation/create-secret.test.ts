@@ -1,13 +1,11 @@
 import { GetSecretValueCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
+import 'aws-sdk-client-mock-vitest/extend';
 import { describe, expect, it, vi } from 'vitest';
 import { parseSecretValue } from '../../../lambda/core/secret-value';
 import { TAGS } from '../../../lambda/core/state';
 import { PendingValueConflictError, RotationFrozenError, RotationQuotaError } from '../../../lambda/rotation';
 import { secretValue } from '../../support/leak-guard';
 import { rotationHarness } from './harness';
-
-expect.extend(allCustomMatcher);
 
 describe('Step: createSecret', () => {
   it('issues one key and one version when run twice with one token (behaviour 3)', async () => {

@@ -1,11 +1,9 @@
 import { TagResourceCommand, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
-import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
+import 'aws-sdk-client-mock-vitest/extend';
 import { describe, expect, it, vi } from 'vitest';
 import { fingerprint, parseSecretValue } from '../../../lambda/core/secret-value';
 import { TAGS } from '../../../lambda/core/state';
 import { GRACE, rotationHarness } from './harness';
-
-expect.extend(allCustomMatcher);
 
 describe('Step: finishSecret (behaviour 9)', () => {
   it('moves AWSCURRENT with RemoveFromVersionId = the current holder; the old version becomes AWSPREVIOUS', async () => {

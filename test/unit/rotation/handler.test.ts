@@ -1,12 +1,10 @@
 import { PutSecretValueCommand, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
-import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
+import 'aws-sdk-client-mock-vitest/extend';
 import { describe, expect, it } from 'vitest';
 import { RotationStateError } from '../../../lambda/core/errors';
 import { ROTATION_STEPS, RotationEventError } from '../../../lambda/rotation';
 import { secretValue } from '../../support/leak-guard';
 import { rotationHarness } from './harness';
-
-expect.extend(allCustomMatcher);
 
 describe('Function: createRotationHandler', () => {
   describe('start checks (behaviour 1)', () => {

@@ -1,5 +1,5 @@
 import { DescribeSecretCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
-import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
+import 'aws-sdk-client-mock-vitest/extend';
 import { describe, expect, it } from 'vitest';
 import { parseSecretValue } from '../../../lambda/core/secret-value';
 import { TAGS } from '../../../lambda/core/state';
@@ -8,8 +8,6 @@ import type { FakeFault } from '../../support/fake-provider';
 import type { SmFault } from '../../support/fake-secrets-manager';
 import { secretValue } from '../../support/leak-guard';
 import { rotationHarness, type Harness } from './harness';
-
-expect.extend(allCustomMatcher);
 
 const crash = () => new Error('Runtime exited with error: signal: killed');
 const throttled = () => Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } });

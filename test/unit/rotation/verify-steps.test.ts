@@ -1,12 +1,10 @@
 import { PutSecretValueCommand, TagResourceCommand, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
-import { allCustomMatcher } from 'aws-sdk-client-mock-vitest';
+import 'aws-sdk-client-mock-vitest/extend';
 import { describe, expect, it, vi } from 'vitest';
 import { RotationStateError } from '../../../lambda/core/errors';
 import { ProviderResponseError } from '../../../lambda/providers/errors';
 import { PendingKeyRejectedError, PrincipalMismatchError } from '../../../lambda/rotation';
 import { rotationHarness } from './harness';
-
-expect.extend(allCustomMatcher);
 
 const verifies = (calls: Array<{ op: string }>) => calls.filter((c) => c.op === 'verify').length;
 
