@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ConfigError } from '../../lambda/core/errors';
 
 /**
  * A switchable fault: what the next matching requests suffer instead of (or before) their normal answer.
@@ -51,10 +52,17 @@ export interface FaultEffect {
 export class FaultSet {
   private faults: Array<{ fault: Fault; left: number }> = [];
 
-  /** Replaces the active faults with `faults` (one fault or a list). */
+  /** Replaces the active faults with `faults` (one fault or a list). @throws ConfigError naming the bad field */
   set(faults: Fault | readonly Fault[]): void {
     const list: readonly Fault[] = Array.isArray(faults) ? faults : [faults as Fault];
-    this.faults = list.map((fault) => ({ fault: FaultSchema.parse(fault), left: fault.times ?? Infinity }));
+    this.faults = list.map((fault, i) => {
+      const parsed = FaultSchema.safeParse(fault);
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0];
+        throw new ConfigError(`fault ${i}: '${issue?.path.join('.') || '(fault)'}' ${issue?.message ?? 'is invalid'}`);
+      }
+      return { fault: parsed.data, left: parsed.data.times ?? Infinity };
+    });
   }
 
   /** Switches every fault off. */

@@ -32,7 +32,7 @@ export interface ReferenceProvider {
   faults: Pick<FaultSet, 'set' | 'clear' | 'list'>;
   /** Every key ever issued, deleted ones included (status `deleted`); never key values. */
   keys(): ReadonlyArray<KeyInfo>;
-  /** Stops listening and drops open connections. */
+  /** Stops listening and drops open connections; later calls return the same promise. */
   stop(): Promise<void>;
 }
 
@@ -81,6 +81,7 @@ export async function startReferenceProvider(options: ReferenceProviderOptions =
     server.listen(port, host, () => resolve());
   });
   const address = server.address() as AddressInfo;
+  let stopped: Promise<void> | undefined;
   const hostPart = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
     url: `http://${hostPart}:${address.port}`,
@@ -88,10 +89,10 @@ export async function startReferenceProvider(options: ReferenceProviderOptions =
     faults,
     keys: () => store.all(),
     stop: () =>
-      new Promise<void>((resolve, reject) => {
+      (stopped ??= new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));
         server.closeAllConnections();
-      }),
+      })),
   };
 }
 
