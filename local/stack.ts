@@ -6,8 +6,9 @@ import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secre
 import { isoTime } from '../lambda/core/clock';
 import type { KeyProvider } from '../lambda/providers/types';
 import { createRotationHandler } from '../lambda/rotation/handler';
+import type { RetryBudget, RotationStep } from '../lambda/rotation/steps';
 import { createLogger, createMetrics, ProviderCache, providerForSecret } from '../lambda/runtime';
-import { keySettings, loadConfig, rotationRules, type ResolvedConfig } from '../lib/config';
+import { keySettings, loadConfig, rotationRules, type ResolvedConfig, type ResolvedKey } from '../lib/config';
 import { settingsToTags } from '../lambda/core/state';
 import { LocalClock, type RanTimer } from './clock';
 import { FunctionRegistry, type LocalFunction } from './functions';
@@ -26,8 +27,13 @@ export const LOCAL_FUNCTIONS = { rotation: 'keyrelay-rotation', revoker: 'keyrel
 /** Dummy credentials: moto accepts any. */
 export const LOCAL_CREDENTIALS = { accessKeyId: 'keyrelay-local', secretAccessKey: 'keyrelay-local' } as const;
 
-/** Where a rotation can be made to crash once, to test recovery (`after:<step>` crashes after the step's work). */
-export type CrashPoint = 'afterIssue' | 'after:createSecret' | 'after:setSecret' | 'after:testSecret' | 'after:finishSecret';
+/**
+ * Points of a rotation a one-shot hook can run at: before or after a step of the rotation function, or right after
+ * the provider issued a key (before createSecret stores it).
+ */
+export type HookPoint = 'afterIssue' | `${'before' | 'after'}:${RotationStep}`;
+/** Where a rotation can be made to crash once, to test recovery. */
+export type CrashPoint = HookPoint;
 
 /** The error an injected crash throws. */
 export class InjectedCrash extends Error {
@@ -67,8 +73,10 @@ export interface LocalStackOptions {
   onIssue?: (apiKey: string) => void;
   /** Waits before each retry of a failed rotation, local ms. @default - see RotationService */
   retryDelaysMs?: number[];
-  /** Reconcile sweep interval, local ms (0: off). @default 3_600_000 */
+  /** Reconcile sweep interval, local ms (0: off). @default - the config's `engine.reconcileEvery` */
   reconcileEveryMs?: number;
+  /** Retry budget of the rotation function's steps. @default - the handler's (60 s of clock time per step) */
+  rotationRetry?: RetryBudget;
   /** Logger for the functions. @default createLogger() (level from POWERTOOLS_LOG_LEVEL) */
   logger?: Logger;
   /** Metrics for the functions. @default createMetrics() */
@@ -108,7 +116,14 @@ export interface LocalStack {
   info: LocalInfo;
   /** Advances the clock and runs everything that falls due; returns what ran. */
   advance(ms: number): Promise<RanTimer[]>;
-  /** Makes the next rotation attempt (of `secretName`, or any) crash once at `point`. */
+  /**
+   * Creates one more managed secret as the config would (admin credential secret if new, tags, rotation rules)
+   * and, unless `issue` is false, runs its first rotation to completion.
+   */
+  addKey(key: ResolvedKey, options?: { issue?: boolean }): Promise<void>;
+  /** Runs `fn` once, the next time a rotation (of `secretName`, or any) reaches `point`; a throw fails the step. */
+  hookOnce(point: HookPoint, fn: () => void | Promise<void>, secretName?: string): void;
+  /** Makes the next rotation attempt (of `secretName`, or any) crash once at `point` (throws {@link InjectedCrash}). */
   crashOnce(point: CrashPoint, secretName?: string): void;
   /** A Secrets Manager client pointed at the endpoint. */
   secretsManager(): SecretsManagerClient;
@@ -184,7 +199,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       clock,
       functions,
       revoker: LOCAL_FUNCTIONS.revoker,
-      reconcileEveryMs: options.reconcileEveryMs,
+      reconcileEveryMs: options.reconcileEveryMs ?? config.deploy.reconcileEvery * 1000,
     });
     stops.push(() => scheduler.stop());
     const events = new LocalEvents(clock);
@@ -195,14 +210,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     stops.push(() => proxy.stop());
     const sm = new SecretsManagerClient({ ...clientConfig, endpoint: proxy.url });
 
-    const crashes: Array<{ point: CrashPoint; secretName?: string }> = [];
-    const takeCrash = (point: CrashPoint, secretId: string): void => {
-      const i = crashes.findIndex(
-        (c) => c.point === point && (c.secretName === undefined || secretId === c.secretName || secretId.includes(`:secret:${c.secretName}-`)),
+    const hooks: Array<{ point: HookPoint; fn: () => void | Promise<void>; secretName?: string }> = [];
+    const runHook = async (point: HookPoint, secretId: string): Promise<void> => {
+      const i = hooks.findIndex(
+        (h) => h.point === point && (h.secretName === undefined || secretId === h.secretName || secretId.includes(`:secret:${h.secretName}-`)),
       );
-      if (i < 0) return;
-      crashes.splice(i, 1);
-      throw new InjectedCrash(point);
+      const hook = hooks[i];
+      if (!hook) return;
+      hooks.splice(i, 1);
+      await hook.fn();
     };
     const cache = new ProviderCache();
     const deps: LocalFunctionDeps = {
@@ -214,57 +230,54 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       metrics: options.metrics ?? createMetrics(),
       async provider(secret) {
         const real = await providerForSecret(secret, sm, clock, cache);
-        if (crashes.length === 0) return real;
+        if (hooks.length === 0) return real;
         return new Proxy(real, {
           get(target, prop, receiver) {
             const value: unknown = Reflect.get(target, prop, receiver);
             if (prop !== 'issue' || typeof value !== 'function') return typeof value === 'function' ? value.bind(target) : value;
             return async (request: Parameters<KeyProvider['issue']>[0]) => {
               const issued = await (value as KeyProvider['issue']).call(target, request);
-              takeCrash('afterIssue', secret.arn);
+              await runHook('afterIssue', secret.arn);
               return issued;
             };
           },
         });
       },
     };
-    const rotate = createRotationHandler(deps);
+    const rotate = createRotationHandler({ ...deps, ...(options.rotationRetry ? { retry: options.rotationRetry } : {}) });
     functions.register(LOCAL_FUNCTIONS.rotation, async (event) => {
+      const e = event as { Step?: RotationStep; SecretId?: string };
+      await runHook(`before:${e.Step ?? 'createSecret'}`, e.SecretId ?? '');
       await rotate(event);
-      const e = event as { Step?: string; SecretId?: string };
-      takeCrash(`after:${e.Step ?? ''}` as CrashPoint, e.SecretId ?? '');
+      await runHook(`after:${e.Step ?? 'createSecret'}`, e.SecretId ?? '');
       return null;
     });
     for (const [name, fn] of Object.entries(options.functions?.(deps) ?? {})) functions.register(name, fn);
     scheduler.startSweep();
 
     // The config's secrets: admin credentials first, then each key with its tags, rules and a first key.
-    const adminSecrets = new Set(config.keys.map((k) => k.adminSecret).filter((s): s is string => s !== undefined));
+    const adminSecrets = new Set<string>();
     const adminKey = provider.adminKeys[0] ?? '';
-    for (const name of adminSecrets) {
-      await sm.send(new CreateSecretCommand({ Name: name, SecretString: JSON.stringify({ adminKey }) }));
-    }
-    for (const key of config.keys) {
-      const settings = keySettings(
-        { ...key, providerSettings: { ...key.providerSettings, ...(key.provider === 'reference' ? { baseUrl: provider.url } : {}) } },
-        { revoker: LOCAL_FUNCTIONS.revoker },
-      );
+    const addKey = async (key: ResolvedKey, addOptions: { issue?: boolean } = {}): Promise<void> => {
+      if (key.adminSecret !== undefined && !adminSecrets.has(key.adminSecret)) {
+        adminSecrets.add(key.adminSecret);
+        await sm.send(new CreateSecretCommand({ Name: key.adminSecret, SecretString: JSON.stringify({ adminKey }) }));
+      }
+      const providerSettings = { ...key.providerSettings, ...(key.provider === 'reference' ? { baseUrl: provider.url } : {}) };
+      const settings = keySettings({ ...key, providerSettings }, { revoker: LOCAL_FUNCTIONS.revoker });
       await sm.send(new CreateSecretCommand({ Name: key.name, Tags: settingsToTags(settings) }));
-    }
-    await Promise.all(
-      config.keys.map(async (key) => {
-        await rotation.rotate({
-          SecretId: key.name,
-          RotationLambdaARN: functions.arn(LOCAL_FUNCTIONS.rotation),
-          RotationRules: rotationRules(key),
-        });
-        const state = await rotation.settled(key.name);
-        const run = state?.runs.at(-1);
-        if (run?.status !== 'succeeded') {
-          throw new Error(`local stack: the first rotation of '${key.name}' did not succeed: ${run?.errors.join('; ') ?? 'no run'}`);
-        }
-      }),
-    );
+      if (addOptions.issue === false) return;
+      await rotation.rotate({
+        SecretId: key.name,
+        RotationLambdaARN: functions.arn(LOCAL_FUNCTIONS.rotation),
+        RotationRules: rotationRules(key),
+      });
+      const run = (await rotation.settled(key.name))?.runs.at(-1);
+      if (run?.status !== 'succeeded') {
+        throw new Error(`local stack: the first rotation of '${key.name}' did not succeed: ${run?.errors.join('; ') ?? 'no run'}`);
+      }
+    };
+    for (const key of config.keys) await addKey(key);
 
     const info: LocalInfo = {
       endpoint: proxy.url,
@@ -286,8 +299,18 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       events: events.published,
       info,
       advance: (ms) => clock.advance(ms),
+      addKey,
+      hookOnce(point, fn, secretName) {
+        hooks.push({ point, fn, secretName });
+      },
       crashOnce(point, secretName) {
-        crashes.push({ point, secretName });
+        hooks.push({
+          point,
+          secretName,
+          fn: () => {
+            throw new InjectedCrash(point);
+          },
+        });
       },
       secretsManager: () => new SecretsManagerClient({ ...clientConfig, endpoint: proxy.url }),
       stop: stopAll,

@@ -1,0 +1,161 @@
+import { GetSecretValueCommand, RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
+import { describe, expect, it } from 'vitest';
+import { parseSecretValue, type SecretValue } from '../../lambda/core/secret-value';
+import { providerKeyLabel } from '../../lambda/core/state';
+import type { HookPoint } from '../../local/stack';
+import { useLocalStack } from '../support/local-stack';
+
+// Rotations through the real AWS SDK against the local endpoint: RotateSecret answers at once, the four steps of
+// the real handler run in-process, failures are retried like AWS (the test advances the clock to the retry).
+const local = useLocalStack({
+  // Small step budgets: a provider failure fails its step at once instead of backing off for a minute.
+  rotationRetry: { attempts: 2, baseMs: 1, maxMs: 1, verifyAttempts: 2, verifyBaseMs: 1, verifyMaxMs: 1 },
+  retryDelaysMs: [60_000, 60_000],
+  reconcileEveryMs: 0,
+  // Every secret of the file shares one admin credential.
+  quota: 1000,
+});
+
+async function valueOf(secretId: string, stage = 'AWSCURRENT'): Promise<SecretValue & { versionId: string }> {
+  const out = await local.sm().send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: stage }));
+  return { ...parseSecretValue(out.SecretString, secretId), versionId: out.VersionId as string };
+}
+
+async function whoami(apiKey: string): Promise<number> {
+  const res = await fetch(`${local.stack.providerUrl}/v1/whoami`, { headers: { authorization: `Bearer ${apiKey}` } });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+/** Provider keys labelled for `secretName` that are not deleted. */
+function liveKeys(secretName: string): string[] {
+  return local.stack.provider
+    .keys()
+    .filter((k) => k.status !== 'deleted' && k.name.startsWith(providerKeyLabel(secretName, '')))
+    .map((k) => k.id)
+    .sort();
+}
+
+async function rotate(secretId: string): Promise<string> {
+  const out = await local.sm().send(new RotateSecretCommand({ SecretId: secretId }));
+  return out.VersionId as string;
+}
+
+/** Waits (real I/O) until the rotation's current attempt has ended. */
+async function attemptEnded(secretId: string): Promise<string> {
+  const state = await local.stack.rotation.settled(secretId);
+  return state?.runs.at(-1)?.status ?? 'none';
+}
+
+describe('Class: RotationService (local RotateSecret)', () => {
+  it('rotates to a new key that works while the old one still works', async () => {
+    // Prepare
+    const name = await local.addKey('full');
+    const before = await valueOf(name);
+
+    // Act
+    const token = await rotate(name);
+    const stages = await local.waitFor(name, (s) => s[token]?.includes('AWSCURRENT') === true);
+
+    // Assess
+    const after = await valueOf(name);
+    expect(after.versionId).toBe(token);
+    expect(after.keyId).not.toBe(before.keyId);
+    expect(stages[before.versionId]).toContain('AWSPREVIOUS');
+    expect(await whoami(after.apiKey)).toBe(200);
+    expect(await whoami(before.apiKey)).toBe(200);
+    expect(local.stack.events.map((e) => e.detail.versionId)).toContain(token);
+    expect(local.stack.scheduler.revocations).toContainEqual(
+      expect.objectContaining({ secretName: name, keyId: before.keyId, status: 'scheduled' }),
+    );
+    expect(liveKeys(name)).toEqual([before.keyId, after.keyId].sort());
+  });
+
+  it.each<HookPoint>(['afterIssue', 'after:createSecret', 'after:testSecret', 'after:finishSecret'])(
+    'converges with no orphaned provider key after a crash at %s',
+    async (point) => {
+      // Prepare
+      const name = await local.addKey('crash');
+      const before = await valueOf(name);
+      local.stack.crashOnce(point, name);
+
+      // Act
+      const token = await rotate(name);
+      const first = await attemptEnded(name);
+      const ran = await local.stack.advance(60_000);
+
+      // Assess
+      expect(first).toBe('retrying');
+      expect(ran.map((r) => r.label)).toContain(`retry rotation ${name}`);
+      const run = local.stack.rotation.get(name)?.runs.at(-1);
+      expect(run).toMatchObject({ token, status: 'succeeded', attempts: 2 });
+      expect(run?.errors[0]).toMatch(/InjectedCrash/);
+      const after = await valueOf(name);
+      expect(after.versionId).toBe(token);
+      expect(liveKeys(name)).toEqual([before.keyId, after.keyId].sort());
+      expect(await whoami(after.apiKey)).toBe(200);
+    },
+  );
+
+  it.each([
+    { step: 'createSecret', path: '/v1/keys' },
+    { step: 'setSecret', path: '/v1/whoami' },
+    { step: 'testSecret', path: '/v1/whoami' },
+  ] as const)('leaves AWSPENDING behind when the provider fails in $step, and the next attempt recovers', async ({ step, path }) => {
+    // Prepare
+    const name = await local.addKey('fault');
+    const before = await valueOf(name);
+    local.stack.hookOnce(`before:${step}`, () => local.stack.provider.faults.set({ status: 503, match: { path } }), name);
+
+    // Act
+    const token = await rotate(name);
+    const first = await attemptEnded(name);
+    const pending = await local.waitFor(name, () => true);
+    local.stack.provider.faults.clear();
+    await local.stack.advance(60_000);
+
+    // Assess
+    expect(first).toBe('retrying');
+    expect(local.stack.rotation.get(name)?.runs.at(-1)?.errors[0]).toMatch(new RegExp(`attempt 1 ${step}:`));
+    expect(pending[token]).toEqual(['AWSPENDING']);
+    expect(pending[before.versionId]).toContain('AWSCURRENT');
+    const after = await valueOf(name);
+    expect(after.versionId).toBe(token);
+    expect(liveKeys(name)).toEqual([before.keyId, after.keyId].sort());
+  });
+
+  it('gives up after the last retry and leaves AWSPENDING for the operator', async () => {
+    // Prepare
+    const name = await local.addKey('exhausted');
+    local.stack.provider.faults.set({ status: 503, match: { path: '/v1/keys' } });
+
+    // Act
+    const token = await rotate(name);
+    await attemptEnded(name);
+    await local.stack.advance(180_000); // both retries (60 s apart, each after real I/O)
+    local.stack.provider.faults.clear();
+
+    // Assess
+    expect(local.stack.rotation.get(name)?.runs.at(-1)).toMatchObject({ token, status: 'failed', attempts: 3 });
+    const stages = await local.waitFor(name, () => true);
+    expect(stages[token]).toEqual(['AWSPENDING']);
+    await expect(rotate(name)).rejects.toThrow(/A previous rotation isn't complete/);
+  });
+
+  it('starts a scheduled rotation when the clock reaches its window', async () => {
+    // Prepare
+    const name = await local.addKey('scheduled', { rotateEvery: '1d' });
+    const before = await valueOf(name);
+    const next = local.stack.rotation.get(name)?.nextRotation as number;
+
+    // Act
+    const ran = await local.stack.advance(next - local.stack.clock.now() + 1);
+
+    // Assess
+    expect(next).toBeGreaterThanOrEqual(before.issuedAt ? Date.parse(before.issuedAt) + 86_400_000 - 1000 : 0);
+    expect(ran.map((r) => r.label)).toContain(`scheduled rotation ${name}`);
+    const after = await valueOf(name);
+    expect(after.keyId).not.toBe(before.keyId);
+    expect(local.stack.rotation.get(name)?.nextRotation).toBeGreaterThan(next);
+  });
+});
