@@ -1,0 +1,347 @@
+import {
+  DescribeSecretCommand,
+  GetSecretValueCommand,
+  SecretsManagerClient,
+  type Tag,
+} from '@aws-sdk/client-secrets-manager';
+import { systemClock } from '../lambda/core/clock';
+import { KeyRelayError, StateError, describeError } from '../lambda/core/errors';
+import { httpStatus, isTransient } from '../lambda/core/retry';
+import { parseSecretValue } from '../lambda/core/secret-value';
+import { TAGS, stageHolders } from '../lambda/core/state';
+import { isAuthFailure } from './auth-failure';
+import {
+  ClientOptionsError,
+  SecretAccessDeniedError,
+  SecretNotFoundError,
+  SecretReadError,
+  SecretUnavailableError,
+} from './errors';
+import { CLIENT_DEFAULTS, timingsFor, validateOptions, type KeyClientOptions, type Timings } from './options';
+
+/** Reads API keys from keyrelay-managed secrets, cached within the staleness bound. See {@link createKeyClient}. */
+export interface KeyClient {
+  /**
+   * The current API key of secret `name` (name or ARN; each spelling is cached apart). Resolves from the cache
+   * without a backend call while the key is fresh, and keeps doing so while a background check runs.
+   * @throws SecretNotFoundError, SecretAccessDeniedError, SecretUnavailableError, SecretReadError,
+   *   ClientOptionsError (the options break the secret's grace period), StateError (the value does not match the schema)
+   */
+  getApiKey(name: string): Promise<string>;
+  /**
+   * Calls `fn(apiKey)`. When `fn` throws an auth failure (see `isAuthFailure`), forces one check of the secret
+   * (shared with concurrent callers, at most one per `forcedRefreshInterval` per key) and, only if the key changed,
+   * calls `fn` once more with the new key. Otherwise rethrows `fn`'s error unchanged.
+   */
+  withApiKey<T>(name: string, fn: (apiKey: string) => Promise<T> | T): Promise<T>;
+  /** Forgets `name`: the next read fetches the current key. Wire it to the `KeyRotated` event (docs/client.md). */
+  invalidate(name: string): void;
+}
+
+/**
+ * Hits served from one clock reading, at most (all within one event-loop turn): bounds how far the cached time can
+ * lag when an app reads keys in a long synchronous stretch without yielding.
+ */
+const HIT_CLOCK_READS = 128;
+
+/** Background checks that fail transiently are retried after 1 s, 2 s, 4 s... up to this, within the stale window. */
+const MAX_BACKOFF_MS = 30_000;
+
+/** One cached key. A class so every entry has one shape (a monomorphic hit path). */
+class Entry {
+  /** Failed checks in a row. */
+  failures = 0;
+  /** When withApiKey last forced a check, ms. */
+  forcedAt = Number.NEGATIVE_INFINITY;
+  /** The check in flight (single-flight). */
+  flight: Promise<void> | undefined = undefined;
+  /** Reads before this are served without a look at anything else; never after `expiresAt`. */
+  refreshAt = 0;
+  /** No read is served from this entry after this: checkedAt + ttl + staleIfError. */
+  expiresAt = 0;
+  /** When the last successful check (or the cold read) was sent, ms: the cached key was current then or later. */
+  checkedAt = 0;
+  ttlMs = 0;
+
+  constructor(
+    readonly name: string,
+    /** The key; '' while the entry holds a refusal (a real key is never empty: the schema requires one character). */
+    public apiKey: string,
+    /** What every read returns: resolved with `apiKey`, or rejected with a refusal. One object per version. */
+    public promise: Promise<string>,
+    public versionId: string,
+  ) {}
+}
+
+const noop = (): void => undefined;
+
+/**
+ * Creates a client that reads API keys from keyrelay-managed secrets.
+ *
+ * - Hit: a `Map` lookup and one clock compare, returning the same resolved promise on every read (no allocation).
+ *   The clock is read at most once per event-loop turn and per 128 hits (it costs as much as the rest of the hit).
+ * - Cold read: one `GetSecretValue(VersionStage=AWSCURRENT)`. Check after `ttl`: one `DescribeSecret`, plus
+ *   `GetSecretValue(VersionId)` only when `AWSCURRENT` moved. Concurrent cold reads and checks of one key share one
+ *   request. The first read after `ttl` starts the check in the background and is served the cached key, as is every
+ *   read until `ttl + staleIfError`; past that, readers wait for a successful check.
+ * - Staleness bound: `ttl + staleIfError` stays below the key's grace period (tag `keyrelay:grace-period`, learned at
+ *   the first check) minus a safety margin, so a rotated key is dropped before it is revoked. Until the tag is known,
+ *   the config's minimum grace period (or `options.gracePeriod`) is assumed: the first check comes early.
+ * - Failures: transient ones (throttling, 5xx, network) serve the cached key within the bound; access denied,
+ *   not found, an invalid value or a refused grace period are never served around.
+ *
+ * @throws ClientOptionsError when an option is malformed, or `gracePeriod` is given and `ttl + staleIfError` breaks it
+ * @example
+ * const keys = createKeyClient({ ttl: 60 });
+ * const res = await keys.withApiKey('payments/stripe', (key) => charge(key, order));
+ */
+export function createKeyClient(options: KeyClientOptions = {}): KeyClient {
+  validateOptions(options);
+  const clock = options.clock ?? systemClock;
+  const sm =
+    options.secretsManager ??
+    new SecretsManagerClient({ requestHandler: { connectionTimeout: 3000, requestTimeout: 5000 } });
+  const authFailure = options.isAuthFailure ?? isAuthFailure;
+  const forcedIntervalMs = (options.forcedRefreshInterval ?? CLIENT_DEFAULTS.forcedRefreshInterval) * 1000;
+  const assumed = options.gracePeriod ?? CLIENT_DEFAULTS.assumedGracePeriod;
+  const provisional = timingsFor(options, { seconds: assumed, from: 'assumed' }, false);
+  const entries = new Map<string, Entry>();
+  const loading = new Map<string, Promise<string>>();
+
+  // Reading the clock costs as much as the rest of a hit (Date.now(): ~60-110 ns here, bench/client.ts), so hits
+  // read it at most once per event-loop turn and per HIT_CLOCK_READS hits. The cached time is dropped by a
+  // setImmediate, which runs before Lambda's runtime asks for the next event (and so before a freeze).
+  let hitTime = 0;
+  let hitReads = 0;
+  let clearing = false;
+  const clearHitTime = (): void => {
+    hitReads = 0;
+    clearing = false;
+  };
+  function hitNow(): number {
+    if (hitReads > 0) {
+      hitReads--;
+      return hitTime;
+    }
+    hitTime = clock.now();
+    hitReads = HIT_CLOCK_READS;
+    if (!clearing) {
+      clearing = true;
+      setImmediate(clearHitTime);
+    }
+    return hitTime;
+  }
+
+  function getApiKey(name: string): Promise<string> {
+    const entry = entries.get(name);
+    if (entry !== undefined && hitNow() < entry.refreshAt) return entry.promise;
+    return readSlow(name, entry);
+  }
+
+  function readSlow(name: string, entry: Entry | undefined): Promise<string> {
+    if (entry === undefined) return load(name);
+    if (clock.now() < entry.expiresAt) {
+      refresh(entry).catch(noop); // the check reports through the entry; this reader is served now
+      return entry.promise;
+    }
+    return refresh(entry).then(
+      () => entries.get(name)?.promise ?? load(name),
+      (err: unknown) => {
+        if (err instanceof SecretUnavailableError) {
+          const age = (clock.now() - entry.checkedAt) / 1000;
+          throw new SecretUnavailableError(
+            `${err.message}; the cached key, last confirmed ${age.toFixed(1)} s ago, is past this key's staleness bound ` +
+              '(ttl + staleIfError) and is not served: it may have been revoked',
+            { cause: err.cause },
+          );
+        }
+        throw err;
+      },
+    );
+  }
+
+  function load(name: string): Promise<string> {
+    const pending = loading.get(name);
+    if (pending !== undefined) return pending;
+    const sentAt = clock.now();
+    const flight: Promise<string> = readVersion(name, undefined).then(
+      ({ apiKey, versionId }) => {
+        const entry = new Entry(name, apiKey, Promise.resolve(apiKey), versionId);
+        stamp(entry, sentAt, provisional);
+        // An invalidate() while this read was in flight wins: its callers get the key, the cache does not.
+        if (loading.get(name) === flight) {
+          loading.delete(name);
+          entries.set(name, entry);
+        }
+        return apiKey;
+      },
+      (err: unknown) => {
+        if (loading.get(name) === flight) loading.delete(name);
+        throw err;
+      },
+    );
+    loading.set(name, flight);
+    return flight;
+  }
+
+  function refresh(entry: Entry): Promise<void> {
+    if (entry.flight === undefined) {
+      entry.flight = check(entry).finally(() => {
+        entry.flight = undefined;
+      });
+    }
+    return entry.flight;
+  }
+
+  async function check(entry: Entry): Promise<void> {
+    const { name } = entry;
+    const sentAt = clock.now();
+    entry.refreshAt = entry.expiresAt; // readers keep hitting while the check runs
+    try {
+      const described = await send(name, () => sm.send(new DescribeSecretCommand({ SecretId: name })));
+      if (described.DeletedDate !== undefined) {
+        throw new SecretNotFoundError(
+          `secret '${name}' is scheduled for deletion: restore it (RestoreSecret) or point the app at another secret`,
+        );
+      }
+      const timings = learnedTimings(name, described.Tags);
+      const current = stageHolders(described.VersionIdsToStages ?? {}).current;
+      const moved = current === undefined || current !== entry.versionId;
+      const read = moved ? await readVersion(name, current) : undefined;
+      if (entries.get(name) !== entry) return; // invalidated meanwhile
+      if (read !== undefined) {
+        entry.apiKey = read.apiKey;
+        entry.promise = Promise.resolve(read.apiKey);
+        entry.versionId = read.versionId;
+      }
+      stamp(entry, sentAt, timings);
+    } catch (err) {
+      if (entries.get(name) !== entry) throw err;
+      if (err instanceof ClientOptionsError) {
+        refuse(entry, err);
+      } else if (err instanceof SecretUnavailableError) {
+        entry.failures++;
+        entry.refreshAt = Math.min(clock.now() + Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (entry.failures - 1)), entry.expiresAt);
+      } else {
+        entries.delete(name); // never serve around access denied, not found or an invalid value
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Keeps a refused key's error as the entry's answer (the key itself is dropped), so every reader sees it rather than
+   * a cold read serving the key again until the next check; the tag is checked again after `ttl`.
+   */
+  function refuse(entry: Entry, err: ClientOptionsError): void {
+    const rejected = Promise.reject(err);
+    rejected.catch(noop);
+    entry.apiKey = '';
+    entry.promise = rejected;
+    entry.versionId = '';
+    entry.refreshAt = entry.expiresAt = clock.now() + entry.ttlMs;
+  }
+
+  function stamp(entry: Entry, sentAt: number, timings: Timings): void {
+    entry.checkedAt = sentAt;
+    entry.ttlMs = timings.ttlMs;
+    entry.refreshAt = sentAt + timings.ttlMs;
+    entry.expiresAt = sentAt + timings.ttlMs + timings.staleMs;
+    entry.failures = 0;
+  }
+
+  function learnedTimings(name: string, tags: Tag[] | undefined): Timings {
+    const raw = tags?.find((t) => t.Key === TAGS.gracePeriod)?.Value;
+    if (raw === undefined) {
+      // Not rotated by keyrelay (no revocation deadline to respect), unless the options say otherwise.
+      const given = options.gracePeriod;
+      return timingsFor(options, given === undefined ? undefined : { seconds: given, from: 'options.gracePeriod' }, true);
+    }
+    const seconds = Number(raw);
+    if (raw.trim() === '' || !Number.isInteger(seconds) || seconds < 0) {
+      throw new StateError(`secret '${name}': tag '${TAGS.gracePeriod}' must be a whole number of seconds, got '${raw}'`);
+    }
+    return timingsFor(options, { seconds, from: `tag '${TAGS.gracePeriod}' of secret '${name}'` }, true);
+  }
+
+  async function readVersion(name: string, versionId: string | undefined): Promise<{ apiKey: string; versionId: string }> {
+    const input = versionId === undefined ? { SecretId: name, VersionStage: 'AWSCURRENT' } : { SecretId: name, VersionId: versionId };
+    const out = await send(name, () => sm.send(new GetSecretValueCommand(input)));
+    const { apiKey } = parseSecretValue(out.SecretString, name);
+    return { apiKey, versionId: out.VersionId ?? versionId ?? '' };
+  }
+
+  async function keyAfterAuthFailure(name: string, failedKey: string, failedAt: number): Promise<string> {
+    for (;;) {
+      const entry = entries.get(name);
+      if (entry === undefined || entry.apiKey === '') return getApiKey(name);
+      // A check sent after the failure has the answer; one sent before it may not have seen the rotation.
+      if (entry.apiKey !== failedKey || entry.checkedAt > failedAt) return entry.apiKey;
+      if (entry.flight !== undefined) {
+        await entry.flight.catch(noop);
+        continue;
+      }
+      if (clock.now() - entry.forcedAt < forcedIntervalMs) return failedKey;
+      entry.forcedAt = clock.now();
+      await refresh(entry).catch(noop);
+      const after = entries.get(name);
+      return after === undefined || after.apiKey === '' ? getApiKey(name) : after.apiKey;
+    }
+  }
+
+  async function withApiKey<T>(name: string, fn: (apiKey: string) => Promise<T> | T): Promise<T> {
+    const apiKey = await getApiKey(name);
+    try {
+      return await fn(apiKey);
+    } catch (err) {
+      if (!authFailure(err)) throw err;
+      let fresh: string;
+      try {
+        fresh = await keyAfterAuthFailure(name, apiKey, clock.now());
+      } catch {
+        throw err; // the secret cannot be read now; getApiKey reports why on the next call
+      }
+      if (fresh === apiKey) throw err;
+      return await fn(fresh);
+    }
+  }
+
+  function invalidate(name: string): void {
+    entries.delete(name);
+    loading.delete(name);
+  }
+
+  return { getApiKey, withApiKey, invalidate };
+}
+
+/** Runs one SDK call, turning its failure into the client's typed errors (the SDK error as `cause`). */
+async function send<T>(name: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    throw classify(err, name);
+  }
+}
+
+function classify(err: unknown, name: string): KeyRelayError {
+  const status = httpStatus(err);
+  if (status === 401 || status === 403) {
+    return new SecretAccessDeniedError(
+      `Secrets Manager refused to let this app read secret '${name}' (HTTP ${status}): grant it ` +
+        "secretsmanager:GetSecretValue and secretsmanager:DescribeSecret on the secret, and kms:Decrypt on the secret's key",
+      { cause: err },
+    );
+  }
+  if (err instanceof Error && err.name === 'ResourceNotFoundException') {
+    return new SecretNotFoundError(
+      `secret '${name}' was not found: check the name, and the region or endpoint the app uses`,
+      { cause: err },
+    );
+  }
+  if (isTransient(err)) {
+    return new SecretUnavailableError(`secret '${name}' could not be read, retry later (${describeError(err)})`, {
+      cause: err,
+    });
+  }
+  return new SecretReadError(`secret '${name}' could not be read: ${describeError(err)}`, { cause: err });
+}
