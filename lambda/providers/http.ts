@@ -46,6 +46,8 @@ export interface HttpRequest {
    * @default - the adapter's admin credential
    */
   auth?: Record<string, string>;
+  /** Non-2xx statuses that count as an answer rather than an error (e.g. 403 "authenticated but not allowed"). */
+  accept?: number[];
 }
 
 /** The provider's answer to a successful call. */
@@ -138,7 +140,7 @@ export class ProviderHttp {
     }
     const text = await res.text().catch(() => '');
     const parsed = parseJson(text);
-    if (res.ok) return { status: res.status, headers: res.headers, body: parsed };
+    if (res.ok || req.accept?.includes(res.status)) return { status: res.status, headers: res.headers, body: parsed };
     throw this.error(req, res.status, res.headers, parsed);
   }
 

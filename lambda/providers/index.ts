@@ -4,6 +4,7 @@ import { datadogProvider } from './datadog';
 import { openaiProvider } from './openai';
 import { referenceProvider } from './reference';
 import { sendgridProvider } from './sendgrid';
+import { twilioProvider } from './twilio';
 import type { ProviderDefinition } from './registry';
 import type { KeyProvider, ProviderContext } from './types';
 
@@ -18,6 +19,7 @@ export const PROVIDERS: Readonly<Record<string, ProviderDefinition>> = {
   [datadogProvider.type]: datadogProvider,
   [sendgridProvider.type]: sendgridProvider,
   [openaiProvider.type]: openaiProvider,
+  [twilioProvider.type]: twilioProvider,
 };
 
 /** The definition of `type`. @throws ConfigError listing the known types. */

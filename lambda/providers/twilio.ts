@@ -1,0 +1,144 @@
+import { z } from 'zod';
+import { ConfigError } from '../core/errors';
+import { ProviderAuthError } from './errors';
+import { ProviderHttp, basicAuth, dateMs, lazyCredential, paginate, parseAdminCredential, requireString, stringSettings, trimSlash } from './http';
+import type { ProviderDefinition } from './registry';
+import type { IssueRequest, IssuedKey, KeyProvider, ProviderContext, ProviderKey, VerifiedKey } from './types';
+
+/**
+ * Twilio API keys, IAM v1 Key resource (`https://iam.twilio.com/v1/Keys`): HTTP Basic auth, form-encoded bodies.
+ *
+ * - Admin credential: a Main API key (only the Twilio Console can make one; Standard and Restricted keys cannot
+ *   manage keys), or the account's Auth Token. Admin secret: `{"apiKeySid": "SK…", "apiKeySecret": "…"}` or
+ *   `{"accountSid": "AC…", "authToken": "…"}`. The Main key is the least privilege Twilio offers for this.
+ * - A new key is Restricted with the same `Policy` when the key it replaces (or `templateKeySid`) has one, read with
+ *   `GET /v1/Keys/{Sid}`; otherwise Standard, like the key it replaces.
+ * - The key value keyrelay stores is `<key SID>:<secret>` (Twilio authenticates with the pair, as Basic auth user and
+ *   password; apps split on the first `:`); the SID alone is also in the secret value's `attributes.apiKeySid`.
+ * - Verify: `GET https://api.twilio.com/2010-04-01/Accounts/{AccountSid}.json` with the new key. Standard and
+ *   restricted keys may not read the Account resource, so Twilio answers 403 *after* authenticating them: 200 or 403
+ *   means the key works, 401 (error 20003) that it does not.
+ * - Friendly names hold at most 64 characters: a longer label is refused rather than cut (a cut label no longer
+ *   names its secret and token, so reconcile could not find an orphan).
+ * - Quota: no fixed number documented (error 70151 "Maximum Number Of API Keys Exceeded"). Disable: no. Last used: no.
+ */
+export const TWILIO_API = 'Twilio IAM v1 (Keys) + REST API 2010-04-01 (verify)';
+
+const Settings = z.object({
+  accountSid: z.string().regex(/^AC[0-9a-fA-F]{32}$/, 'must be a Twilio Account SID (AC + 32 hex digits)').describe('Account the keys belong to'),
+  templateKeySid: z.string().regex(/^SK[0-9a-fA-F]{32}$/, 'must be an API key SID (SK + 32 hex digits)').optional().describe('Key whose policy the first issued key copies'),
+  baseUrl: z.url().optional().describe('Base URL for both iam and api hosts (tests, proxies). @default https://iam.twilio.com and https://api.twilio.com'),
+});
+
+const Admin = z.union([
+  z.object({ apiKeySid: z.string().regex(/^SK/), apiKeySecret: z.string().min(1) }),
+  z.object({ accountSid: z.string().regex(/^AC/), authToken: z.string().min(1) }),
+]);
+const ADMIN_SHAPE = '{"apiKeySid": "SK…", "apiKeySecret": "…"} (a Main key) or {"accountSid": "AC…", "authToken": "…"}';
+const MAX_FRIENDLY_NAME = 64;
+const PAGE_SIZE = 100;
+
+interface TwKey {
+  sid: string;
+  friendly_name?: string | null;
+  date_created?: string | null;
+  policy?: Record<string, unknown> | null;
+}
+
+/** Twilio API keys. See {@link TWILIO_API}. */
+export class TwilioApiKeys implements KeyProvider {
+  readonly type = 'twilio';
+  readonly capabilities = { disable: false, lastUsed: false };
+  private readonly iam: ProviderHttp;
+  private readonly api: ProviderHttp;
+
+  constructor(private readonly settings: z.infer<typeof Settings>, context: ProviderContext) {
+    const admin = lazyCredential(context.adminCredential, (t) => parseAdminCredential('twilio', t, Admin, ADMIN_SHAPE));
+    const auth = async () => {
+      const c = await admin();
+      return { authorization: 'apiKeySid' in c ? basicAuth(c.apiKeySid, c.apiKeySecret) : basicAuth(c.accountSid, c.authToken) };
+    };
+    const common = {
+      provider: this.type,
+      clock: context.clock,
+      fetch: context.fetch,
+      authHint: 'a Main API key (made in the Twilio Console) or the Auth Token',
+      // Twilio error 70151: "Maximum Number Of API Keys Exceeded".
+      isQuotaError: (_status: number, body: unknown) => (body as { code?: unknown } | undefined)?.code === 70151,
+      auth,
+    };
+    this.iam = new ProviderHttp({ ...common, baseUrl: trimSlash(settings.baseUrl ?? 'https://iam.twilio.com') });
+    this.api = new ProviderHttp({ ...common, baseUrl: trimSlash(settings.baseUrl ?? 'https://api.twilio.com') });
+  }
+
+  async issue({ label, replaces }: IssueRequest): Promise<IssuedKey> {
+    if (label.length > MAX_FRIENDLY_NAME) {
+      throw new ConfigError(
+        `provider 'twilio': key label '${label}' is ${label.length} characters, Twilio allows ${MAX_FRIENDLY_NAME}; use a shorter secret name`,
+      );
+    }
+    const source = replaces ?? this.settings.templateKeySid;
+    const policy = source ? (await this.get(source)).policy : null;
+    const created = await this.iam.json({
+      method: 'POST',
+      path: '/v1/Keys',
+      form: {
+        AccountSid: this.settings.accountSid,
+        FriendlyName: label,
+        ...(policy ? { KeyType: 'restricted', Policy: JSON.stringify(policy) } : {}),
+      },
+      what: 'create API key',
+    });
+    const keyId = requireString(this.type, 'create API key', created, 'sid');
+    return {
+      // Twilio authenticates with the pair (Basic auth user and password); apps split on the first ':'.
+      apiKey: `${keyId}:${requireString(this.type, 'create API key', created, 'secret')}`,
+      keyId,
+      principal: this.settings.accountSid,
+      attributes: { apiKeySid: keyId },
+    };
+  }
+
+  async verify(apiKey: string): Promise<VerifiedKey> {
+    const colon = apiKey.indexOf(':');
+    if (colon <= 0) throw new ProviderAuthError(this.type, "verify API key: the value is not '<key SID>:<secret>'");
+    await this.api.request({
+      method: 'GET',
+      path: `/2010-04-01/Accounts/${this.settings.accountSid}.json`,
+      auth: { authorization: basicAuth(apiKey.slice(0, colon), apiKey.slice(colon + 1)) },
+      accept: [403],
+      what: 'verify API key',
+    });
+    return { principal: this.settings.accountSid };
+  }
+
+  async revoke(keyId: string): Promise<void> {
+    await this.iam.request({ method: 'DELETE', path: `/v1/Keys/${encodeURIComponent(keyId)}`, keyId, what: 'delete API key' });
+  }
+
+  async list(): Promise<ProviderKey[]> {
+    const keys = await paginate<TwKey, string>(this.type, async (next) => {
+      const res = (await this.iam.json({
+        method: 'GET',
+        path: next ?? '/v1/Keys',
+        query: next ? undefined : { AccountSid: this.settings.accountSid, PageSize: PAGE_SIZE },
+        what: 'list API keys',
+      })) as { keys?: TwKey[]; meta?: { next_page_url?: string | null } };
+      return { items: res.keys ?? [], next: res.meta?.next_page_url ?? undefined };
+    });
+    return keys.map((k) => ({ keyId: k.sid, label: k.friendly_name ?? undefined, status: 'active' as const, createdAt: dateMs(k.date_created) }));
+  }
+
+  private async get(keySid: string): Promise<TwKey> {
+    return (await this.iam.json({ method: 'GET', path: `/v1/Keys/${encodeURIComponent(keySid)}`, keyId: keySid, what: 'read API key' })) as TwKey;
+  }
+}
+
+/** Registry entry for `twilio`. */
+export const twilioProvider: ProviderDefinition = {
+  type: 'twilio',
+  settings: stringSettings(Settings),
+  capabilities: { disable: false, lastUsed: false },
+  needsAdminSecret: true,
+  create: (context) => new TwilioApiKeys(Settings.parse(context.settings), context),
+};
