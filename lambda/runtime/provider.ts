@@ -2,7 +2,7 @@ import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/clien
 import type { Clock } from '../core/clock';
 import { ConfigError } from '../core/errors';
 import { TAGS, type ManagedSecret } from '../core/state';
-import { createProvider, providerDefinition } from '../providers';
+import { createProvider } from '../providers';
 import type { KeyProvider } from '../providers/types';
 
 /**
@@ -41,13 +41,18 @@ export async function providerForSecret(
   secret: ManagedSecret,
   sm: SecretsManagerClient,
   clock: Clock,
-  cache: ProviderCache = containerCache,
+  options: {
+    /** @default - one cache per container */
+    cache?: ProviderCache;
+    /** Adapter factory. @default createProvider (lambda/providers) */
+    create?: typeof createProvider;
+  } = {},
 ): Promise<KeyProvider> {
+  const { cache = containerCache, create = createProvider } = options;
   const { provider, providerSettings, adminSecret } = secret.settings;
-  const definition = providerDefinition(provider);
   const key = JSON.stringify([provider, providerSettings, adminSecret ?? null]);
   return cache.get(key, clock.now(), () =>
-    createProvider(provider, {
+    create(provider, {
       settings: providerSettings,
       clock,
       adminCredential: async () => {
@@ -60,7 +65,7 @@ export async function providerForSecret(
         const out = await sm.send(new GetSecretValueCommand({ SecretId: adminSecret, VersionStage: 'AWSCURRENT' }));
         if (!out.SecretString) {
           throw new ConfigError(
-            `admin credential secret '${adminSecret}' (for '${secret.name}', provider '${definition.type}') has no string value; ` +
+            `admin credential secret '${adminSecret}' (for '${secret.name}', provider '${provider}') has no string value; ` +
               'store the provider admin credential JSON in it',
           );
         }
