@@ -4,6 +4,7 @@ import { datadogProvider } from './datadog';
 import { openaiProvider } from './openai';
 import { referenceProvider } from './reference';
 import { sendgridProvider } from './sendgrid';
+import { stripeProvider } from './stripe';
 import { twilioProvider } from './twilio';
 import type { ProviderDefinition } from './registry';
 import type { KeyProvider, ProviderContext } from './types';
@@ -20,6 +21,7 @@ export const PROVIDERS: Readonly<Record<string, ProviderDefinition>> = {
   [sendgridProvider.type]: sendgridProvider,
   [openaiProvider.type]: openaiProvider,
   [twilioProvider.type]: twilioProvider,
+  [stripeProvider.type]: stripeProvider,
 };
 
 /** The definition of `type`. @throws ConfigError listing the known types. */
