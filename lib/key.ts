@@ -70,7 +70,7 @@ export class KeyRelayKey extends Resource implements iam.IResourceWithPolicy {
     });
     // Secrets Manager tests the rotation function when the schedule is created: the invoke permission must exist first.
     if (Stack.of(this) === Stack.of(engine)) {
-      this.rotationSchedule.addDependency(engine.rotationInvokePermission);
+      this.rotationSchedule.addResourceDependency(engine.rotationInvokePermission, 'Secrets Manager tests the rotation function when the schedule is created');
     } else {
       Stack.of(this).addStackDependency(Stack.of(engine), 'rotation invoke permission before rotation schedules');
     }

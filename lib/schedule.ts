@@ -1,4 +1,3 @@
-import { parseCron, shortestCronInterval } from '../lambda/core/cron';
 import { rotationRules, type ResolvedKey } from './config';
 
 /**
@@ -24,6 +23,7 @@ export interface RotationRulesSpec {
 /** Window given to staggered keys that set none: long enough for Secrets Manager's retries, short enough to spread. */
 export const STAGGERED_WINDOW_HOURS = 2;
 
+const MONTHLY_GAP = 28 * 86_400;
 const DOW = ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'] as const;
 
 /** The key's lifetime constraint: what must fit between two rotations (grace, usage hold, observation). */
@@ -40,12 +40,8 @@ function staggeredCron(key: ResolvedKey, slot: number): string | undefined {
   if (hours < 24 && 24 % hours === 0) return `cron(0 ${slot % hours}/${hours} * * ? *)`;
   if (hours === 24) return `cron(0 ${hour} * * ? *)`;
   if (hours === 24 * 7) return `cron(0 ${hour} ? * ${DOW[day % 7]} *)`;
-  if (hours >= 24 * 28 && hours <= 24 * 31) {
-    const cron = `cron(0 ${hour} ${(day % 28) + 1} * ? *)`;
-    // February's 28 days must still hold the grace period, hold and observation window.
-    const gap = shortestCronInterval(parseCron(cron));
-    return gap !== undefined && gap > minimumGap(key) ? cron : undefined;
-  }
+  // Monthly on day 1-28: the shortest gap is February's 28 days, which must still hold grace, hold and observation.
+  if (hours >= 24 * 28 && hours <= 24 * 31 && MONTHLY_GAP > minimumGap(key)) return `cron(0 ${hour} ${(day % 28) + 1} * ? *)`;
   return undefined;
 }
 

@@ -17,7 +17,8 @@ const HOUR_MS = 3_600_000;
 
 function field(text: string, name: string, min: number, max: number, names: string[] = [], offset = 0): Set<number> | null {
   if (text === '*' || text === '?') return null;
-  if (/[LW#]/.test(text)) throw new ConfigError(`cron ${name} '${text}': L, W and # are not supported by keyrelay; use explicit values`);
+  // Month and day names (JUL, WED) contain L and W: only the special characters outside a name are refused.
+  if (/[LW#]/.test(text.toUpperCase().replace(/[A-Z]{3}/g, ''))) throw new ConfigError(`cron ${name} '${text}': L, W and # are not supported by keyrelay; use explicit values`);
   const values = new Set<number>();
   const value = (t: string): number => {
     const idx = names.indexOf(t.toUpperCase());

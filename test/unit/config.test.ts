@@ -58,3 +58,50 @@ describe('Function: keySettings', () => {
     expect(settingsFromTags('k', tagMap(settingsToTags(settings)))).toEqual(settings);
   });
 });
+
+describe('Function: resolveConfig (deploy-only fields)', () => {
+  it('applies the documented defaults', () => {
+    // Act
+    const { deploy } = resolveConfig({ keys: { k: base } });
+    // Assess
+    expect(deploy).toEqual({
+      prefix: 'KeyRelay',
+      shards: 1,
+      alarmEmails: [],
+      alarmSubscriptions: [],
+      overdueSlack: 86_400,
+      tags: {},
+      readers: [],
+      reconcileEvery: 3600,
+      reservedConcurrency: undefined,
+      stagger: true,
+    });
+  });
+
+  it('expands reader patterns to key names', () => {
+    // Act
+    const { deploy } = resolveConfig({
+      keys: { 'payments/a': base, 'payments/b': base, 'search/c': base },
+      readers: [{ principal: '123456789012', keys: ['payments/*', 'search/c'] }],
+    });
+    // Assess
+    expect(deploy.readers).toEqual([{ principal: '123456789012', keys: ['payments/a', 'payments/b', 'search/c'] }]);
+  });
+
+  it.each([
+    [{ readers: [{ principal: '123456789012', keys: ['nope/*'] }] }, /readers\.0\.keys\.0: 'nope\/\*' matches no key/],
+    [{ readers: [{ principal: 'arn:aws:s3:::bucket', keys: ['k'] }] }, /readers\.0\.principal: must be a 12-digit account id or an IAM role\/user\/root ARN/],
+    [{ alarms: { email: ['not-an-email'] } }, /alarms\.email\.0/],
+    [{ alarms: { subscriptions: [{ protocol: 'pigeon', endpoint: 'x' }] } }, /alarms\.subscriptions\.0\.protocol/],
+    [{ alarms: { overdueSlack: 'soon' } }, /alarms\.overdueSlack: alarms\.overdueSlack must look like 90s, 15m, 4h or 30d, got 'soon'/],
+    [{ tags: { 'keyrelay:team': 'x' } }, /tags\.keyrelay:team: tag keys starting with 'keyrelay:' or 'aws:' are reserved/],
+    [{ tags: { team: 'a&b' } }, /tags\.team: may hold only letters/],
+    [{ tags: Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`t${i}`, 'x'])) }, /tags: may hold at most 10 tags/],
+    [{ stacks: { shards: 0 } }, /stacks\.shards/],
+    [{ stacks: { prefix: '1abc' } }, /stacks\.prefix: must be 1-40 letters/],
+    [{ engine: { reconcileEvery: '1m' } }, /engine\.reconcileEvery: must be whole minutes from 5m to 1d, got 1 minute/],
+    [{ keys: { k: { ...base, shard: 3 } }, stacks: { shards: 2 } }, /key 'k': shard must be below stacks.shards \(2\), got 3/],
+  ])('rejects %j naming the field', (extra, message) => {
+    expect(() => resolveConfig({ keys: { k: base }, ...extra })).toThrow(message);
+  });
+});

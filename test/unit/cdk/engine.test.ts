@@ -1,0 +1,384 @@
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ENV } from '../../../lambda/core/env';
+import { METRICS } from '../../../lambda/core/metrics';
+import { TAGS } from '../../../lambda/core/state';
+import { resolveConfig } from '../../../lib/config';
+import { KeyRelayEngine } from '../../../lib/engine';
+import { KeyRelayKey } from '../../../lib/key';
+import { buildFast, SMALL_CONFIG } from './fixture';
+
+type Statement = { Effect: string; Action: string | string[]; Resource?: unknown; Condition?: Record<string, Record<string, unknown>>; Principal?: unknown };
+type Json = Record<string, any>;
+
+const asArray = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+/** Every statement of every IAM policy (inline and managed) in a template. */
+function iamStatements(template: Template): Statement[] {
+  const out: Statement[] = [];
+  for (const type of ['AWS::IAM::Policy', 'AWS::IAM::ManagedPolicy']) {
+    for (const res of Object.values(template.findResources(type)) as Json[]) {
+      out.push(...(res.Properties.PolicyDocument.Statement as Statement[]));
+    }
+  }
+  return out;
+}
+
+describe('Class: KeyRelayEngine', () => {
+  let built: ReturnType<typeof buildFast>;
+  let engine: Template;
+  let keys: Template[];
+  let logicalId: (c: { node: { defaultChild?: unknown } } | object) => string;
+
+  beforeAll(() => {
+    built = buildFast();
+    engine = Template.fromStack(built.engineStack);
+    keys = [...built.keyStacks.values()].map((s) => Template.fromStack(s));
+    logicalId = (c) => {
+      const cfn = ('node' in c && (c.node as { defaultChild?: unknown }).defaultChild) || c;
+      return built.engineStack.getLogicalId(cfn as never);
+    };
+  });
+
+  describe('Behaviour 13: the synthesized template', () => {
+    it('conditions the Secrets Manager invoke permission on aws:SourceAccount', () => {
+      // Assess
+      engine.hasResourceProperties('AWS::Lambda::Permission', {
+        Action: 'lambda:InvokeFunction',
+        Principal: 'secretsmanager.amazonaws.com',
+        SourceAccount: '123456789012',
+        FunctionName: { 'Fn::GetAtt': [logicalId(built.engine.rotationFunction), 'Arn'] },
+      });
+      // No other permission lets Secrets Manager in without the condition.
+      const permissions = Object.values(engine.findResources('AWS::Lambda::Permission')) as Json[];
+      for (const p of permissions.filter((p) => p.Properties.Principal === 'secretsmanager.amazonaws.com')) {
+        expect(p.Properties.SourceAccount).toBeDefined();
+      }
+    });
+
+    it('creates the invoke permission before any rotation schedule (key stacks depend on the engine stack)', () => {
+      // Assess
+      for (const stack of built.keyStacks.values()) {
+        expect(stack.dependencies).toContain(built.engineStack);
+      }
+    });
+
+    it('makes the schedule depend on the permission when key and engine share a stack', () => {
+      // Prepare
+      const app = new App({ builtinCloudFormationValidation: false, context: { 'aws:cdk:bundling-stacks': [] } });
+      const stack = new Stack(app, 'Single', { env: { account: '123456789012', region: 'eu-west-1' } });
+      const eng = new KeyRelayEngine(stack, 'Engine');
+      const [key] = resolveConfig(SMALL_CONFIG).keys;
+      // Act
+      new KeyRelayKey(stack, 'Key', { engine: eng, key: key! });
+      // Assess
+      const schedules = Object.values(Template.fromStack(stack).findResources('AWS::SecretsManager::RotationSchedule')) as Json[];
+      expect(schedules).toHaveLength(1);
+      expect(schedules[0]!.DependsOn).toContain(stack.getLogicalId(eng.rotationInvokePermission));
+    });
+
+    it('grants the functions the KMS key only through Secrets Manager', () => {
+      // Assess
+      const keyArn = { 'Fn::GetAtt': [logicalId(built.engine.key), 'Arn'] };
+      for (const role of ['RotationRole', 'RevokerRole']) {
+        const policies = engine.findResources('AWS::IAM::Policy', {
+          Properties: { Roles: [{ Ref: Match.stringLikeRegexp(`^Engine${role}`) }] },
+        });
+        const statements = (Object.values(policies) as Json[]).flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
+        expect(statements).toContainEqual(
+          expect.objectContaining({
+            Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+            Resource: keyArn,
+            Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com' } },
+          }),
+        );
+      }
+    });
+
+    it('lets cloudwatch.amazonaws.com and events.amazonaws.com use the key of the encrypted alarm topic', () => {
+      // Assess
+      engine.hasResourceProperties('AWS::KMS::Key', {
+        EnableKeyRotation: true,
+        KeyPolicy: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: 'Allow',
+              Principal: { Service: ['cloudwatch.amazonaws.com', 'events.amazonaws.com'] },
+              Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+            }),
+          ]),
+        },
+      });
+      engine.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [logicalId(built.engine.key), 'Arn'] } });
+    });
+
+    it('sends RotationFailed, RotationAbandoned and TestRotationFailed service events to the alarm topic', () => {
+      // Assess
+      engine.hasResourceProperties('AWS::Events::Rule', {
+        EventPattern: {
+          source: ['aws.secretsmanager'],
+          'detail-type': ['AWS Service Event via CloudTrail'],
+          detail: {
+            eventSource: ['secretsmanager.amazonaws.com'],
+            eventName: ['RotationFailed', 'RotationAbandoned', 'TestRotationFailed'],
+          },
+        },
+        State: 'ENABLED',
+        Targets: [Match.objectLike({ Arn: { Ref: logicalId(built.engine.alarmTopic) } })],
+      });
+    });
+  });
+
+  describe('least privilege', () => {
+    it('puts no * resource on any Secrets Manager write, and scopes every secret action to this engine by tag', () => {
+      // Prepare
+      const statements = iamStatements(engine);
+      const smActions = (s: Statement) => asArray(s.Action).filter((a) => a.startsWith('secretsmanager:'));
+      // Assess
+      expect(statements.some((s) => smActions(s).length > 0)).toBe(true);
+      for (const s of statements.filter((s) => smActions(s).length > 0)) {
+        if (asArray(s.Resource).includes('*')) {
+          expect(smActions(s)).toEqual(['secretsmanager:ListSecrets']);
+          continue;
+        }
+        const isAdminSecret = JSON.stringify(s.Resource).includes('keyrelay/admin/reference-??????');
+        if (!isAdminSecret) {
+          expect(s.Condition?.StringEquals?.[`aws:ResourceTag/${TAGS.revoker}`]).toBe('KeyRelay-revoker');
+        }
+      }
+    });
+
+    it('lets the functions write only key-record tags', () => {
+      // Assess
+      const tagging = iamStatements(engine).filter((s) => asArray(s.Action).includes('secretsmanager:TagResource'));
+      expect(tagging.length).toBeGreaterThan(0);
+      for (const s of tagging) {
+        const keys = s.Condition?.['ForAllValues:StringLike']?.['aws:TagKeys'] ?? s.Condition?.['ForAllValues:StringEquals']?.['aws:TagKeys'];
+        expect(asArray(keys as string[]).every((k) => k === `${TAGS.keyRecord}*` || k === TAGS.frozen)).toBe(true);
+      }
+    });
+
+    it('lets the scheduler role invoke only the revoker, and only the functions pass only that role', () => {
+      // Assess
+      engine.hasResourceProperties('AWS::IAM::Role', {
+        AssumeRolePolicyDocument: {
+          Statement: [Match.objectLike({ Principal: { Service: 'scheduler.amazonaws.com' }, Condition: { StringEquals: { 'aws:SourceAccount': '123456789012' } } })],
+        },
+      });
+      const invoke = iamStatements(engine).filter((s) => asArray(s.Action).includes('lambda:InvokeFunction'));
+      const schedulerInvoke = invoke.find((s) => JSON.stringify(s.Resource).includes(':function:KeyRelay-revoker:*'));
+      expect(asArray(schedulerInvoke?.Resource).map((r) => JSON.stringify(r))).toEqual([
+        expect.stringContaining(':function:KeyRelay-revoker"'),
+        expect.stringContaining(':function:KeyRelay-revoker:*"'),
+      ]);
+      const passRole = iamStatements(engine).filter((s) => asArray(s.Action).includes('iam:PassRole'));
+      expect(passRole.length).toBeGreaterThan(0);
+      for (const s of passRole) {
+        expect(s.Resource).toEqual({ 'Fn::GetAtt': [logicalId(built.engine.schedulerRole), 'Arn'] });
+        expect(s.Condition).toEqual({ StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } });
+      }
+    });
+
+    it('scopes schedule creation to the schedule group and name prefix', () => {
+      // Assess
+      const scheduling = iamStatements(engine).filter((s) => asArray(s.Action).includes('scheduler:CreateSchedule'));
+      expect(scheduling).toHaveLength(2);
+      for (const s of scheduling) expect(JSON.stringify(s.Resource)).toContain(':schedule/KeyRelay-revocations/kr-*');
+    });
+
+    it('publishes events only with source keyrelay', () => {
+      // Assess
+      const put = iamStatements(engine).filter((s) => asArray(s.Action).includes('events:PutEvents'));
+      expect(put).toHaveLength(1);
+      expect(put[0]!.Condition).toEqual({ StringEquals: { 'events:source': 'keyrelay' } });
+    });
+
+    it('gives on-call exactly the CLI actions: no GetSecretValue, freeze tag only, as an output', () => {
+      // Prepare
+      const managed = Object.values(engine.findResources('AWS::IAM::ManagedPolicy')) as Json[];
+      const statements = managed.flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
+      const actions = statements.flatMap((s) => asArray(s.Action));
+      // Assess
+      expect(managed).toHaveLength(1);
+      expect(actions).not.toContain('secretsmanager:GetSecretValue');
+      expect(actions).toEqual(
+        expect.arrayContaining([
+          'secretsmanager:ListSecrets',
+          'secretsmanager:DescribeSecret',
+          'secretsmanager:RotateSecret',
+          'secretsmanager:UpdateSecretVersionStage',
+          'secretsmanager:TagResource',
+          'lambda:InvokeFunction',
+          'cloudwatch:DescribeAlarms',
+        ]),
+      );
+      const freeze = statements.find((s) => asArray(s.Action).includes('secretsmanager:TagResource'));
+      expect(freeze?.Condition?.['ForAllValues:StringEquals']).toEqual({ 'aws:TagKeys': [TAGS.frozen] });
+      engine.hasOutput('*', { Value: { Ref: logicalId(built.engine.onCallPolicy) } });
+    });
+  });
+
+  describe('functions', () => {
+    it('runs every function on nodejs22.x with the timeouts chosen, and no reserved concurrency by default', () => {
+      // Assess
+      const fns = Object.values(engine.findResources('AWS::Lambda::Function')) as Json[];
+      expect(fns).toHaveLength(2);
+      for (const fn of fns) {
+        expect(fn.Properties.Runtime).toBe('nodejs22.x');
+        expect(fn.Properties.ReservedConcurrentExecutions).toBeUndefined();
+      }
+      engine.hasResourceProperties('AWS::Lambda::Function', { FunctionName: 'KeyRelay-rotation', Timeout: 300 });
+      engine.hasResourceProperties('AWS::Lambda::Function', { FunctionName: 'KeyRelay-revoker', Timeout: 600 });
+    });
+
+    it('sets every environment variable of lambda/core/env.ts on both functions', () => {
+      // Assess
+      for (const name of ['KeyRelay-rotation', 'KeyRelay-revoker']) {
+        const [fn] = Object.values(engine.findResources('AWS::Lambda::Function', { Properties: { FunctionName: name } })) as Json[];
+        expect(Object.keys(fn!.Properties.Environment.Variables)).toEqual(expect.arrayContaining(Object.values(ENV)));
+      }
+    });
+
+    it('sets reserved concurrency when configured', () => {
+      // Act
+      const { engineStack } = buildFast({ ...SMALL_CONFIG, engine: { reservedConcurrency: 5 } });
+      // Assess
+      Template.fromStack(engineStack).resourcePropertiesCountIs('AWS::Lambda::Function', { ReservedConcurrentExecutions: 5 }, 2);
+    });
+
+    it('gives the revoker an encrypted dead-letter queue and runs the reconcile sweep on a schedule', () => {
+      // Assess
+      const dlq = logicalId(built.engine.revokerDeadLetterQueue);
+      engine.hasResourceProperties('AWS::SQS::Queue', { KmsMasterKeyId: { 'Fn::GetAtt': [logicalId(built.engine.key), 'Arn'] } });
+      engine.hasResourceProperties('AWS::Lambda::Function', {
+        FunctionName: 'KeyRelay-revoker',
+        DeadLetterConfig: { TargetArn: { 'Fn::GetAtt': [dlq, 'Arn'] } },
+      });
+      engine.hasResourceProperties('AWS::Events::Rule', {
+        ScheduleExpression: 'rate(1 hour)',
+        Targets: [Match.objectLike({ Input: JSON.stringify({ action: 'reconcile' }), DeadLetterConfig: { Arn: { 'Fn::GetAtt': [dlq, 'Arn'] } } })],
+      });
+    });
+  });
+
+  describe('alarms', () => {
+    it('sends every alarm to the topic, with a description saying what to do first', () => {
+      // Prepare
+      const alarms = Object.values(engine.findResources('AWS::CloudWatch::Alarm')) as Json[];
+      // Assess
+      expect(alarms.length).toBe(11);
+      for (const a of alarms) {
+        expect(a.Properties.AlarmActions).toEqual([{ Ref: logicalId(built.engine.alarmTopic) }]);
+        expect(a.Properties.AlarmDescription).toMatch(/First:/);
+      }
+    });
+
+    it('alarms on the dead-letter queue', () => {
+      engine.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Namespace: 'AWS/SQS',
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(built.engine.revokerDeadLetterQueue), 'QueueName'] } }],
+        Threshold: 1,
+      });
+    });
+
+    it('treats a silent sweep as overdue (TreatMissingData breaching) with the longest interval plus slack', () => {
+      // Assess: longest interval 7d + 1d window + 1d slack.
+      engine.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: METRICS.secondsSinceLastRotation,
+        Namespace: 'keyrelay',
+        Dimensions: [{ Name: 'service', Value: 'keyrelay' }],
+        TreatMissingData: 'breaching',
+        Threshold: 9 * 86_400,
+      });
+    });
+
+    it.each([METRICS.rotationStepFailed, METRICS.revocationFailed, METRICS.keysPastDeadline, METRICS.oldKeyInUsePastHold])(
+      'alarms on %s',
+      (metric) => {
+        engine.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: metric, Namespace: 'keyrelay', Threshold: 1 });
+      },
+    );
+
+    it('alarms on errors and throttles of both functions', () => {
+      for (const metric of ['Errors', 'Throttles']) {
+        engine.resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { MetricName: metric, Namespace: 'AWS/Lambda' }, 2);
+      }
+    });
+
+    it('subscribes the configured recipients', () => {
+      engine.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'oncall@example.com' });
+      engine.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'https', Endpoint: 'https://events.example.com/hook' });
+      engine.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+    });
+  });
+
+  describe('keys', () => {
+    it('creates each secret without a value, encrypted with the engine key and tagged per the state contract', () => {
+      // Prepare
+      const secrets = keys.flatMap((t) => Object.values(t.findResources('AWS::SecretsManager::Secret')) as Json[]);
+      // Assess
+      expect(secrets).toHaveLength(2);
+      for (const s of secrets) {
+        expect(s.Properties.SecretString).toBeUndefined();
+        expect(s.Properties.GenerateSecretString).toBeUndefined();
+        expect(s.Properties.KmsKeyId).toEqual({ 'Fn::ImportValue': expect.stringContaining('EngineKey') });
+        expect(s.Properties.Tags).toEqual(
+          expect.arrayContaining([
+            { Key: TAGS.managed, Value: 'v1' },
+            { Key: TAGS.revoker, Value: 'KeyRelay-revoker' },
+            { Key: TAGS.provider, Value: 'reference' },
+            { Key: 'team', Value: 'platform' },
+          ]),
+        );
+        expect(s.DeletionPolicy).toBe('Retain');
+      }
+    });
+
+    it('schedules rotation without rotating on deploy, with windows that open on the hour', () => {
+      // Prepare
+      const schedules = keys.flatMap((t) => Object.values(t.findResources('AWS::SecretsManager::RotationSchedule')) as Json[]);
+      // Assess
+      expect(schedules).toHaveLength(2);
+      for (const s of schedules) {
+        expect(s.Properties.RotateImmediatelyOnUpdate).toBe(false);
+        expect(s.Properties.RotationRules.ScheduleExpression).toMatch(/^cron\(0 /);
+        expect(s.Properties.RotationRules.Duration).toBe('2h');
+        expect(s.Properties.RotationLambdaARN).toEqual({ 'Fn::ImportValue': expect.stringContaining('EngineRotation') });
+      }
+    });
+
+    it('grants readers in other accounts through the resource policy and the key policy', () => {
+      // Assess
+      const policies = keys.flatMap((t) => Object.values(t.findResources('AWS::SecretsManager::ResourcePolicy')) as Json[]);
+      const principals = policies.flatMap((p) => (p.Properties.ResourcePolicy.Statement as Statement[]).map((s) => JSON.stringify(s.Principal)));
+      expect(principals).toEqual(
+        expect.arrayContaining([expect.stringContaining('role/payments-app'), expect.stringContaining(':iam::222222222222:root')]),
+      );
+      for (const p of policies) {
+        expect(p.Properties.BlockPublicPolicy).toBe(true);
+        for (const s of p.Properties.ResourcePolicy.Statement as Statement[]) {
+          expect(s.Action).toEqual(['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret']);
+        }
+      }
+      engine.hasResourceProperties('AWS::KMS::Key', {
+        KeyPolicy: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Action: 'kms:Decrypt',
+              Principal: { AWS: 'arn:aws:iam::111111111111:role/payments-app' },
+              Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com' } },
+            }),
+          ]),
+        },
+      });
+    });
+  });
+
+  it('identifies functions by logical id resolved from the constructs, not literals', () => {
+    // Guards the helper the tests above rely on.
+    expect(logicalId(built.engine.rotationFunction)).toBe(built.engineStack.getLogicalId(built.engine.rotationFunction.node.defaultChild as CfnFunction));
+  });
+});
