@@ -1,6 +1,7 @@
 import { ConfigError } from '../core/errors';
 import { cloudflareProvider } from './cloudflare';
 import { datadogProvider } from './datadog';
+import { genericHttpProvider } from './generic-http';
 import { openaiProvider } from './openai';
 import { referenceProvider } from './reference';
 import { sendgridProvider } from './sendgrid';
@@ -22,6 +23,7 @@ export const PROVIDERS: Readonly<Record<string, ProviderDefinition>> = {
   [openaiProvider.type]: openaiProvider,
   [twilioProvider.type]: twilioProvider,
   [stripeProvider.type]: stripeProvider,
+  [genericHttpProvider.type]: genericHttpProvider,
 };
 
 /** The definition of `type`. @throws ConfigError listing the known types. */
