@@ -45,7 +45,7 @@ async function harness(keyType: 'service-account' | 'admin'): Promise<ContractHa
     last_used_at: k.lastUsed === null ? null : secondsOf(k.lastUsed),
     owner: { type: 'user', object: 'organization.user', id: 'user_1', name: 'Owner', created_at: 1_700_000_000, role: 'owner' },
   });
-  const shape = (k: ReturnType<typeof store.add>): object => (keyType === 'admin' ? adminApiKey(k) : projectKey(k));
+  const shape = (k: ReturnType<typeof store.add>): { id: string } => (keyType === 'admin' ? adminApiKey(k) : projectKey(k));
   const PAGE = 5;
   const list = (req: FakeRequest): FakeReply => {
     const all = [...store.keys.values()];
