@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { freeQuota } from '../revoker/actions';
+import { metricsFrom } from '../revoker/deps';
 import { runtimeFromEnv } from '../runtime';
 import { ROTATION_STEPS, runStep, type RotationDeps, type RotationStep } from './steps';
 import { RotationEventError } from './errors';
@@ -101,5 +103,15 @@ export function createRotationHandler(deps: RotationDeps): RotationHandler {
 
 let live: RotationHandler | undefined;
 
-/** The deployed handler: deps from the environment via lambda/runtime, built on the first invocation. */
-export const handler: RotationHandler = (event, context) => (live ??= createRotationHandler(runtimeFromEnv()))(event, context);
+/**
+ * The deployed handler: deps from the environment via lambda/runtime, built on the first invocation (importing this
+ * module touches no AWS). A full provider quota is relieved by the revoker's `freeQuota` before createSecret gives up.
+ */
+export const handler: RotationHandler = (event, context) => {
+  live ??= (() => {
+    const runtime = runtimeFromEnv();
+    const revoker = { ...runtime, metrics: metricsFrom(runtime.metrics) };
+    return createRotationHandler({ ...runtime, onQuotaFull: (secret, provider) => freeQuota(revoker, secret, provider) });
+  })();
+  return live(event, context);
+};

@@ -41,14 +41,10 @@ export async function providerForSecret(
   secret: ManagedSecret,
   sm: SecretsManagerClient,
   clock: Clock,
-  options: {
-    /** @default - one cache per container */
-    cache?: ProviderCache;
-    /** Adapter factory. @default createProvider (lambda/providers) */
-    create?: typeof createProvider;
-  } = {},
+  cache: ProviderCache = containerCache,
+  /** Adapter factory (tests). @default createProvider (lambda/providers) */
+  create: typeof createProvider = createProvider,
 ): Promise<KeyProvider> {
-  const { cache = containerCache, create = createProvider } = options;
   const { provider, providerSettings, adminSecret } = secret.settings;
   const key = JSON.stringify([provider, providerSettings, adminSecret ?? null]);
   return cache.get(key, clock.now(), () =>

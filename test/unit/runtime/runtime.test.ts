@@ -173,11 +173,11 @@ describe('Function: providerForSecret', () => {
       contexts.push(context);
       return new FakeProvider(clock);
     });
-    const options = { cache: new ProviderCache(), create };
+    const cache = new ProviderCache();
 
     // Act
-    const first = await providerForSecret(managed('keyrelay/admin/fake'), sm.client, clock, options);
-    const again = await providerForSecret(managed('keyrelay/admin/fake'), sm.client, clock, options);
+    const first = await providerForSecret(managed('keyrelay/admin/fake'), sm.client, clock, cache, create);
+    const again = await providerForSecret(managed('keyrelay/admin/fake'), sm.client, clock, cache, create);
     const readBefore = sm.mock.commandCalls(GetSecretValueCommand).length;
     const read = await contexts[0]?.adminCredential();
 
@@ -194,13 +194,13 @@ describe('Function: providerForSecret', () => {
     const sm = new FakeSecretsManager();
     const clock = new FakeClock(NOW);
     const create = vi.fn(() => new FakeProvider(clock));
-    const options = { cache: new ProviderCache(1000), create };
+    const cache = new ProviderCache(1000);
 
     // Act
-    await providerForSecret(managed('a'), sm.client, clock, options);
-    await providerForSecret(managed('a', { region: 'eu' }), sm.client, clock, options);
+    await providerForSecret(managed('a'), sm.client, clock, cache, create);
+    await providerForSecret(managed('a', { region: 'eu' }), sm.client, clock, cache, create);
     await clock.advance(1000);
-    await providerForSecret(managed('a'), sm.client, clock, options);
+    await providerForSecret(managed('a'), sm.client, clock, cache, create);
 
     // Assess
     expect(create).toHaveBeenCalledTimes(3);
@@ -212,7 +212,7 @@ describe('Function: providerForSecret', () => {
     const clock = new FakeClock(NOW);
     let context: ProviderContext | undefined;
     const create = (_type: string, c: ProviderContext) => ((context = c), new FakeProvider(clock));
-    await providerForSecret(managed(undefined), sm.client, clock, { cache: new ProviderCache(), create });
+    await providerForSecret(managed(undefined), sm.client, clock, new ProviderCache(), create);
 
     // Act
     const result = context?.adminCredential();
