@@ -10,6 +10,8 @@ import {
   ThrottledError,
 } from '../../../lambda/providers/errors';
 import { PROVIDERS } from '../../../lambda/providers';
+import { keySettings, resolveConfig } from '../../../lib/config';
+import { settingsToTags } from '../../../lambda/core/state';
 import { ProviderHttp, errorText, jsonPath, lazyCredential, paginate, parseAdminCredential } from '../../../lambda/providers/http';
 import { FakeClock } from '../../support/fake-clock';
 import { secretValue } from '../../support/leak-guard';
@@ -242,5 +244,36 @@ describe('Registry: PROVIDERS', () => {
 
   it('rejects unknown settings, so a typo fails at synth', () => {
     expect(PROVIDERS.datadog?.settings.safeParse({ sit: 'datadoghq.eu' }).success).toBe(false);
+  });
+});
+
+describe('Config: keyrelay.config.json', () => {
+  it('selects each adapter by type and carries its settings as valid secret tags', () => {
+    // Prepare
+    const config = {
+      keys: {
+        'cdn/cloudflare': { provider: { type: 'cloudflare', accountId: 'a'.repeat(32), templateTokenId: 'abc' }, adminSecret: 'admin/cf' },
+        'obs/datadog': { provider: { type: 'datadog', site: 'datadoghq.eu' }, adminSecret: 'admin/dd' },
+        'mail/sendgrid': { provider: { type: 'sendgrid', templateKeyId: 'k1' }, adminSecret: 'admin/sg' },
+        'ai/openai': { provider: { type: 'openai', projectId: 'proj_1', serviceAccountId: 'svc_1' }, adminSecret: 'admin/oa' },
+        'sms/twilio': { provider: { type: 'twilio', accountSid: `AC${'0'.repeat(32)}` }, adminSecret: 'admin/tw' },
+        'pay/stripe': { provider: { type: 'stripe', sourceKeyId: 'ak_1' }, adminSecret: 'admin/st' },
+        'inhouse/keys': {
+          provider: { type: 'generic-http', baseUrl: 'https://k.example.com', createPath: '/k', listPath: '/k', deletePath: '/k/:id', verifyPath: '/me' },
+          adminSecret: 'admin/in',
+        },
+      },
+    };
+
+    // Act
+    const resolved = resolveConfig(config);
+
+    // Assess
+    expect(resolved.keys.map((k) => k.provider).sort()).toEqual(['cloudflare', 'datadog', 'generic-http', 'openai', 'sendgrid', 'stripe', 'twilio']);
+    for (const key of resolved.keys) expect(() => settingsToTags(keySettings(key))).not.toThrow();
+  });
+
+  it('fails when an adapter that needs an admin credential has no adminSecret', () => {
+    expect(() => resolveConfig({ keys: { 'obs/datadog': { provider: { type: 'datadog' } } } })).toThrow(/adminSecret is required for provider 'datadog'/);
   });
 });
