@@ -94,7 +94,8 @@ export function buildKeyRelay(scope: Construct, config: ResolvedConfig, options:
   }
 
   for (const stack of [engineStack, ...keyStacks.values()]) {
-    for (const [k, v] of Object.entries(deploy.tags)) Tags.of(stack).add(k, v);
+    // CloudFormation's published schema (and cfn-lint) has no Tags on dashboards, though the CDK L1 accepts them.
+    for (const [k, v] of Object.entries(deploy.tags)) Tags.of(stack).add(k, v, { excludeResourceTypes: ['AWS::CloudWatch::Dashboard'] });
   }
   checkBudgets([engineStack, ...keyStacks.values()], config);
   return { engineStack, engine, keyStacks, keys };

@@ -1,0 +1,86 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/**
+ * The one real synth: the CDK CLI on the example keyrelay.config.json, offline, with bundling (local esbuild),
+ * CloudFormation validation and cdk-nag AwsSolutions, then cfn-lint on every template. Everything else about the
+ * templates is asserted in test/unit/cdk without bundling.
+ */
+
+const root = join(import.meta.dirname, '..', '..');
+const env = { ...process.env, CDK_DISABLE_CLI_TELEMETRY: '1', CDK_DEFAULT_ACCOUNT: '', CDK_DEFAULT_REGION: '' };
+
+function cdkSynth(out: string) {
+  return spawnSync('npx', ['cdk', 'synth', '--quiet', '--output', out], { cwd: root, env, encoding: 'utf8', timeout: 240_000 });
+}
+
+type Report = { pluginReports: Array<{ pluginName: string; conclusion: string; violations: unknown[]; suppressedViolations?: Array<{ ruleName: string }> }> };
+
+describe('CLI: cdk synth', () => {
+  const work = mkdtempSync(join(tmpdir(), 'keyrelay-synth-'));
+  const out = join(work, 'cdk.out');
+  let run: ReturnType<typeof cdkSynth>;
+
+  beforeAll(() => {
+    run = cdkSynth(out);
+  }, 240_000);
+
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+  it('synthesizes the example config with zero unacknowledged cdk-nag findings', () => {
+    // Assess
+    expect(run.status, run.stderr).toBe(0);
+    const report = JSON.parse(readFileSync(join(out, 'validation-report.json'), 'utf8')) as Report;
+    const nag = report.pluginReports.find((p) => p.pluginName === 'AwsSolutions');
+    expect(nag?.conclusion).toBe('success');
+    expect(nag?.violations).toEqual([]);
+    // Every acknowledgment is deliberate: a new suppressed rule needs a reason in lib/engine.ts and a look here.
+    expect(new Set(nag?.suppressedViolations?.map((v) => v.ruleName.replace(/\[.*$/, '')))).toEqual(new Set(['AwsSolutions-IAM5', 'AwsSolutions-L1']));
+  });
+
+  it('passes cfn-lint with zero errors on every template', () => {
+    // Prepare
+    const templates = readdirSync(out).filter((f) => f.endsWith('.template.json'));
+    expect(templates.sort()).toEqual(['KeyRelay-Keys0.template.json', 'KeyRelay.template.json']);
+    // Act: one cfn-lint process for all templates (its start-up dominates).
+    const lint = spawnSync('cfn-lint', ['--format', 'parseable', ...templates.map((t) => join(out, t))], { encoding: 'utf8' });
+    // Assess: exit code bit 2 means errors (4 warnings, 8 informational).
+    expect(lint.status! & 2, lint.stdout).toBe(0);
+    expect(lint.stdout.split('\n').filter((l) => /:E\d{4}:/.test(l))).toEqual([]);
+  });
+
+  it('bundles both handlers with the AWS SDK external, minified, with a source map', () => {
+    // Prepare
+    const assets = readdirSync(out).filter((f) => f.startsWith('asset.'));
+    // Assess
+    expect(assets).toHaveLength(2);
+    for (const a of assets) {
+      const files = readdirSync(join(out, a));
+      expect(files.sort()).toEqual(['index.js', 'index.js.map']);
+      const code = readFileSync(join(out, a, 'index.js'), 'utf8');
+      expect(code).toMatch(/require\("@aws-sdk\/client-secrets-manager"\)/);
+      // Minified: a few hundred kB (Powertools and zod bundled), not the megabytes of the unminified sources.
+      expect(code.length).toBeLessThan(1_000_000);
+      expect(code).toMatch(/\/\/# sourceMappingURL=index\.js\.map\s*$/);
+    }
+  });
+
+  it('fails on a bad config, naming the key and the field', () => {
+    // Prepare
+    const bad = join(work, 'bad.json');
+    writeFileSync(bad, JSON.stringify({ keys: { 'payments/stripe': { provider: { type: 'reference' }, adminSecret: 'a', gracePeriod: '40d' } } }));
+    // Act: the app itself (what `cdk synth` runs), without the CLI's start-up.
+    const failed = spawnSync('npx', ['tsx', 'bin/keyrelay.ts'], {
+      cwd: root,
+      env: { ...env, KEYRELAY_CONFIG: bad, CDK_OUTDIR: join(work, 'bad.out') },
+      encoding: 'utf8',
+    });
+    // Assess
+    expect(failed.status).toBe(1);
+    expect(failed.stderr).toContain("keyrelay: key 'payments/stripe': gracePeriod must be shorter than rotateEvery (got 40 days vs 30 days)");
+    expect(failed.stderr).not.toMatch(/\n\s+at /);
+  }, 60_000);
+});
