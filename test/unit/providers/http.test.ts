@@ -20,7 +20,7 @@ const ADMIN = secretValue('unit-admin-credential-0001');
 
 /** A fetch answering one queued response (or throwing an error), recording the URL and headers. */
 function stubFetch(reply: Response | Error) {
-  const seen: Array<{ url: string; headers: Headers; body?: BodyInit | null }> = [];
+  const seen: Array<{ url: string; headers: Headers; body?: RequestInit['body'] }> = [];
   const fn = (async (input: string | URL | Request, init: RequestInit = {}) => {
     seen.push({ url: String(input), headers: new Headers(init.headers), body: init.body });
     if (reply instanceof Error) throw reply;
