@@ -40,7 +40,7 @@ describe('Function: startOpenApiFake', () => {
 
     // Assess
     expect(all.some((v) => v.startsWith('response user-api-tokens-list-tokens 200'))).toBe(true);
-    expect(all).toContain('response user-api-tokens-verify-token 503: status not documented (a test may allow it, citing the provider's prose docs)');
+    expect(all).toContain('response user-api-tokens-verify-token 503: status not documented (a test may allow it, citing the prose docs of the provider)');
     await fake.stop();
   });
 });

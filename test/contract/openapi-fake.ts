@@ -173,7 +173,7 @@ function validateReply(api: OpenAPIBackend, operation: Operation, reply: FakeRep
   if (!matches) {
     // The document says nothing about this status (most specs omit 429, Twilio documents no error at all): the
     // fake follows the provider's prose docs instead, and the test says which.
-    violations.push(`response ${opId} ${reply.status}: status not documented (a test may allow it, citing the provider's prose docs)`);
+    violations.push(`response ${opId} ${reply.status}: status not documented (a test may allow it, citing the prose docs of the provider)`);
     return;
   }
   // An empty body is `null` to the validator (its schema for "no content").
