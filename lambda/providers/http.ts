@@ -75,7 +75,7 @@ export interface ProviderHttpOptions {
   errorDetail?: (body: unknown) => string | undefined;
   /**
    * Whether a non-429 4xx answer means "no more keys" (providers signal their key quota in their own words).
-   * @default - a 4xx whose error text mentions a limit, maximum or quota
+   * @default - a 4xx whose error text mentions a quota, or a limit/maximum of keys or tokens
    */
   isQuotaError?: (status: number, body: unknown, detail: string) => boolean;
   /** The provider's key quota, reported in {@link QuotaExceededError}. */
@@ -92,7 +92,8 @@ export interface ProviderHttpOptions {
 
 const DEFAULT_TIMEOUT_MS = 10_000;
 const MAX_DETAIL = 300;
-const QUOTA_WORDS = /\b(limit|maximum|max(imum)? number|quota|too many (api )?keys|exceed)/i;
+// A quota answer talks about keys or tokens and a limit; "limit must be <= 100" (a bad parameter) does not.
+const QUOTA_WORDS = /quota|\b(keys?|tokens?)\b[^.;]*\b(limit|maximum)\b|\b(limit|maximum|max(imum)? number|too many)\b[^.;]*\b(keys?|tokens?)\b/i;
 
 /** A provider's HTTP API, with answers mapped onto typed errors. */
 export class ProviderHttp {

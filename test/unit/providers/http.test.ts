@@ -135,6 +135,11 @@ describe('Class: ProviderHttp', () => {
       await expect(coded.request({ method: 'POST', path: '/keys', what: 'create key' })).rejects.toBeInstanceOf(QuotaExceededError);
     });
 
+    it('does not take a bad parameter limit for the key quota', async () => {
+      const { client } = http(json(400, { errors: [{ field: 'limit', message: 'limit must be between 1 and 100' }] }));
+      await expect(client.request({ method: 'GET', path: '/keys', what: 'list keys' })).rejects.toBeInstanceOf(ProviderResponseError);
+    });
+
     it('throws ProviderUnavailableError when the connection fails or times out', async () => {
       const { client } = http(Object.assign(new TypeError('fetch failed'), { cause: new Error('ECONNREFUSED') }));
       await expect(client.request({ method: 'GET', path: '/keys', what: 'list keys' })).rejects.toBeInstanceOf(ProviderUnavailableError);
