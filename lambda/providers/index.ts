@@ -1,4 +1,5 @@
 import { ConfigError } from '../core/errors';
+import { awsIamProvider } from './aws-iam';
 import { cloudflareProvider } from './cloudflare';
 import { datadogProvider } from './datadog';
 import { genericHttpProvider } from './generic-http';
@@ -22,6 +23,7 @@ export const PROVIDERS: Readonly<Record<string, ProviderDefinition>> = {
   [sendgridProvider.type]: sendgridProvider,
   [openaiProvider.type]: openaiProvider,
   [twilioProvider.type]: twilioProvider,
+  [awsIamProvider.type]: awsIamProvider,
   [stripeProvider.type]: stripeProvider,
   [genericHttpProvider.type]: genericHttpProvider,
 };
