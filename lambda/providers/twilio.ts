@@ -18,8 +18,10 @@ import type { IssueRequest, IssuedKey, KeyProvider, ProviderContext, ProviderKey
  * - Verify: `GET https://api.twilio.com/2010-04-01/Accounts/{AccountSid}.json` with the new key. Standard and
  *   restricted keys may not read the Account resource, so Twilio answers 403 *after* authenticating them: 200 or 403
  *   means the key works, 401 (error 20003) that it does not.
- * - Friendly names hold at most 64 characters: a longer label is refused rather than cut (a cut label no longer
- *   names its secret and token, so reconcile could not find an orphan).
+ * - Friendly names hold at most 64 characters, less than `keyrelay/<secret>/<uuid token>` often needs: the label is
+ *   written reversibly compacted (`kr/<secret>/<token as 22 base64url chars>`, see {@link compactLabel}) and `list`
+ *   expands it back, so secret names up to 38 characters fit. A label still too long is refused rather than cut (a
+ *   cut label no longer names its secret and token, so reconcile could not find an orphan).
  * - Quota: no fixed number documented (error 70151 "Maximum Number Of API Keys Exceeded"). Disable: no. Last used: no.
  */
 export const TWILIO_API = 'Twilio IAM v1 (Keys) + REST API 2010-04-01 (verify)';
@@ -72,9 +74,10 @@ export class TwilioApiKeys implements KeyProvider {
   }
 
   async issue({ label, replaces }: IssueRequest): Promise<IssuedKey> {
-    if (label.length > MAX_FRIENDLY_NAME) {
+    const friendlyName = compactLabel(label);
+    if (friendlyName.length > MAX_FRIENDLY_NAME) {
       throw new ConfigError(
-        `provider 'twilio': key label '${label}' is ${label.length} characters, Twilio allows ${MAX_FRIENDLY_NAME}; use a shorter secret name`,
+        `provider 'twilio': key label '${label}' is ${friendlyName.length} characters even compacted, Twilio allows ${MAX_FRIENDLY_NAME}; use a secret name of at most 38 characters`,
       );
     }
     const source = replaces ?? this.settings.templateKeySid;
@@ -84,7 +87,7 @@ export class TwilioApiKeys implements KeyProvider {
       path: '/v1/Keys',
       form: {
         AccountSid: this.settings.accountSid,
-        FriendlyName: label,
+        FriendlyName: friendlyName,
         ...(policy ? { KeyType: 'restricted', Policy: JSON.stringify(policy) } : {}),
       },
       what: 'create API key',
@@ -126,12 +129,41 @@ export class TwilioApiKeys implements KeyProvider {
       })) as { keys?: TwKey[]; meta?: { next_page_url?: string | null } };
       return { items: res.keys ?? [], next: res.meta?.next_page_url ?? undefined };
     });
-    return keys.map((k) => ({ keyId: k.sid, label: k.friendly_name ?? undefined, status: 'active' as const, createdAt: dateMs(k.date_created) }));
+    return keys.map((k) => ({
+      keyId: k.sid,
+      label: k.friendly_name ? expandLabel(k.friendly_name) : undefined,
+      status: 'active' as const,
+      createdAt: dateMs(k.date_created),
+    }));
   }
 
   private async get(keySid: string): Promise<TwKey> {
     return (await this.iam.json({ method: 'GET', path: `/v1/Keys/${encodeURIComponent(keySid)}`, keyId: keySid, what: 'read API key' })) as TwKey;
   }
+}
+
+const LONG_PREFIX = 'keyrelay/';
+const SHORT_PREFIX = 'kr/';
+const UUID = /^([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})$/;
+
+/**
+ * `keyrelay/<secret>/<uuid>` as `kr/<secret>/<uuid in 22 base64url chars>`; other labels unchanged. Reversed by
+ * {@link expandLabel}, so the rotation steps and reconcile see the label they gave.
+ */
+export function compactLabel(label: string): string {
+  const slash = label.lastIndexOf('/');
+  const token = label.slice(slash + 1);
+  if (!label.startsWith(LONG_PREFIX) || !UUID.test(token)) return label;
+  return `${SHORT_PREFIX}${label.slice(LONG_PREFIX.length, slash)}/${Buffer.from(token.replaceAll('-', ''), 'hex').toString('base64url')}`;
+}
+
+/** Inverse of {@link compactLabel}; names it did not write (no `kr/` and 22-character token) pass unchanged. */
+export function expandLabel(name: string): string {
+  const slash = name.lastIndexOf('/');
+  const token = name.slice(slash + 1);
+  if (!name.startsWith(SHORT_PREFIX) || slash < SHORT_PREFIX.length || !/^[A-Za-z0-9_-]{22}$/.test(token)) return name;
+  const hex = Buffer.from(token, 'base64url').toString('hex');
+  return `${LONG_PREFIX}${name.slice(SHORT_PREFIX.length, slash)}/${hex.replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5')}`;
 }
 
 /** Registry entry for `twilio`. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createProvider } from '../../lambda/providers';
+import { compactLabel, expandLabel } from '../../lambda/providers/twilio';
 import { FakeClock } from '../support/fake-clock';
 import { KeyStore } from './fakes/key-store';
 import { type FakeReply, type FakeRequest, contractViolations, loadSpec, startOpenApiFake } from './openapi-fake';
@@ -115,16 +116,45 @@ async function harness(): Promise<ContractHarness> {
 describeProviderContract('twilio', harness);
 
 describe('Class: TwilioApiKeys', () => {
-  it('refuses a label longer than the 64 characters a friendly name holds', async () => {
+  const token = '0f3c9a3e-5b1e-4f57-9c55-1d1a4c0e9b21';
+
+  it('fits a keyrelay label into the 64-character friendly name and lists it back unchanged', async () => {
+    // Prepare
+    const h = await harness();
+    const label = `keyrelay/${'a'.repeat(38)}/${token}`;
+
+    // Act
+    const issued = await h.provider.issue({ label });
+    const listed = (await h.provider.list()).find((k) => k.keyId === issued.keyId);
+
+    // Assess
+    expect(label.length).toBeGreaterThan(64);
+    expect(listed?.label).toBe(label);
+    expect(h.violations()).toEqual([]);
+    await h.stop();
+  });
+
+  it('refuses a label that does not fit even compacted', async () => {
     // Prepare
     const h = await harness();
 
     // Act
-    const issuing = h.provider.issue({ label: `keyrelay/${'a'.repeat(40)}/0f3c9a3e-5b1e-4f57-9c55-1d1a4c0e9b21` });
+    const issuing = h.provider.issue({ label: `keyrelay/${'a'.repeat(39)}/${token}` });
 
     // Assess
-    await expect(issuing).rejects.toThrow(/allows 64/);
+    await expect(issuing).rejects.toThrow(/allows 64.*at most 38 characters/);
     expect(h.keyCount()).toBe(1);
     await h.stop();
+  });
+});
+
+describe('Function: compactLabel', () => {
+  it.each(['keyrelay/app/0f3c9a3e-5b1e-4f57-9c55-1d1a4c0e9b21', 'keyrelay/a/b/not-a-uuid', 'someone else’s key'])('round-trips %s', (label) => {
+    expect(expandLabel(compactLabel(label))).toBe(label);
+  });
+
+  it('leaves names it did not write alone', () => {
+    expect(compactLabel('keyrelay/app/0f3c9a3e-5b1e-4f57-9c55-1d1a4c0e9b21')).toBe('kr/app/DzyaPlseT1ecVR0aTA6bIQ');
+    expect(expandLabel('kr/ops/console-made')).toBe('kr/ops/console-made');
   });
 });
