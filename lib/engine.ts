@@ -364,6 +364,7 @@ export class KeyRelayEngine extends Construct {
       reconcileEvery,
       overdueAfter: props.overdueAfter ?? Duration.days(32),
       dashboardName: prefix,
+      alarmNamePrefix: prefix,
     });
 
     new CfnOutput(this, 'OnCallPolicyArn', {
@@ -490,9 +491,11 @@ export class KeyRelayEngine extends Construct {
   }
 
   /**
-   * What the CLI needs, and no more. No `GetSecretValue`: on-call never reads a live key (the CLI identifies keys by
-   * provider key id from tags and the revoker's `inspect`); reading every key would make this policy a leak path.
-   * `PutSecretValue` (with the key through Secrets Manager) serves `import`, which adopts a key an app already uses.
+   * What the CLI needs, and no more. No `GetSecretValue`: on-call never reads a live key (`status` works from
+   * DescribeSecret, tags and the revoker's `inspect`; only `status --fingerprints` reads values, and needs that grant
+   * on top); reading every key would make this policy a leak path. `PutSecretValue` (with the key through Secrets
+   * Manager) serves `import`, which adopts a key an app already uses. Not included: `retire` (CancelRotateSecret and
+   * removing keyrelay's tags), a platform-engineer action that takes a key out of keyrelay.
    */
   private createOnCallPolicy(prefix: string): iam.ManagedPolicy {
     const stack = Stack.of(this);
@@ -500,7 +503,7 @@ export class KeyRelayEngine extends Construct {
       new iam.PolicyStatement({ sid, actions, resources: [this.secretArnPattern], conditions: { ...this.managedSecretCondition, ...extra } });
     const policy = new iam.ManagedPolicy(this, 'OnCallPolicy', {
       managedPolicyName: `${prefix}-oncall`,
-      description: 'keyrelay CLI: status, plan, rotate, cancel, restore, history, freeze, import',
+      description: 'keyrelay CLI: status, plan, rotate, emergency, cancel, restore, rollback, history, freeze, import',
       statements: [
         new iam.PolicyStatement({ sid: 'FindManagedSecrets', actions: ['secretsmanager:ListSecrets'], resources: ['*'] }),
         sm('InspectAndRotate', [
@@ -524,11 +527,6 @@ export class KeyRelayEngine extends Construct {
           // RotateSecret also needs invoke on the rotation function; every other action goes through the revoker.
           actions: ['lambda:InvokeFunction'],
           resources: [this.revokerFunction.functionArn, this.rotationFunction.functionArn],
-        }),
-        new iam.PolicyStatement({
-          sid: 'History',
-          actions: ['logs:FilterLogEvents', 'logs:GetLogEvents'],
-          resources: [this.revokerFunction.logGroup.logGroupArn, this.rotationFunction.logGroup.logGroupArn],
         }),
         new iam.PolicyStatement({ sid: 'Alarms', actions: ['cloudwatch:DescribeAlarms'], resources: ['*'] }),
       ],

@@ -26,6 +26,8 @@ export interface KeyRelayMonitoringProps {
   readonly overdueAfter: Duration;
   /** @default - CloudFormation's generated name */
   readonly dashboardName?: string;
+  /** Alarm names are `<prefix>-<alarm>`; `keyrelay status --alarm-prefix` finds firing ones by it. @default 'KeyRelay' */
+  readonly alarmNamePrefix?: string;
 }
 
 /** One alarm's identity and the words on-call reads. */
@@ -107,6 +109,7 @@ export class KeyRelayMonitoring extends Construct {
     const action = new cwActions.SnsAction(props.topic);
     for (const spec of specs) {
       const alarm = new cw.Alarm(this, spec.id, {
+        alarmName: `${props.alarmNamePrefix ?? 'KeyRelay'}-${spec.id}`,
         alarmDescription: spec.description,
         metric: spec.metric,
         threshold: spec.threshold,

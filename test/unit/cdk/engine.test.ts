@@ -270,6 +270,7 @@ describe('Class: KeyRelayEngine', () => {
       // Assess
       expect(alarms.length).toBe(11);
       for (const a of alarms) {
+        expect(a.Properties.AlarmName).toMatch(/^KeyRelay-/);
         expect(a.Properties.AlarmActions).toEqual([{ Ref: logicalId(built.engine.alarmTopic) }]);
         expect(a.Properties.AlarmDescription).toMatch(/First:/);
       }
