@@ -27,6 +27,7 @@ export interface RecordedKey {
 export interface KeyStatus {
   name: string;
   provider?: string;
+  /** The AWSCURRENT version; key id and fingerprint only when read with `--fingerprints`. */
   current?: CurrentKey;
   lastRotated?: string;
   nextRotation?: string;
@@ -72,12 +73,13 @@ export function assessKey(secret: ManagedSecret, current: CurrentKey | undefined
   if (!holders.current) {
     attention.push({ code: 'no-current-key', detail: `no AWSCURRENT version: rotate it (\`keyrelay rotate ${secret.name}\`) or \`keyrelay import ${secret.name}\`` });
   } else if (current?.error) {
+    // Only with --fingerprints: a current value that does not parse is what apps read too.
     attention.push({ code: 'unreadable', detail: current.error });
   }
   return {
     name: secret.name,
     provider: secret.settings.provider,
-    current,
+    current: current ?? (holders.current ? { versionId: holders.current } : undefined),
     lastRotated: secret.lastRotatedDate ? isoTime(secret.lastRotatedDate.getTime()) : undefined,
     nextRotation: secret.nextRotationDate ? isoTime(secret.nextRotationDate.getTime()) : undefined,
     pending,

@@ -84,11 +84,12 @@ export function buildProgram(io: CliIo, runner: Runner): Command {
     return cmd;
   };
 
-  sub('status [names...]', "every managed key's state; exits 3 when anything needs attention", ['keyrelay status', 'keyrelay status payments/api --json'])
+  sub('status [names...]', "every managed key's state; exits 3 when anything needs attention", ['keyrelay status', 'keyrelay status payments/api --json --fingerprints'])
     .addOption(jsonOption())
-    .option('--alarm-prefix <prefix>', 'CloudWatch alarm name prefix to report', 'keyrelay')
-    .action(async (names: string[], opts: { json: boolean; alarmPrefix: string }, cmd: Command) =>
-      runner(cmd, async (ctx) => (await import('./commands/status')).runStatus(ctx, { names, ...opts })),
+    .option('--fingerprints', "read current values to show each key's id and fingerprint (needs secretsmanager:GetSecretValue)")
+    .option('--alarm-prefix <prefix>', 'CloudWatch alarm name prefix: the stack prefix (deploy.prefix in keyrelay.config.json)', 'KeyRelay')
+    .action(async (names: string[], opts: { json: boolean; fingerprints?: boolean; alarmPrefix: string }, cmd: Command) =>
+      runner(cmd, async (ctx) => (await import('./commands/status')).runStatus(ctx, { names, ...opts, fingerprints: opts.fingerprints === true })),
     );
 
   sub('plan [names...]', "what each key's next rotation will do, and why it would fail; exits 3 if one would", ['keyrelay plan', 'keyrelay plan payments/api --json'])
@@ -202,8 +203,9 @@ export function buildProgram(io: CliIo, runner: Runner): Command {
   sub('history <name>', "a key's versions and events: issued, promoted, revoked, frozen", ['keyrelay history payments/api', 'keyrelay history payments/api --json --limit 5'])
     .addOption(jsonOption())
     .option('--limit <n>', 'newest versions to show', positiveInt, 20)
-    .action(async (name: string, opts: { json: boolean; limit: number }, cmd: Command) =>
-      runner(cmd, async (ctx) => (await import('./commands/history')).runHistory(ctx, { name, ...opts })),
+    .option('--fingerprints', "read each version's value to show its fingerprint (needs secretsmanager:GetSecretValue)")
+    .action(async (name: string, opts: { json: boolean; limit: number; fingerprints?: boolean }, cmd: Command) =>
+      runner(cmd, async (ctx) => (await import('./commands/history')).runHistory(ctx, { name, ...opts, fingerprints: opts.fingerprints === true })),
     );
 
   return program;

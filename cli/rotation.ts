@@ -24,7 +24,7 @@ export interface RotationResult {
 export interface RotateOptions {
   /** Give up waiting after this long (the rotation may still finish). @default 300_000 */
   timeoutMs?: number;
-  /** First poll interval; grows 1.5x up to 5 s. @default 500 */
+  /** First poll interval; grows 1.5x up to 5 s. @default 250 */
   pollMs?: number;
   onEvent?: (event: RotationEvent) => void;
 }
@@ -64,7 +64,7 @@ export async function rotateSecret(ctx: Context, secret: ManagedSecret, options:
   }
   options.onEvent?.({ kind: 'started', name: secret.name, versionId: token, at: ctx.clock.now() });
   const deadline = startedAt + (options.timeoutMs ?? 300_000);
-  let wait = options.pollMs ?? 500;
+  let wait = options.pollMs ?? 250;
   let sawPending = false;
   for (;;) {
     const described = await withThrottleRetry(ctx.clock, () => ctx.clients.sm.send(new DescribeSecretCommand({ SecretId: secret.arn })));

@@ -2,21 +2,21 @@ import { randomUUID } from 'node:crypto';
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { isoTime } from '../../lambda/core/clock';
 import { fingerprint, formatSecretValue, SecretValueSchema } from '../../lambda/core/secret-value';
-import { putKeyRecord, stageHolders } from '../../lambda/core/state';
+import type { RevokerResponse } from '../../lambda/revoker/protocol';
 import { withThrottleRetry } from '../aws';
 import { readSecretInput } from '../confirm';
 import type { Context } from '../context';
-import { CliError, EXIT, type ExitCode } from '../errors';
+import { CliError, EXIT, toCliError, type ExitCode } from '../errors';
 import { formatAction } from '../format/outcomes';
 import { invokeRevoker } from '../revoker';
 import { assertNoRotationInProgress } from '../rotation';
-import { loadSecret, readVersion } from '../secrets';
+import { loadSecret } from '../secrets';
 
 /**
  * `keyrelay import NAME --key-id ID`: adopts a key an application already uses. The value comes from stdin or a
- * hidden prompt, never an argument. It is stored as the new AWSCURRENT version in the SecretValue shape; a valid
- * key it replaces gets a grace record (revoked after the grace period). Asks the revoker whether the provider knows
- * the key id (a warning when it cannot tell).
+ * hidden prompt, never an argument, and is stored as the new AWSCURRENT version in the SecretValue shape. No stored
+ * value is read: the revoker's `inspect` (best effort) says which key is current now and whether the provider knows
+ * the imported key id.
  */
 export async function runImport(ctx: Context, options: { name: string; keyId: string; json: boolean }): Promise<ExitCode> {
   const secret = await loadSecret(ctx, options.name);
@@ -27,33 +27,26 @@ export async function runImport(ctx: Context, options: { name: string; keyId: st
     throw new CliError('ImportInvalid', `key '${secret.name}': --key-id must be the provider's id for the key, got '${options.keyId}'`, 'pass the id shown in the provider console');
   }
   const operator = await ctx.operator();
-  const done: string[] = [];
-  const { current } = stageHolders(secret.versions);
-  if (current) {
-    const replaced = await readVersion(ctx, secret, current);
-    if (replaced.keyId === options.keyId) {
-      ctx.io.stdout.write(formatAction({ action: 'import', name: secret.name, operator, done: [`key ${options.keyId} is already current; nothing changed`] }, options));
-      return EXIT.ok;
-    }
-    if (replaced.keyId) {
-      const due = ctx.clock.now() + secret.settings.gracePeriod * 1000;
-      await withThrottleRetry(ctx.clock, () => putKeyRecord(ctx.clients.sm, secret.arn, { keyId: replaced.keyId as string, phase: 'grace', due, versionId: current, reason: 'import' }));
-      done.push(`replaced key ${replaced.keyId} (${replaced.fingerprint}) will be revoked after ${isoTime(due)}`);
-    }
+  let inspected: RevokerResponse['inspect'];
+  try {
+    inspected = (await invokeRevoker(ctx, secret, { action: 'inspect', secretId: secret.arn })).inspect;
+  } catch (err) {
+    ctx.progress(`warning: could not check the key with the provider (${toCliError(err).message})`);
+  }
+  const replaced = inspected?.keys.find((k) => k.stages.includes('AWSCURRENT'));
+  if (replaced?.keyId === options.keyId) {
+    ctx.io.stdout.write(formatAction({ action: 'import', name: secret.name, operator, done: [`key ${options.keyId} is already current; nothing changed`] }, options));
+    return EXIT.ok;
+  }
+  if (inspected && !inspected.keys.some((k) => k.keyId === options.keyId)) {
+    ctx.progress(`warning: the provider does not list key ${options.keyId} for this admin credential; check the key id`);
   }
   const versionId = randomUUID();
   await withThrottleRetry(ctx.clock, () =>
     ctx.clients.sm.send(new PutSecretValueCommand({ SecretId: secret.arn, ClientRequestToken: versionId, SecretString: formatSecretValue(value.data), VersionStages: ['AWSCURRENT'] })),
   );
-  done.unshift(`key ${options.keyId} (${fingerprint(apiKey)}) is now AWSCURRENT, version ${versionId}`);
-  try {
-    const answer = await invokeRevoker(ctx, secret, { action: 'inspect', secretId: secret.arn });
-    if (answer.inspect && !answer.inspect.keys.some((k) => k.keyId === options.keyId)) {
-      ctx.progress(`warning: the provider does not list key ${options.keyId} for this admin credential; check the key id`);
-    }
-  } catch (err) {
-    ctx.progress(`warning: could not check the key with the provider (${err instanceof Error ? err.message : String(err)})`);
-  }
+  const done = [`key ${options.keyId} (${fingerprint(apiKey)}) is now AWSCURRENT, version ${versionId}`];
+  if (replaced) done.push(`key ${replaced.keyId}, current before, stays valid: revoke it once apps moved with \`keyrelay revoke ${secret.name} --key-id ${replaced.keyId}\``);
   ctx.io.stdout.write(formatAction({ action: 'import', name: secret.name, operator, done }, options));
   return EXIT.ok;
 }

@@ -1,17 +1,21 @@
 import { CancelRotateSecretCommand, UntagResourceCommand } from '@aws-sdk/client-secrets-manager';
-import { stageHolders } from '../../lambda/core/state';
+import { isoTime } from '../../lambda/core/clock';
+import { setFrozen, stageHolders } from '../../lambda/core/state';
 import { withThrottleRetry } from '../aws';
 import { confirm } from '../confirm';
 import type { Context } from '../context';
-import { EXIT, type ExitCode } from '../errors';
+import { EXIT, toCliError, type ExitCode } from '../errors';
 import { describeOutcomes, formatAction } from '../format/outcomes';
 import { invokeRevoker } from '../revoker';
 import { loadSecret } from '../secrets';
+import { tagSafe } from './freeze';
 
 /**
- * `keyrelay retire NAME [--hand-over]`: stops managing a key. After a typed confirmation: turns rotation off
- * (`CancelRotateSecret`, which is exactly that), abandons a pending rotation, revokes every recorded old key, revokes
- * the current key too unless `--hand-over` (then the secret keeps it, unmanaged), and removes keyrelay's tags.
+ * `keyrelay retire NAME [--hand-over]`: stops managing a key. After a typed confirmation: freezes it (no rotation
+ * starts meanwhile), abandons a pending rotation, revokes every recorded old key and, unless `--hand-over`, the
+ * current key too; then turns rotation off (`CancelRotateSecret`, which is exactly that) and removes keyrelay's tags.
+ * The on-call policy allows the first part only: without the last two permissions it says to remove the key from
+ * keyrelay.config.json and deploy, which does the same.
  */
 export async function runRetire(ctx: Context, options: { name: string; json: boolean; yes: boolean; handOver: boolean; reason?: string }): Promise<ExitCode> {
   const secret = await loadSecret(ctx, options.name);
@@ -24,13 +28,12 @@ export async function runRetire(ctx: Context, options: { name: string; json: boo
       ? `Retire '${secret.name}': stop rotating it and revoke its old keys now; the current key stays in the secret, no longer managed.`
       : `Retire '${secret.name}': stop rotating it and revoke ALL its keys, the current one included. Applications using '${secret.name}' stop working.`,
   });
-  const done: string[] = [];
-  await withThrottleRetry(ctx.clock, () => ctx.clients.sm.send(new CancelRotateSecretCommand({ SecretId: secret.arn })));
-  done.push('automatic rotation turned off');
+  await withThrottleRetry(ctx.clock, () => setFrozen(ctx.clients.sm, secret.arn, tagSafe(`${isoTime(ctx.clock.now())} ${operator}: retiring: ${reason}`)));
+  const done = ['frozen: no rotation starts while it is retired'];
   const holders = stageHolders(secret.versions);
   if (holders.pending && holders.pending !== holders.current) {
     const answer = await invokeRevoker(ctx, secret, { action: 'cancel', secretId: secret.arn, reason, operator });
-    done.push(`pending rotation abandoned`, ...describeOutcomes(answer.keys));
+    done.push('pending rotation abandoned', ...describeOutcomes(answer.keys));
   }
   for (const record of secret.records.filter((r) => r.phase !== 'revoked')) {
     const answer = await invokeRevoker(ctx, secret, { action: 'revokeNow', secretId: secret.arn, keyId: record.keyId, reason, operator });
@@ -40,12 +43,20 @@ export async function runRetire(ctx: Context, options: { name: string; json: boo
     const answer = await invokeRevoker(ctx, secret, { action: 'revokeWithoutReplacement', secretId: secret.arn, reason, operator, acceptDowntime: true });
     done.push(...describeOutcomes(answer.keys));
   }
-  const keys = Object.keys(secret.tags).filter((k) => k.startsWith('keyrelay:'));
-  for (let i = 0; i < keys.length; i += 50) {
-    const TagKeys = keys.slice(i, i + 50);
-    await withThrottleRetry(ctx.clock, () => ctx.clients.sm.send(new UntagResourceCommand({ SecretId: secret.arn, TagKeys })));
+  try {
+    await withThrottleRetry(ctx.clock, () => ctx.clients.sm.send(new CancelRotateSecretCommand({ SecretId: secret.arn })));
+    const keys = [...Object.keys(secret.tags).filter((k) => k.startsWith('keyrelay:')), 'keyrelay:frozen'];
+    for (let i = 0; i < keys.length; i += 50) {
+      const TagKeys = [...new Set(keys.slice(i, i + 50))];
+      await withThrottleRetry(ctx.clock, () => ctx.clients.sm.send(new UntagResourceCommand({ SecretId: secret.arn, TagKeys })));
+    }
+    done.push('automatic rotation turned off and keyrelay tags removed', `remove '${secret.name}' from keyrelay.config.json before the next deploy`);
+  } catch (err) {
+    const e = toCliError(err, `key '${secret.name}'`);
+    if (e.code !== 'AccessDenied') throw e;
+    done.push(`not allowed to turn rotation off here (${e.code}): remove '${secret.name}' from keyrelay.config.json and deploy to finish`);
   }
-  done.push(options.handOver ? 'keyrelay tags removed; the current key is handed over' : 'keyrelay tags removed');
+  if (options.handOver) done.push('the current key is handed over');
   ctx.io.stdout.write(formatAction({ action: 'retire', name: secret.name, operator, done }, options));
   return EXIT.ok;
 }

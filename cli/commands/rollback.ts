@@ -1,18 +1,21 @@
 import { UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import { isoTime } from '../../lambda/core/clock';
-import { deleteKeyRecords, putKeyRecord, stageHolders } from '../../lambda/core/state';
+import { stageHolders } from '../../lambda/core/state';
 import { withThrottleRetry } from '../aws';
 import { confirm } from '../confirm';
 import type { Context } from '../context';
-import { CliError, EXIT, type ExitCode } from '../errors';
+import { CliError, EXIT, toCliError, type ExitCode } from '../errors';
 import { formatAction } from '../format/outcomes';
+import { invokeRevoker } from '../revoker';
 import { assertNoRotationInProgress } from '../rotation';
-import { loadSecret, readVersion } from '../secrets';
+import { loadSecret } from '../secrets';
 
 /**
  * `keyrelay rollback NAME`: moves AWSCURRENT back to the AWSPREVIOUS version while its key is still valid per its
- * lifecycle record (phase `grace` or `held`). Like finishSecret, the record for the key being demoted is written
- * before the label moves (so it is revoked after a grace period), and the promoted key's record is removed after.
+ * lifecycle record (phase `grace` or `held`). One `UpdateSecretVersionStage`, no key value read, no tag written:
+ * the revoker leaves the record of a key AWSCURRENT references alone (the next finishSecret replaces it), and the
+ * reconcile sweep revokes the demoted key as an orphan a full grace period after it first sees it (or at once with
+ * `keyrelay revoke`). The revoker's `inspect` names it (best effort: the move does not depend on it).
  */
 export async function runRollback(ctx: Context, options: { name: string; json: boolean; yes: boolean }): Promise<ExitCode> {
   const secret = await loadSecret(ctx, options.name);
@@ -34,22 +37,21 @@ export async function runRollback(ctx: Context, options: { name: string; json: b
   await confirm(ctx.io, {
     expected: secret.name,
     yes: options.yes,
-    consequence: `Roll back '${secret.name}': key ${record.keyId} (valid until ${isoTime(record.due)}) becomes current again; the current key gets a grace period of ${secret.settings.gracePeriod} s.`,
+    consequence: `Roll back '${secret.name}': key ${record.keyId} (valid until ${isoTime(record.due)}) becomes current again; the current key (version ${current}) stops being current.`,
   });
-  const demoted = await readVersion(ctx, secret, current);
-  const done: string[] = [];
-  if (demoted.keyId) {
-    const due = ctx.clock.now() + secret.settings.gracePeriod * 1000;
-    await withThrottleRetry(ctx.clock, () => putKeyRecord(ctx.clients.sm, secret.arn, { keyId: demoted.keyId as string, phase: 'grace', due, versionId: current, reason: 'rollback' }));
-    done.push(`key ${demoted.keyId} (${demoted.fingerprint}) will be revoked after ${isoTime(due)}`);
-  } else {
-    ctx.progress(`warning: cannot read the current version's key id (${demoted.error}); the reconcile sweep will treat it as an orphan`);
-  }
   await withThrottleRetry(ctx.clock, () =>
     ctx.clients.sm.send(new UpdateSecretVersionStageCommand({ SecretId: secret.arn, VersionStage: 'AWSCURRENT', MoveToVersionId: previous, RemoveFromVersionId: current })),
   );
-  await withThrottleRetry(ctx.clock, () => deleteKeyRecords(ctx.clients.sm, secret.arn, [record.keyId]));
-  done.unshift(`AWSCURRENT moved back to version ${previous} (key ${record.keyId})`);
+  const done = [`AWSCURRENT moved back to version ${previous} (key ${record.keyId})`];
+  let demoted = `the key of version ${current}`;
+  try {
+    const answer = await invokeRevoker(ctx, secret, { action: 'inspect', secretId: secret.arn });
+    const key = answer.inspect?.keys.find((k) => k.stages.includes('AWSPREVIOUS'));
+    if (key) demoted = `key ${key.keyId}`;
+  } catch (err) {
+    ctx.progress(`warning: could not ask the revoker which key was demoted (${toCliError(err).message})`);
+  }
+  done.push(`${demoted} (now AWSPREVIOUS) stays valid for a grace period, then the reconcile sweep revokes it as unreferenced; revoke it now with \`keyrelay revoke ${secret.name} --key-id ID\``);
   ctx.io.stdout.write(formatAction({ action: 'rollback', name: secret.name, operator, done }, options));
   return EXIT.ok;
 }

@@ -6,14 +6,19 @@ import { withThrottleRetry } from '../aws';
 import type { Context } from '../context';
 import { EXIT, toCliError, type ExitCode } from '../errors';
 import { formatStatus, needsAttention, type AlarmState, type StatusReport } from '../format/status';
-import { currentKeys, listSecrets } from '../secrets';
+import { currentKeys, listSecrets, type CurrentKey } from '../secrets';
 
 /** `keyrelay status` options. */
 export interface StatusOptions {
   /** Only these keys. @default - every managed key */
   names: string[];
   json: boolean;
-  /** Alarm name prefix for DescribeAlarms. @default 'keyrelay' */
+  /**
+   * Read each current value (`BatchGetSecretValue`) to show its key id and fingerprint. Off by default: the on-call
+   * policy has no `GetSecretValue`, and status should not touch key material it does not need.
+   */
+  fingerprints: boolean;
+  /** Alarm name prefix for DescribeAlarms (CDK names alarms after the stack). @default 'KeyRelay' */
   alarmPrefix: string;
 }
 
@@ -38,8 +43,9 @@ async function firingAlarms(ctx: Context, prefix: string): Promise<StatusReport[
 }
 
 /**
- * Every managed key's state: `ListSecrets` pages (tags, stages, dates) plus `BatchGetSecretValue` for the current
- * keys' fingerprints, plus the alarms in ALARM. Exits {@link EXIT.attention} when anything needs a look.
+ * Every managed key's state from `ListSecrets` pages alone (tags, stages, dates: one call per 100 keys), plus the
+ * alarms in ALARM; with `fingerprints`, `BatchGetSecretValue` (20 keys a call) for the current keys' fingerprints.
+ * Exits {@link EXIT.attention} when anything needs a look.
  */
 export async function runStatus(ctx: Context, options: StatusOptions): Promise<ExitCode> {
   const [listed, alarms] = await Promise.all([listSecrets(ctx), firingAlarms(ctx, options.alarmPrefix)]);
@@ -54,7 +60,7 @@ export async function runStatus(ctx: Context, options: StatusOptions): Promise<E
     if ('secret' in item) secrets.push(item.secret);
     else broken.push(item);
   }
-  const current = await currentKeys(ctx, secrets);
+  const current = options.fingerprints ? await currentKeys(ctx, secrets) : new Map<string, CurrentKey>();
   const now = ctx.clock.now();
   const report: StatusReport = {
     generatedAt: isoTime(now),

@@ -3,7 +3,7 @@ import type { KeyRecord, ManagedSecret } from '../../lambda/core/state';
 import type { CurrentKey } from '../secrets';
 import { json, table } from './text';
 
-/** One version of a secret with what is known of its key (fingerprint, never the value). */
+/** One version of a secret with what is known of its key: id, and fingerprint when read (never the value). */
 export interface VersionInfo {
   versionId: string;
   stages: string[];
@@ -50,7 +50,7 @@ export function buildHistory(secret: ManagedSecret, versions: VersionInfo[]): Hi
   for (const v of versions) {
     const when = v.key?.issuedAt ?? v.created;
     if (when) {
-      const what = v.key?.keyId ? `key ${v.key.keyId} (${v.key.fingerprint})` : 'a value that is not a valid key';
+      const what = v.key?.error ? 'a value that is not a valid key' : v.key?.keyId ? `key ${v.key.keyId}${v.key.fingerprint ? ` (${v.key.fingerprint})` : ''}` : 'a key';
       events.push({ at: when, event: 'issued', detail: `${what} stored as version ${v.versionId}` });
     }
     if (v.stages.includes('AWSCURRENT') && secret.lastRotatedDate) {

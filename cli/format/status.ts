@@ -40,7 +40,7 @@ export function formatStatus(report: StatusReport, options: { json: boolean }): 
   if (options.json) return json({ ...report, attention: needsAttention(report) });
   const rows = [['KEY', 'PROVIDER', 'CURRENT', 'LAST ROTATED', 'NEXT ROTATION', 'PREVIOUS KEY', 'STATE']];
   for (const k of report.keys) {
-    const current = k.current?.fingerprint ? `${k.current.fingerprint} (${k.current.keyId})` : k.current ? 'unreadable' : 'none';
+    const current = !k.current ? 'none' : k.current.fingerprint ? `${k.current.fingerprint} (${k.current.keyId})` : k.current.error ? 'unreadable' : `version ${k.current.versionId.slice(0, 8)}`;
     const state = k.attention.length === 0 ? 'ok' : k.attention.map((a) => a.code).join(',');
     rows.push([k.name, k.provider ?? '?', current, k.lastRotated ?? 'never', k.nextRotation ?? '-', previousCell(k), state]);
   }

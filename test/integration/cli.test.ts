@@ -65,18 +65,21 @@ function outage(on: boolean): void {
 }
 
 describe('CLI against the local stack', () => {
-  it('status: a fresh key is ok (exit 0) and --json parses', async () => {
+  it('status: a fresh key is ok (exit 0), --json parses, --fingerprints adds the fingerprint', async () => {
     // Prepare
     const name = await local.addKey('cli-status');
 
     // Act
-    const { code, stdout } = await cli(['status', name, '--json']);
+    const plain = await cli(['status', name, '--json']);
+    const withFingerprints = await cli(['status', name, '--json', '--fingerprints']);
 
     // Assess
-    expect(code).toBe(EXIT.ok);
-    const report = JSON.parse(stdout);
+    expect(plain.code).toBe(EXIT.ok);
+    const report = JSON.parse(plain.stdout);
     expect(report.keys[0]).toMatchObject({ name, provider: 'reference', attention: [] });
-    expect(report.keys[0].current.fingerprint).toMatch(/^sha256:[0-9a-f]{12}$/);
+    expect(report.keys[0].current.fingerprint).toBeUndefined();
+    expect(withFingerprints.code).toBe(EXIT.ok);
+    expect(JSON.parse(withFingerprints.stdout).keys[0].current.fingerprint).toMatch(/^sha256:[0-9a-f]{12}$/);
   });
 
   it('rotate: moves AWSCURRENT and reports each step; an unknown key fails with UnknownKey', async () => {
@@ -189,7 +192,7 @@ describe('CLI against the local stack', () => {
     expect([unfreeze.code, again.code]).toEqual([EXIT.ok, EXIT.ok]);
   });
 
-  it('rollback, then history shows the versions and the rollback record', async () => {
+  it('rollback makes the previous key current; history shows the versions with key ids', async () => {
     // Prepare
     const name = await local.addKey('cli-rollback');
     const first = await currentApiKey(name);
@@ -204,8 +207,12 @@ describe('CLI against the local stack', () => {
     expect(await currentApiKey(name)).toBe(first);
     expect(history.code).toBe(EXIT.ok);
     const parsed = JSON.parse(history.stdout);
-    expect(parsed.versions.length).toBeGreaterThanOrEqual(2);
-    expect(parsed.events.some((e: { detail: string }) => e.detail.includes('(rollback)'))).toBe(true);
+    const current = parsed.versions.find((v: { stages: string[] }) => v.stages.includes('AWSCURRENT'));
+    const previous = parsed.versions.find((v: { stages: string[] }) => v.stages.includes('AWSPREVIOUS'));
+    expect(current.key.keyId).toMatch(/\S/);
+    expect(previous.key.keyId).toMatch(/\S/);
+    expect(current.key.keyId).not.toBe(previous.key.keyId);
+    expect(rollback.stdout).toContain(`key ${previous.key.keyId} (now AWSPREVIOUS)`);
   });
 
   it('import: adopts a key from piped stdin, never echoing it', async () => {

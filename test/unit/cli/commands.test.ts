@@ -38,7 +38,22 @@ const ok = (action: RevokerRequest['action'], keys: Array<{ keyId: string; outco
   revokerAnswer({ action, keys: keys.map((k) => ({ secretName: 'x', ...k })) });
 
 describe('Command: status', () => {
-  it('exits 0 and prints fingerprints, never key values, when every key is healthy', async () => {
+  it('exits 0 for healthy keys without reading any key value', async () => {
+    // Prepare
+    const h = harness();
+    withSecrets(h, [{ name: 'payments/api' }]);
+
+    // Act
+    const code = await h.run('status');
+
+    // Assess
+    expect(code).toBe(EXIT.ok);
+    expect(h.stdout()).toContain('payments/api  reference  version v-cur');
+    expect(h.mocks.sm.commandCalls(BatchGetSecretValueCommand)).toHaveLength(0);
+    expect(h.mocks.sm.commandCalls(GetSecretValueCommand)).toHaveLength(0);
+  });
+
+  it('shows fingerprints with --fingerprints, never key values', async () => {
     // Prepare
     const h = harness();
     withSecrets(h, [{ name: 'payments/api' }]);
@@ -46,13 +61,12 @@ describe('Command: status', () => {
     h.mocks.sm.on(BatchGetSecretValueCommand).resolves({ SecretValues: [{ ARN: arnOf('payments/api'), VersionId: 'v-cur', SecretString: k.text }] });
 
     // Act
-    const code = await h.run('status');
+    const code = await h.run('status', '--fingerprints');
 
     // Assess
     expect(code).toBe(EXIT.ok);
-    expect(h.stdout()).toContain('payments/api  reference  sha256:');
+    expect(h.stdout()).toMatch(/payments\/api {2}reference {2}sha256:[0-9a-f]{12} \(k-1\)/);
     expect(h.stdout()).not.toContain(k.value.apiKey);
-    expect(h.mocks.sm.commandCalls(GetSecretValueCommand)).toHaveLength(0);
   });
 
   it('exits 3 with parseable JSON on stdout when a rotation is stuck or an alarm fires', async () => {
@@ -71,7 +85,7 @@ describe('Command: status', () => {
     expect(parsed.attention).toBe(true);
     expect(parsed.keys[0].attention[0].code).toBe('rotation-pending');
     expect(parsed.alarms.firing[0].name).toBe('keyrelay-RotationFailed');
-    expect(h.mocks.cloudwatch.commandCalls(DescribeAlarmsCommand)[0]?.args[0].input).toMatchObject({ AlarmNamePrefix: 'keyrelay', StateValue: 'ALARM' });
+    expect(h.mocks.cloudwatch.commandCalls(DescribeAlarmsCommand)[0]?.args[0].input).toMatchObject({ AlarmNamePrefix: 'KeyRelay', StateValue: 'ALARM' });
   });
 
   it('reads a stale batch answer again by version id (moto can answer an old version)', async () => {
@@ -82,7 +96,7 @@ describe('Command: status', () => {
     h.mocks.sm.on(GetSecretValueCommand).resolves({ VersionId: 'v-cur', SecretString: keyValue('k-cur').text });
 
     // Act
-    await h.run('status', '--json');
+    await h.run('status', '--json', '--fingerprints');
 
     // Assess
     expect(JSON.parse(h.stdout()).keys[0].current.keyId).toBe('k-cur');
@@ -408,22 +422,24 @@ describe('Command: revoke / cancel / restore', () => {
 });
 
 describe('Command: rollback', () => {
-  it('moves AWSCURRENT back while the previous key is in grace, recording the demoted key first', async () => {
+  it('moves AWSCURRENT back while the previous key is in grace, reading no value and writing no tag', async () => {
     // Prepare
     const h = harness();
     withSecrets(h, [{ name: 'a/rb', versions: { v2: ['AWSCURRENT'], v1: ['AWSPREVIOUS'] }, records: [{ keyId: 'k-1', phase: 'grace', due: NOW + 3600_000, versionId: 'v1' }] }]);
-    h.mocks.sm.on(GetSecretValueCommand).resolves({ VersionId: 'v2', SecretString: keyValue('k-2').text });
+    h.mocks.lambda.on(InvokeCommand).resolves(
+      revokerAnswer({ action: 'inspect', keys: [], inspect: { secretName: 'a/rb', provider: 'reference', keys: [{ keyId: 'k-2', status: 'active', stages: ['AWSPREVIOUS'], orphan: false }], problems: [] } }),
+    );
 
     // Act
     const code = await h.run('rollback', 'a/rb', '--yes');
 
     // Assess
     expect(code).toBe(EXIT.ok);
-    const calls = h.mocks.sm.calls().map((c) => c.args[0].constructor.name).filter((n) => n !== 'DescribeSecretCommand' && n !== 'GetSecretValueCommand');
-    expect(calls).toEqual(['TagResourceCommand', 'UpdateSecretVersionStageCommand', 'UntagResourceCommand']);
-    expect(h.mocks.sm.commandCalls(TagResourceCommand)[0]?.args[0].input.Tags).toEqual([{ Key: 'keyrelay:key:k-2', Value: `phase=grace due=${(NOW + 86_400_000) / 1000} v=v2 reason=rollback` }]);
+    const calls = h.mocks.sm.calls().map((c) => c.args[0].constructor.name).filter((n) => n !== 'DescribeSecretCommand');
+    expect(calls).toEqual(['UpdateSecretVersionStageCommand']);
     expect(h.mocks.sm.commandCalls(UpdateSecretVersionStageCommand)[0]?.args[0].input).toEqual({ SecretId: arnOf('a/rb'), VersionStage: 'AWSCURRENT', MoveToVersionId: 'v1', RemoveFromVersionId: 'v2' });
-    expect(h.mocks.sm.commandCalls(UntagResourceCommand)[0]?.args[0].input.TagKeys).toEqual(['keyrelay:key:k-1']);
+    expect(h.stdout()).toContain('AWSCURRENT moved back to version v1 (key k-1)');
+    expect(h.stdout()).toContain('key k-2 (now AWSPREVIOUS) stays valid for a grace period');
   });
 
   it.each([
@@ -470,8 +486,10 @@ describe('Command: import', () => {
     // Prepare
     const k = keyValue('k-imp');
     const h = harness({ stdin: `${k.value.apiKey}\n` });
-    withSecrets(h, [{ name: 'a/imp', versions: {} }]);
-    h.mocks.lambda.on(InvokeCommand).resolves(revokerAnswer({ action: 'inspect', keys: [], inspect: { secretName: 'a/imp', provider: 'reference', keys: [], problems: [] } }));
+    withSecrets(h, [{ name: 'a/imp' }]);
+    h.mocks.lambda.on(InvokeCommand).resolves(
+      revokerAnswer({ action: 'inspect', keys: [], inspect: { secretName: 'a/imp', provider: 'reference', keys: [{ keyId: 'k-old', status: 'active', stages: ['AWSCURRENT'], orphan: false }], problems: [] } }),
+    );
 
     // Act
     const code = await h.run('import', 'a/imp', '--key-id', 'k-imp');
@@ -482,7 +500,27 @@ describe('Command: import', () => {
     expect(JSON.parse(put?.SecretString ?? '{}')).toEqual({ apiKey: k.value.apiKey, keyId: 'k-imp', provider: 'reference', issuedAt: '2026-11-22T10:00:00Z' });
     expect(put?.VersionStages).toEqual(['AWSCURRENT']);
     expect(h.stdout()).toMatch(/key k-imp \(sha256:[0-9a-f]{12}\) is now AWSCURRENT/);
+    expect(h.stdout()).toContain('keyrelay revoke a/imp --key-id k-old');
     expect(h.stderr()).toContain('the provider does not list key k-imp');
+    expect(h.mocks.sm.commandCalls(GetSecretValueCommand)).toHaveLength(0);
+  });
+
+  it('changes nothing when the key is already current', async () => {
+    // Prepare
+    const k = keyValue('k-same');
+    const h = harness({ stdin: k.value.apiKey });
+    withSecrets(h, [{ name: 'a/imp' }]);
+    h.mocks.lambda.on(InvokeCommand).resolves(
+      revokerAnswer({ action: 'inspect', keys: [], inspect: { secretName: 'a/imp', provider: 'reference', keys: [{ keyId: 'k-same', status: 'active', stages: ['AWSCURRENT'], orphan: false }], problems: [] } }),
+    );
+
+    // Act
+    const code = await h.run('import', 'a/imp', '--key-id', 'k-same');
+
+    // Assess
+    expect(code).toBe(EXIT.ok);
+    expect(h.stdout()).toContain('already current; nothing changed');
+    expect(h.mocks.sm.commandCalls(PutSecretValueCommand)).toHaveLength(0);
   });
 
   it('refuses empty input and an import during a rotation', async () => {
@@ -514,6 +552,7 @@ describe('Command: retire', () => {
 
     // Assess
     expect(code).toBe(EXIT.ok);
+    expect(h.mocks.sm.commandCalls(TagResourceCommand)[0]?.args[0].input.Tags?.[0]?.Key).toBe('keyrelay:frozen');
     expect(h.mocks.sm.commandCalls(CancelRotateSecretCommand)).toHaveLength(1);
     expect(invoked(h).map((r) => r.action)).toEqual(['revokeNow', 'revokeWithoutReplacement']);
     const removed = h.mocks.sm.commandCalls(UntagResourceCommand)[0]?.args[0].input.TagKeys ?? [];
@@ -521,11 +560,12 @@ describe('Command: retire', () => {
     expect(removed).toContain('keyrelay:key:k-1');
   });
 
-  it('keeps the current key with --hand-over, and refuses without confirmation', async () => {
+  it('keeps the current key with --hand-over, refuses without confirmation, and says to deploy when not allowed to finish', async () => {
     // Prepare
     const h = harness({ stdin: '' });
     withSecrets(h, [{ name: 'a/old' }]);
     h.mocks.lambda.on(InvokeCommand).resolves(ok('revokeNow'));
+    h.mocks.sm.on(CancelRotateSecretCommand).rejects(Object.assign(new Error('not authorized'), { name: 'AccessDeniedException', $metadata: { httpStatusCode: 400 } }));
 
     // Act
     const refused = await h.run('retire', 'a/old', '--hand-over');
@@ -536,12 +576,12 @@ describe('Command: retire', () => {
     expect(handed).toBe(EXIT.ok);
     expect(invoked(h)).toEqual([]);
     expect(h.stdout()).toContain('the current key is handed over');
+    expect(h.stdout()).toContain("remove 'a/old' from keyrelay.config.json and deploy to finish");
   });
 });
 
 describe('Command: history', () => {
-  it('lists versions with fingerprints and the lifecycle events', async () => {
-    // Prepare
+  function historySetup() {
     const h = harness();
     withSecrets(h, [{ name: 'a/h', versions: { v2: ['AWSCURRENT'], v1: ['AWSPREVIOUS'] }, records: [{ keyId: 'k-1', phase: 'grace', due: NOW + 3600_000, versionId: 'v1' }] }]);
     h.mocks.sm.on(ListSecretVersionIdsCommand).resolves({
@@ -550,8 +590,15 @@ describe('Command: history', () => {
         { VersionId: 'v2', VersionStages: ['AWSCURRENT'], CreatedDate: new Date(Date.UTC(2026, 10, 20)) },
       ],
     });
-    h.mocks.sm.on(GetSecretValueCommand, { VersionId: 'v1' }).resolves({ SecretString: keyValue('k-1').text });
-    h.mocks.sm.on(GetSecretValueCommand, { VersionId: 'v2' }).resolves({ SecretString: keyValue('k-2').text });
+    h.mocks.lambda.on(InvokeCommand).resolves(
+      revokerAnswer({ action: 'inspect', keys: [], inspect: { secretName: 'a/h', provider: 'reference', keys: [{ keyId: 'k-2', status: 'active', stages: ['AWSCURRENT'], orphan: false }], problems: [] } }),
+    );
+    return h;
+  }
+
+  it('lists versions with key ids from records and inspect, reading no value', async () => {
+    // Prepare
+    const h = historySetup();
 
     // Act
     const code = await h.run('history', 'a/h', '--json');
@@ -561,6 +608,21 @@ describe('Command: history', () => {
     const history = JSON.parse(h.stdout());
     expect(history.versions.map((v: { versionId: string; key: { keyId: string } }) => [v.versionId, v.key.keyId])).toEqual([['v2', 'k-2'], ['v1', 'k-1']]);
     expect(history.events.map((e: { event: string }) => e.event)).toContain('grace');
+    expect(h.mocks.sm.commandCalls(GetSecretValueCommand)).toHaveLength(0);
+  });
+
+  it('adds fingerprints with --fingerprints', async () => {
+    // Prepare
+    const h = historySetup();
+    h.mocks.sm.on(GetSecretValueCommand, { VersionId: 'v1' }).resolves({ SecretString: keyValue('k-1').text });
+    h.mocks.sm.on(GetSecretValueCommand, { VersionId: 'v2' }).resolves({ SecretString: keyValue('k-2').text });
+
+    // Act
+    const code = await h.run('history', 'a/h', '--fingerprints');
+
+    // Assess
+    expect(code).toBe(EXIT.ok);
+    expect(h.stdout()).toMatch(/v2 +AWSCURRENT +2026-11-20T00:00:00Z +k-2 +sha256:[0-9a-f]{12}/);
   });
 });
 
