@@ -11,7 +11,9 @@ import type { IssueRequest, IssuedKey, KeyProvider, ProviderContext, ProviderKey
  *
  * - Issue = `rotate` the key being replaced (or `sourceKeyId` on the first issue) with
  *   `expire_current_key_in_minutes`: Stripe's own overlap primitive. The new key has the old one's permissions by
- *   construction; it is then named with keyrelay's label (`POST /v2/iam/api_keys/{id}`; rotate takes no name).
+ *   construction; it is then named with keyrelay's label (`POST /v2/iam/api_keys/{id}`; rotate takes no name). If
+ *   naming fails the key is still returned (`attributes.label: "unset"`): the source cannot be rotated twice, so
+ *   throwing would leave the expiring key without a successor.
  * - What keyrelay adds on top: the old key is expired (`POST …/expire`) at keyrelay's deadline, which may be sooner
  *   than Stripe's (emergencies, a grace shorter than the expiry setting), after the usage hold (`last_used`);
  *   verification of the new key before apps get it; reconcile of orphans; audit and alarms. Stripe's expiry stays
@@ -95,7 +97,14 @@ export class StripeApiKeys implements KeyProvider {
     const token = rotated.secret_key?.token;
     if (!token) throw new ProviderResponseError(this.type, `rotate API key '${source}': no plaintext secret in the answer (livemode?)`);
     const keyId = requireString(this.type, 'rotate API key', rotated, 'id');
-    await this.http.request({ method: 'POST', path: `/v2/iam/api_keys/${encodeURIComponent(keyId)}`, json: { name: label }, keyId, what: 'name API key' });
+    try {
+      await this.http.request({ method: 'POST', path: `/v2/iam/api_keys/${encodeURIComponent(keyId)}`, json: { name: label }, keyId, what: 'name API key' });
+    } catch {
+      // The rotation already happened and the source key now expires on its own: a retry cannot rotate it again
+      // (api_key_already_rotated), so losing this key would leave nothing to replace it. Hand it over unnamed;
+      // once stored it is referenced by the secret, and the label only matters for keys stored nowhere.
+      return { apiKey: token, keyId, attributes: { label: 'unset' } };
+    }
     return { apiKey: token, keyId };
   }
 

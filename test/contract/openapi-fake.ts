@@ -66,8 +66,11 @@ export interface OpenApiFake {
   calls: string[];
   /** Calls answered outside the document. */
   undocumented: string[];
-  /** The next `times` requests (any operation, after authentication) get `reply` instead of the handler's answer. */
-  failNext(reply: FakeReply, times?: number): void;
+  /**
+   * The next `times` requests (after authentication) get `reply` instead of the handler's answer.
+   * @default operationId - any operation
+   */
+  failNext(reply: FakeReply, times?: number, operationId?: string): void;
   stop(): Promise<void>;
 }
 
@@ -86,7 +89,7 @@ export async function startOpenApiFake(options: OpenApiFakeOptions): Promise<Ope
   const violations: string[] = [];
   const calls: string[] = [];
   const undocumented: string[] = [];
-  const faults: Array<{ reply: FakeReply; times: number }> = [];
+  const faults: Array<{ reply: FakeReply; times: number; operationId?: string }> = [];
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
@@ -123,11 +126,12 @@ export async function startOpenApiFake(options: OpenApiFakeOptions): Promise<Ope
       if (!checked.valid) violations.push(`request ${opId}: ${describe(checked.errors)}`);
       const fakeReq: FakeRequest = { ...base, params, operationId: opId };
       const handler = options.handlers[opId];
-      const fault = faults[0];
+      const faultAt = faults.findIndex((f) => f.operationId === undefined || f.operationId === opId);
+      const fault = faults[faultAt];
       const denied = options.authenticate?.(fakeReq);
       if (denied) reply = denied;
       else if (fault) {
-        if (--fault.times <= 0) faults.shift();
+        if (--fault.times <= 0) faults.splice(faultAt, 1);
         reply = fault.reply;
       } else if (handler) reply = handler(fakeReq);
       else {
@@ -155,8 +159,8 @@ export async function startOpenApiFake(options: OpenApiFakeOptions): Promise<Ope
     violations,
     calls,
     undocumented,
-    failNext(reply, times = 1) {
-      faults.push({ reply, times });
+    failNext(reply, times = 1, operationId) {
+      faults.push({ reply, times, operationId });
     },
     stop: () =>
       new Promise<void>((resolve, reject) => {

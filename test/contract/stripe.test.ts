@@ -47,7 +47,7 @@ interface StripeState {
   rotated: boolean;
 }
 
-async function harness(): Promise<ContractHarness & { requests: string[] }> {
+async function harness(): Promise<ContractHarness & { requests: string[]; failNaming: () => void }> {
   const clock = new FakeClock();
   const store = new KeyStore<StripeState>(clock, 1000, (n) => `ak_test_${n.toString().padStart(12, '0')}`, () => mintKey('sk_test_', 99));
   const adminKey = mintKey('sk_test_', 99);
@@ -145,6 +145,7 @@ async function harness(): Promise<ContractHarness & { requests: string[] }> {
     restrictions: (id) => store.keys.get(id)?.restrictions?.permissions,
     violations: () => contractViolations(fake),
     requests,
+    failNaming: () => fake.failNext(error(500, 'api_error', 'Something went wrong on Stripe’s end'), 1, 'PostV2IamApiKeysId'),
     stop: () => fake.stop(),
   };
 }
@@ -167,6 +168,22 @@ describe('Class: StripeApiKeys', () => {
     await h.clock.advance(10_080 * 60_000);
     expect((await h.provider.list()).some((k) => k.keyId === source)).toBe(false);
     expect((await h.provider.list()).some((k) => k.keyId === issued.keyId)).toBe(true);
+    await h.stop();
+  });
+
+  it('hands over a rotated key even when naming it fails, since the source cannot be rotated again', async () => {
+    // Prepare
+    const h = await harness();
+    const source = h.initialKeyId ?? '';
+    h.failNaming();
+
+    // Act
+    const issued = await h.provider.issue({ label: 'keyrelay/app/t1', replaces: source });
+
+    // Assess
+    expect(issued.attributes).toEqual({ label: 'unset' });
+    expect(h.requests.filter((r) => r.startsWith('PostV2IamApiKeysId '))).toHaveLength(1);
+    await expect(h.provider.verify(issued.apiKey)).resolves.toEqual({});
     await h.stop();
   });
 
