@@ -2,7 +2,7 @@ import { CreateAccessKeyCommand, ListAccessKeysCommand, TagUserCommand, type IAM
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../lambda/core/errors';
 import { createProvider, KeyNotFoundError, ProviderAuthError, QuotaExceededError } from '../../lambda/providers';
-import { AwsIamAccessKeys, ISSUING_TAG, parseAwsAccessKey, type AwsIamClients } from '../../lambda/providers/aws-iam';
+import { AwsIamAccessKeys, ISSUING_KNOWN_TAG, ISSUING_TAG, parseAwsAccessKey, type AwsIamClients } from '../../lambda/providers/aws-iam';
 import type { IssuedKey, KeyProvider } from '../../lambda/providers/types';
 import { FakeClock } from '../support/fake-clock';
 import { registerSecret } from '../support/leak-guard';
@@ -184,9 +184,8 @@ describe('Class: AwsIamAccessKeys (moto, authentication on)', () => {
     // Prepare: an intent left by a crash before CreateAccessKey answered (no key was made)
     const user = await fixture.moto.createUser('app');
     const existing = await issue(adapter(user), label('t0'));
-    await fixture.moto.iam(fixture.moto.admin).send(
-      new TagUserCommand({ UserName: user, Tags: [{ Key: ISSUING_TAG, Value: label('t1') }, { Key: 'keyrelay:issuing-known', Value: existing.keyId }] }),
-    );
+    const Tags = [{ Key: ISSUING_TAG, Value: label('t1') }, { Key: ISSUING_KNOWN_TAG, Value: existing.keyId }];
+    await fixture.moto.iam(fixture.moto.admin).send(new TagUserCommand({ UserName: user, Tags }));
 
     // Act
     const listed = await adapter(user).list();
