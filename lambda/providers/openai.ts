@@ -13,7 +13,8 @@ import type { IssueRequest, IssuedKey, KeyProvider, ProviderContext, ProviderKey
  *   hold several keys, so old and new overlap, and every key of it has the account's role in the project: nothing to
  *   copy, nothing widened. (Creating a new service account per rotation would also give a fresh key, but a new
  *   principal each time, with its role to re-grant: not a clean rotation.) Optional `scopes` (space-separated) are
- *   sent on every create, because OpenAI does not return a key's scopes to copy. Verified with `GET /models`.
+ *   sent on every create, because OpenAI does not return a key's scopes to copy. Verified with `GET /models`
+ *   (200, or 403 for a scoped key without model read: both mean the key authenticated).
  * - `admin`: organization admin keys (`/organization/admin_api_keys`), verified by listing admin keys with the new key.
  *
  * - Admin credential: an organization admin API key (only organization owners can make one).
@@ -94,6 +95,8 @@ export class OpenAiKeys implements KeyProvider {
       path: this.admin ? this.keysPath : '/models',
       query: this.admin ? { limit: 1 } : undefined,
       auth: { authorization: `Bearer ${apiKey}` },
+      // A scoped key without model read gets 403 "insufficient permissions" after authenticating; 401 is a bad key.
+      accept: [403],
       what: 'verify API key',
     });
     return { principal: this.admin ? undefined : this.settings.projectId };

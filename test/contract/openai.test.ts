@@ -6,17 +6,17 @@ import { type FakeReply, type FakeRequest, contractViolations, loadSpec, startOp
 import { describeProviderContract, mintKey, type ContractHarness } from './provider-contract';
 
 // The spec documents almost no errors (a few 400 ErrorResponse; no 401/404/429/5xx). Undocumented answers follow
-// OpenAI's prose docs ("Error codes"): the same {"error": {message, type, param, code}} body with 401, 404, 429
+// OpenAI's prose docs ("Error codes"): the same {"error": {message, type, param, code}} body with 401, 403, 404, 429
 // (with Retry-After), 400 and 500. OpenAI documents no per-account key limit; the fake's 400 for a full quota is an
 // assumption the adapter's quota wording check covers.
-const UNDOCUMENTED = [400, 401, 404, 429, 500];
+const UNDOCUMENTED = [400, 401, 403, 404, 429, 500];
 const error = (status: number, type: string, message: string, headers?: Record<string, string>): FakeReply => ({
   status,
   headers,
   body: { error: { message, type, param: null, code: null } },
 });
 
-async function harness(keyType: 'service-account' | 'admin'): Promise<ContractHarness & { calls: () => string[] }> {
+async function harness(keyType: 'service-account' | 'admin', settings: Record<string, string> = {}): Promise<ContractHarness & { calls: () => string[] }> {
   const clock = new FakeClock();
   const prefix = keyType === 'admin' ? 'sk-admin-' : 'sk-svcacct-';
   const store = new KeyStore(clock, 1000, (n) => `key_${n.toString().padStart(16, '0')}`, () => mintKey(prefix, 64));
@@ -60,7 +60,8 @@ async function harness(keyType: 'service-account' | 'admin'): Promise<ContractHa
   };
   const create = (req: FakeRequest): FakeReply => {
     if (store.full()) return error(400, 'invalid_request_error', 'You have reached the maximum number of API keys');
-    const k = store.add((req.body as { name: string }).name);
+    const { name, scopes } = req.body as { name: string; scopes?: string[] };
+    const k = store.add(name, scopes);
     const base = { value: k.value, name: k.name, created_at: secondsOf(k.created), id: k.id };
     return {
       status: 200,
@@ -97,15 +98,20 @@ async function harness(keyType: 'service-account' | 'admin'): Promise<ContractHa
       'delete-project-api-key': del,
       CreateanAPIkeyforaserviceaccount: (req) =>
         req.params.service_account_id === serviceAccountId ? create(req) : error(404, 'invalid_request_error', 'No such service account'),
-      listModels: (req) =>
-        store.use(bearer(req.headers.authorization))
-          ? { status: 200, body: { object: 'list', data: [{ id: 'gpt-4o', object: 'model', created: 1_700_000_000, owned_by: 'openai' }] } }
-          : error(401, 'invalid_request_error', 'Incorrect API key provided'),
+      listModels: (req) => {
+        const k = store.use(bearer(req.headers.authorization));
+        if (!k) return error(401, 'invalid_request_error', 'Incorrect API key provided');
+        // A key created with scopes that leave out model read is authenticated, then refused (prose docs).
+        if (Array.isArray(k.restrictions) && !k.restrictions.includes('api.model.read')) {
+          return error(403, 'invalid_request_error', 'You have insufficient permissions for this operation. Missing scopes: api.model.read');
+        }
+        return { status: 200, body: { object: 'list', data: [{ id: 'gpt-4o', object: 'model', created: 1_700_000_000, owned_by: 'openai' }] } };
+      },
     },
   });
   const make = (key: string) =>
     createProvider('openai', {
-      settings: { baseUrl: fake.url, keyType, ...(keyType === 'service-account' ? { projectId, serviceAccountId } : {}) },
+      settings: { baseUrl: fake.url, keyType, ...(keyType === 'service-account' ? { projectId, serviceAccountId } : {}), ...settings },
       clock,
       adminCredential: async () => JSON.stringify({ adminKey: key }),
     });
@@ -139,6 +145,21 @@ describe('Class: OpenAiKeys', () => {
     // Assess
     expect(h.calls()).toContain('CreateanAPIkeyforaserviceaccount 200');
     expect(h.calls().some((c) => c.startsWith('create-project-service-account'))).toBe(false);
+    await h.stop();
+  });
+
+  it('sends the configured scopes and verifies a scoped key that may not list models', async () => {
+    // Prepare
+    const h = await harness('service-account', { scopes: 'api.responses.write' });
+
+    // Act
+    const issued = await h.provider.issue({ label: 'keyrelay/app/t1' });
+    const verified = await h.provider.verify(issued.apiKey);
+
+    // Assess
+    expect(verified).toEqual({ principal: 'proj_abc123' });
+    expect(h.calls()).toContain('listModels 403');
+    expect(h.violations()).toEqual([]);
     await h.stop();
   });
 });
