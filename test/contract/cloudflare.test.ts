@@ -50,6 +50,7 @@ describe('Class: CloudflareTokens', () => {
     // Assess
     expect(h.calls().some((c) => c.includes('roll'))).toBe(false);
     expect(h.calls()).toContain('account-api-tokens-token-details 200');
+    expect(h.violations()).toEqual([]);
     await h.stop();
   });
 

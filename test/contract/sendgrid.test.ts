@@ -94,6 +94,7 @@ describe('Class: SendGridApiKeys', () => {
     // Assess
     expect(h.restrictions?.(issued.keyId)).toEqual(['mail.send']);
     expect(h.requests).toContain('CreateApiKey on-behalf-of=subuser-1');
+    expect(h.violations()).toEqual([]);
     await h.stop();
   });
 });

@@ -168,6 +168,7 @@ describe('Class: StripeApiKeys', () => {
     await h.clock.advance(10_080 * 60_000);
     expect((await h.provider.list()).some((k) => k.keyId === source)).toBe(false);
     expect((await h.provider.list()).some((k) => k.keyId === issued.keyId)).toBe(true);
+    expect(h.violations()).toEqual([]);
     await h.stop();
   });
 
