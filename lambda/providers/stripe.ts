@@ -130,8 +130,8 @@ export class StripeApiKeys implements KeyProvider {
     const keys = await paginate<StripeKey, string>(this.type, async (next) => {
       const res = (await this.http.json({
         method: 'GET',
+        // No `limit`: the spec gives no maximum, and Stripe's default page plus next_page_url reaches every key.
         path: next ?? '/v2/iam/api_keys',
-        query: next ? undefined : { limit: 100 },
         what: 'list API keys',
       })) as { data?: StripeKey[]; next_page_url?: string | null };
       return { items: res.data ?? [], next: res.next_page_url ?? undefined };
