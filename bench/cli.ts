@@ -2,8 +2,8 @@
  * The on-call CLI's figures (docs/benchmarks.md "CLI"):
  * 1. Emergency rotation on the local stack, from the command to the old key answering 401 at the reference provider's
  *    protected endpoint: median of 10 runs (in-process `main`, real clock, the CLI's own polling).
- * 2. `status` for 500 keys on the local stack: wall time and Secrets Manager calls (counted with SDK middleware),
- *    side by side with the naive way (DescribeSecret + GetSecretValue per key).
+ * 2. `status` (and `status --fingerprints`) for 500 keys on the local stack: wall time and Secrets Manager calls
+ *    (counted with SDK middleware), side by side with the naive way (DescribeSecret + GetSecretValue per key).
  * 3. Startup: `npx keyrelay --help` and `node cli/bin.mjs --help` (warm tsx cache, and cold), vs bare `node`.
  *
  * Run: npx tsx bench/cli.ts   (starts and stops its own local stack; needs moto_server on PATH)
@@ -107,15 +107,15 @@ async function status(stack: LocalStack, sm: SecretsManagerClient): Promise<void
     );
     return clients;
   };
-  for (let round = 0; round < 3; round++) {
+  for (const argv of [['status', '--json'], ['status', '--json'], ['status', '--json', '--fingerprints'], ['status', '--json', '--fingerprints']]) {
     counts.clear();
     const run = io(stack.endpoint, counting);
     const t0 = performance.now();
-    await main(['status', '--json'], run);
+    await main(argv, run);
     const wall = performance.now() - t0;
     const keys = (JSON.parse(run.text().slice(run.text().indexOf('{'))) as { keys: unknown[] }).keys.length;
     const calls = [...counts.values()].reduce((a, b) => a + b, 0);
-    console.log(`status, ${keys} keys (run ${round + 1}): ${ms(wall)}, ${calls} Secrets Manager calls (${[...counts].map(([k, v]) => `${k} ${v}`).join(', ')})`);
+    console.log(`${argv.join(' ')}, ${keys} keys: ${ms(wall)}, ${calls} Secrets Manager calls (${[...counts].map(([k, v]) => `${k} ${v}`).join(', ')})`);
   }
   const t0 = performance.now();
   await mapLimit(names, 8, async (name) => {
@@ -125,22 +125,35 @@ async function status(stack: LocalStack, sm: SecretsManagerClient): Promise<void
   console.log(`naive, DescribeSecret + GetSecretValue per key, 8 in flight: ${ms(performance.now() - t0)}, ${STATUS_KEYS * 2} calls`);
 }
 
+/** Wall and CPU (user+sys, from /usr/bin/time: less sensitive to a loaded machine) of one run. */
+function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): { wall: number; cpu: number } {
+  const t0 = performance.now();
+  const r = spawnSync('/usr/bin/time', ['-f', 'cpu %U %S', cmd, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const wall = performance.now() - t0;
+  const m = /cpu ([\d.]+) ([\d.]+)\s*$/.exec(r.stderr.toString());
+  if (r.status !== 0 || !m) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+  return { wall, cpu: (Number(m[1]) + Number(m[2])) * 1000 };
+}
+
 function startup(): void {
-  const time = (cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): number => {
-    const t0 = performance.now();
-    const r = spawnSync(cmd, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
-    if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
-    return performance.now() - t0;
+  const measure = (label: string, cmd: string, args: string[]): void => {
+    const runs = Array.from({ length: STARTUP_RUNS }, () => timed(cmd, args));
+    console.log(`  ${label}: wall ${ms(median(runs.map((r) => r.wall)))}, cpu ${ms(median(runs.map((r) => r.cpu)))}`);
   };
-  const runs = (f: () => number): number => median(Array.from({ length: STARTUP_RUNS }, f));
-  const cold = mkdtempSync(join(tmpdir(), 'keyrelay-tsx-cold-'));
-  const coldMs = time('node', ['cli/bin.mjs', '--help'], { ...process.env, TMPDIR: cold });
-  rmSync(cold, { recursive: true, force: true });
-  const statusLoad = runs(() =>
-    time('node', ['--input-type=module', '-e', "const { tsImport } = await import('tsx/esm/api'); await tsImport('./cli/commands/status.ts', import.meta.url);"]),
+  console.log(`startup, median of ${STARTUP_RUNS}:`);
+  measure("node -e ''", 'node', ['-e', '']);
+  measure('node cli/bin.mjs --help', 'node', ['cli/bin.mjs', '--help']);
+  measure('npx keyrelay --help', 'npx', ['--no-install', 'keyrelay', '--help']);
+  measure('npx --version (npx alone)', 'npx', ['--version']);
+  measure(
+    'tsx + the status command module (AWS SDK clients, core)',
+    'node',
+    ['--input-type=module', '-e', "const { tsImport } = await import('tsx/esm/api'); await tsImport('./cli/commands/status.ts', import.meta.url);"],
   );
-  console.log(`loading the status command module (tsx + AWS SDK clients + core), median of ${STARTUP_RUNS}: ${ms(statusLoad)}`);
-  console.log(`startup (median of ${STARTUP_RUNS}): node -e '' ${ms(runs(() => time('node', ['-e', ''])))}; node cli/bin.mjs --help ${ms(runs(() => time('node', ['cli/bin.mjs', '--help'])))} (cold tsx cache: ${ms(coldMs)}); npx keyrelay --help ${ms(runs(() => time('npx', ['--no-install', 'keyrelay', '--help'])))}; npx --version ${ms(runs(() => time('npx', ['--version'])))}`);
+  const cold = mkdtempSync(join(tmpdir(), 'keyrelay-tsx-cold-'));
+  const first = timed('node', ['cli/bin.mjs', '--help'], { ...process.env, TMPDIR: cold });
+  rmSync(cold, { recursive: true, force: true });
+  console.log(`  node cli/bin.mjs --help, cold tsx cache (one run): wall ${ms(first.wall)}, cpu ${ms(first.cpu)}`);
 }
 
 async function run(): Promise<void> {
