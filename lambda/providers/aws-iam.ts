@@ -101,6 +101,9 @@ const Settings = z.object({
     .describe('Endpoint for IAM and STS (local stack, tests). @default - the SDK default (honours AWS_ENDPOINT_URL)'),
 });
 
+/** Settings of an `aws-iam` key (strings: they travel as secret tags). */
+export type AwsIamSettings = z.infer<typeof Settings>;
+
 const Admin = z.object({
   accessKeyId: z.string().min(16),
   secretAccessKey: z.string().min(1),
@@ -164,7 +167,7 @@ function awsCode(err: unknown): string {
 }
 
 /** AWS SDK IAM client with the adapter's defaults: region, endpoint, no SDK retries (the callers retry). */
-function defaultClients(settings: z.infer<typeof Settings>, context: ProviderContext): AwsIamClients {
+function defaultClients(settings: AwsIamSettings, context: ProviderContext): AwsIamClients {
   const common = {
     region: settings.region ?? process.env.AWS_REGION ?? 'us-east-1',
     maxAttempts: 1,
@@ -189,7 +192,7 @@ export class AwsIamAccessKeys implements KeyProvider {
 
   /** @param clients SDK clients. @default - built from the settings (see {@link AwsIamClients}) */
   constructor(
-    private readonly settings: z.infer<typeof Settings>,
+    private readonly settings: AwsIamSettings,
     context: ProviderContext,
     clients?: AwsIamClients,
   ) {
