@@ -86,16 +86,17 @@ export interface Orphan {
   keyId: string;
   /** When it may be revoked, ms. */
   deadline: number;
-  /** The version its label's token names, when that version still exists (its value may have been used). */
+  /** The version its label's token names, when that version still holds a label. */
   versionId?: string;
 }
 
 /**
  * Finds orphans among the provider's keys: labelled for this secret, referenced by neither `AWSCURRENT` nor
  * `AWSPENDING`, not labelled with the pending version's token, no live record, older than {@link ORPHAN_MIN_AGE_MS}.
- * Deadline: a key whose token names an existing version may have been used as that version's value, so it keeps a
- * grace period from the last rotation; a key no version ever held cannot be in use and is due at once. A key whose
- * age the provider does not report is due no sooner than the minimum age from now (its first sighting).
+ * Deadline: a full grace period from now (the first sighting). Whether an application may still hold such a key
+ * cannot be told from the labels (a rollback makes the key that was current the previous one without a record;
+ * versions that lost their labels are not listed), so the sweep never revokes one sooner than a rotation would.
+ * A key with a `revoked` record that is still alive is due at once.
  */
 export function findOrphans(state: KeyState, providerKeys: ProviderKey[], now: number): Orphan[] {
   const { secret } = state;
@@ -107,9 +108,8 @@ export function findOrphans(state: KeyState, providerKeys: ProviderKey[], now: n
     const record = state.records.get(key.keyId);
     if (record && record.phase !== 'revoked') continue;
     if (key.createdAt !== undefined && now - key.createdAt < ORPHAN_MIN_AGE_MS) continue;
+    const deadline = record ? now : now + Math.max(secret.settings.gracePeriod * 1000, key.createdAt === undefined ? ORPHAN_MIN_AGE_MS : 0);
     const stored = secret.versions[label.token] !== undefined;
-    let deadline = stored && !record ? (secret.lastRotatedDate?.getTime() ?? now) + secret.settings.gracePeriod * 1000 : now;
-    if (key.createdAt === undefined) deadline = Math.max(deadline, now + ORPHAN_MIN_AGE_MS);
     orphans.push({ keyId: key.keyId, deadline, versionId: stored ? label.token : undefined });
   }
   return orphans;

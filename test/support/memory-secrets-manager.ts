@@ -62,9 +62,10 @@ export class MemorySecretsManager {
     return arn;
   }
 
-  /** RotateSecret's first half: a value-less `AWSPENDING` placeholder for `token`. */
+  /** RotateSecret's first half: a value-less `AWSPENDING` placeholder for `token` (the label leaves any other version). */
   startRotation(secretId: string, token: string): void {
     const secret = this.find(secretId);
+    for (const v of secret.versions.values()) v.stages = v.stages.filter((s) => s !== 'AWSPENDING');
     if (!secret.versions.has(token)) secret.versions.set(token, { stages: ['AWSPENDING'], created: this.clock.now() });
     secret.lastRotated = this.clock.now();
   }

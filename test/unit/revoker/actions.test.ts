@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fingerprint } from '../../../lambda/core/secret-value';
-import { providerKeyLabel, putKeyRecord, readManagedSecret } from '../../../lambda/core/state';
+import { providerKeyLabel, putKeyRecord } from '../../../lambda/core/state';
 import { KeyInUseError, NothingToDoError, RevocationFailedError, RevokerRequestError } from '../../../lambda/revoker/errors';
 import { freeQuota } from '../../../lambda/revoker/actions';
 import { ORPHAN_MIN_AGE_MS } from '../../../lambda/revoker/keys';
@@ -39,14 +39,17 @@ describe('Function: createRevokerHandler', () => {
 });
 
 describe('Action: reconcile', () => {
-  it('revokes an orphan nobody ever stored once it is older than the rotation window', async () => {
+  it('gives an orphan older than the rotation window a grace period from its first sighting, then revokes it', async () => {
     // Prepare
     const { world } = await rotated();
     const orphan = await world.provider.issue({ label: providerKeyLabel(world.name, 'crashed-token') });
     await world.clock.advance(ORPHAN_MIN_AGE_MS - 1000);
     await world.handler({ action: 'reconcile', secretId: world.arn });
-    expect(world.status(orphan.keyId)).toBe('active');
+    expect(await world.record(orphan.keyId)).toBeUndefined();
     await world.clock.advance(1000);
+    await world.handler({ action: 'reconcile', secretId: world.arn });
+    expect(await world.record(orphan.keyId)).toMatchObject({ phase: 'grace', due: world.clock.now() + HOUR, reason: 'orphan' });
+    await world.clock.advance(HOUR);
     // Act
     await world.handler({ action: 'reconcile', secretId: world.arn });
     // Assess
@@ -70,19 +73,18 @@ describe('Action: reconcile', () => {
     expect([pending, other, manual].map((k) => world.status(k.keyId))).toEqual(['active', 'active', 'active']);
   });
 
-  it('gives a previous key whose record was lost a deadline of the last rotation plus grace', async () => {
+  it('never revokes a previous key whose record was lost (rollback) sooner than a grace period from now', async () => {
     // Prepare
     const { world, old } = await rotated({ gracePeriod: 7200 });
     const { deleteKeyRecords } = await import('../../../lambda/core/state');
     await deleteKeyRecords(world.sm.client, world.arn, [old.keyId]);
     await world.clock.advance(ORPHAN_MIN_AGE_MS);
-    const lastRotated = (await readManagedSecret(world.sm.client, world.arn)).lastRotatedDate!.getTime();
     // Act
     await world.handler({ action: 'reconcile', secretId: world.arn });
     // Assess
-    expect(await world.record(old.keyId)).toMatchObject({ phase: 'grace', due: lastRotated + 2 * HOUR, reason: 'orphan' });
+    expect(await world.record(old.keyId)).toMatchObject({ phase: 'grace', due: world.clock.now() + 2 * HOUR, reason: 'orphan', versionId: expect.any(String) });
     expect(world.status(old.keyId)).toBe('active');
-    await world.clock.advance(HOUR);
+    await world.clock.advance(2 * HOUR);
     await world.handler({ action: 'reconcile', secretId: world.arn });
     expect(world.status(old.keyId)).toBe('deleted');
   });
