@@ -394,8 +394,16 @@ export class KeyRelayEngine extends Construct {
    * own permission). Cross-account grantees get a key policy statement too.
    */
   grantDecryptViaSecretsManager(grantee: iam.IGrantable): iam.Grant {
-    const region = Stack.of(this).region;
-    return this.key.grantDecrypt(new kms.ViaServicePrincipal(`secretsmanager.${region}.amazonaws.com`, grantee.grantPrincipal));
+    // Identity policy where possible: a key policy statement per reader would grow toward KMS's 32 KB limit and
+    // make the engine stack reference every app's role.
+    return iam.Grant.addToPrincipalOrResource({
+      grantee,
+      actions: ['kms:Decrypt'],
+      resourceArns: [this.key.keyArn],
+      resourceSelfArns: ['*'],
+      resource: this.key,
+      conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(this).region}.amazonaws.com` } },
+    });
   }
 
   private functionRole(id: string, description: string): iam.Role {

@@ -1,5 +1,6 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Role, ServicePrincipal, type CfnRole } from 'aws-cdk-lib/aws-iam';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ENV } from '../../../lambda/core/env';
@@ -7,8 +8,8 @@ import { METRICS } from '../../../lambda/core/metrics';
 import { TAGS } from '../../../lambda/core/state';
 import { resolveConfig } from '../../../lib/config';
 import { KeyRelayEngine } from '../../../lib/engine';
-import { KeyRelayKey } from '../../../lib/key';
-import { buildFast, SMALL_CONFIG } from './fixture';
+import { grantReadKeys, KeyRelayKey } from '../../../lib/key';
+import { buildFast, fastApp, SMALL_CONFIG } from './fixture';
 
 type Statement = { Effect: string; Action: string | string[]; Resource?: unknown; Condition?: Record<string, Record<string, unknown>>; Principal?: unknown };
 type Json = Record<string, any>;
@@ -67,7 +68,7 @@ describe('Class: KeyRelayEngine', () => {
 
     it('makes the schedule depend on the permission when key and engine share a stack', () => {
       // Prepare
-      const app = new App({ builtinCloudFormationValidation: false, context: { 'aws:cdk:bundling-stacks': [] } });
+      const app = fastApp();
       const stack = new Stack(app, 'Single', { env: { account: '123456789012', region: 'eu-west-1' } });
       const eng = new KeyRelayEngine(stack, 'Engine');
       const [key] = resolveConfig(SMALL_CONFIG).keys;
@@ -325,7 +326,8 @@ describe('Class: KeyRelayEngine', () => {
       for (const s of secrets) {
         expect(s.Properties.SecretString).toBeUndefined();
         expect(s.Properties.GenerateSecretString).toBeUndefined();
-        expect(s.Properties.KmsKeyId).toEqual({ 'Fn::ImportValue': expect.stringContaining('EngineKey') });
+        // A cross-stack reference to the engine's key (weak references per cdk.json: Fn::GetStackOutput).
+        expect(JSON.stringify(s.Properties.KmsKeyId)).toMatch(/"StackName":"KeyRelay".*EngineKey[0-9A-F]{8}Arn/);
         expect(s.Properties.Tags).toEqual(
           expect.arrayContaining([
             { Key: TAGS.managed, Value: 'v1' },
@@ -347,7 +349,7 @@ describe('Class: KeyRelayEngine', () => {
         expect(s.Properties.RotateImmediatelyOnUpdate).toBe(false);
         expect(s.Properties.RotationRules.ScheduleExpression).toMatch(/^cron\(0 /);
         expect(s.Properties.RotationRules.Duration).toBe('2h');
-        expect(s.Properties.RotationLambdaARN).toEqual({ 'Fn::ImportValue': expect.stringContaining('EngineRotation') });
+        expect(JSON.stringify(s.Properties.RotationLambdaARN)).toMatch(/"StackName":"KeyRelay".*EngineRotation[0-9A-F]{8}Arn/);
       }
     });
 
@@ -361,7 +363,7 @@ describe('Class: KeyRelayEngine', () => {
       for (const p of policies) {
         expect(p.Properties.BlockPublicPolicy).toBe(true);
         for (const s of p.Properties.ResourcePolicy.Statement as Statement[]) {
-          expect(s.Action).toEqual(['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret']);
+          expect([...asArray(s.Action)].sort()).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
         }
       }
       engine.hasResourceProperties('AWS::KMS::Key', {
@@ -369,12 +371,44 @@ describe('Class: KeyRelayEngine', () => {
           Statement: Match.arrayWith([
             Match.objectLike({
               Action: 'kms:Decrypt',
-              Principal: { AWS: 'arn:aws:iam::111111111111:role/payments-app' },
+              Principal: { AWS: ['arn:aws:iam::111111111111:role/payments-app', 'arn:aws:iam::222222222222:root'] },
               Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com' } },
             }),
           ]),
         },
       });
+    });
+  });
+
+  describe('Method: grantRead', () => {
+    it('gives a role of the same account an identity policy for the group of keys, and kms:Decrypt only via Secrets Manager', () => {
+      // Prepare
+      const app = fastApp();
+      const stack = new Stack(app, 'Single', { env: { account: '123456789012', region: 'eu-west-1' } });
+      const eng = new KeyRelayEngine(stack, 'Engine');
+      const resolved = resolveConfig(SMALL_CONFIG).keys;
+      const group = resolved.map((key, i) => new KeyRelayKey(stack, `Key${i}`, { engine: eng, key }));
+      const role = new Role(stack, 'App', { assumedBy: new ServicePrincipal('ecs-tasks.amazonaws.com') });
+      // Act
+      grantReadKeys(role, group);
+      // Assess
+      const template = Template.fromStack(stack);
+      template.resourceCountIs('AWS::SecretsManager::ResourcePolicy', 0);
+      const [policy] = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: stack.getLogicalId(role.node.defaultChild as CfnRole) }] } })) as Json[];
+      const statements = policy!.Properties.PolicyDocument.Statement as Statement[];
+      expect(statements).toContainEqual(
+        expect.objectContaining({
+          Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
+          // minimizePolicies (cdk.json) merges the group into one statement.
+          Resource: group.map((k) => ({ Ref: stack.getLogicalId(k.secret) })),
+        }),
+      );
+      expect(statements).toContainEqual(
+        expect.objectContaining({
+          Action: 'kms:Decrypt',
+          Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com' } },
+        }),
+      );
     });
   });
 

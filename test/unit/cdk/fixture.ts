@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { App } from 'aws-cdk-lib';
 import { buildKeyRelay, type KeyRelayStacks } from '../../../lib/app';
 import { resolveConfig, type KeyRelayConfig } from '../../../lib/config';
@@ -17,12 +18,20 @@ export const SMALL_CONFIG: KeyRelayConfig = {
   ],
 };
 
+/** cdk.json's feature flags, so tests see the templates `cdk synth` makes. */
+const FLAGS = (JSON.parse(readFileSync(new URL('../../../cdk.json', import.meta.url), 'utf8')) as { context: Record<string, unknown> }).context;
+
+/** An App like `cdk synth`'s, without bundling (a stand-in asset) and without built-in CloudFormation validation. */
+export function fastApp(): App {
+  return new App({ builtinCloudFormationValidation: false, context: { ...FLAGS, 'aws:cdk:bundling-stacks': [] } });
+}
+
 /**
  * Builds the app for template assertions: no bundling (a stand-in asset) and no built-in CloudFormation validation,
  * so a test file takes well under a second per synth. The real synth is test/cdk/synth.test.ts.
  */
 export function buildFast(config: KeyRelayConfig = SMALL_CONFIG): KeyRelayStacks & { app: App } {
-  const app = new App({ builtinCloudFormationValidation: false, context: { 'aws:cdk:bundling-stacks': [] } });
+  const app = fastApp();
   const built = buildKeyRelay(app, resolveConfig(config), { env: { account: '123456789012', region: 'eu-west-1' } });
   return { ...built, app };
 }
