@@ -105,8 +105,9 @@ function checkBudgets(stacks: Stack[], config: ResolvedConfig): void {
   for (const stack of stacks) {
     const count = stack.node.findAll().filter((c) => c instanceof CfnResource).length;
     if (count > MAX_RESOURCES_PER_STACK) {
-      const perKey = Math.max(2, Math.ceil(count / Math.max(1, stack.node.children.length)));
-      const needed = Math.ceil((config.keys.length * perKey * 1.25) / MAX_RESOURCES_PER_STACK);
+      const keysHere = stack.node.children.filter((c) => c instanceof KeyRelayKey).length;
+      // A quarter of headroom: hashing spreads keys unevenly.
+      const needed = Math.ceil((config.keys.length * (count / Math.max(1, keysHere)) * 1.25) / MAX_RESOURCES_PER_STACK);
       throw new ConfigError(
         `keyrelay.config.json stacks.shards: stack '${stack.stackName}' would hold ${count} resources (CloudFormation allows 500; ` +
           `keyrelay stops at ${MAX_RESOURCES_PER_STACK}); set stacks.shards to at least ${needed} before the first deploy, ` +
