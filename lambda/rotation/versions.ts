@@ -22,10 +22,12 @@ export class VersionCache {
   /** @param limit most versions kept. @default 64 */
   constructor(private readonly limit = 64) {}
 
+  /** The value of one version, when this container has read or written it. */
   get(secretArn: string, versionId: string): SecretValue | undefined {
     return this.values.get(`${secretArn}\n${versionId}`);
   }
 
+  /** Remembers a valid value (most recent last, so the oldest goes first). */
   set(secretArn: string, versionId: string, value: SecretValue): void {
     const key = `${secretArn}\n${versionId}`;
     this.values.delete(key);

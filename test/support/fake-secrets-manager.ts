@@ -127,6 +127,7 @@ export class FakeSecretsManager {
     return this.find(secretId).versions.size;
   }
 
+  /** The secret's tags. */
   tags(secretId: string): Record<string, string> {
     return Object.fromEntries(this.find(secretId).tags);
   }
