@@ -5,9 +5,9 @@ import { describeError, KeyRelayError } from '../lambda/core/errors';
 import { startLocalStack } from './stack';
 
 /**
- * `npm run local [-- --config FILE] [--speed N]`: starts the local AWS (moto behind keyrelay's proxy, the reference
+ * `npm run local [-- --config FILE] [--speed N] [--seed N] [--out FILE]`: starts the local AWS (moto behind keyrelay's proxy, the reference
  * provider, keyrelay's functions in-process), prints one line `keyrelay local ready <json>` (the same JSON goes to
- * `.keyrelay/local.json`) and stays up until SIGINT/SIGTERM, then stops everything it started.
+ * `.keyrelay/local.json`, or `--out`) and stays up until SIGINT/SIGTERM, then stops everything it started.
  */
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -15,6 +15,7 @@ async function main(): Promise<number> {
       config: { type: 'string', default: 'keyrelay.config.json' },
       speed: { type: 'string', default: '1' },
       seed: { type: 'string', default: '1' },
+      out: { type: 'string', default: '.keyrelay/local.json' },
     },
     strict: true,
   });
@@ -39,7 +40,7 @@ async function main(): Promise<number> {
     process.on('SIGTERM', () => stop('SIGTERM'));
   });
 
-  const file = resolve('.keyrelay/local.json');
+  const file = resolve(values.out);
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, `${JSON.stringify(stack.info, null, 2)}\n`);
   process.stdout.write(`keyrelay local ready ${JSON.stringify(stack.info)}\n`);

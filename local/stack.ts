@@ -99,6 +99,8 @@ export interface LocalInfo {
   secrets: string[];
   /** Clock speed. */
   speed: number;
+  /** moto's own URL (for `/moto-api/...`; AWS clients should use `endpoint`). */
+  moto: string;
 }
 
 /** A running local stack. */
@@ -286,6 +288,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       functions: { ...LOCAL_FUNCTIONS },
       secrets: config.keys.map((k) => k.name),
       speed: clock.speed,
+      moto: moto.url,
     };
     stack = {
       endpoint: proxy.url,

@@ -38,11 +38,14 @@ export function uniqueName(prefix: string): string {
   return `${prefix}-${randomUUID().slice(0, 8)}`;
 }
 
-/** Resolves one key the way `keyrelay.config.json` would (reference provider, test admin secret, 7 d / 1 h). */
+/**
+ * Resolves one key the way `keyrelay.config.json` would: reference provider, the test admin secret, a grace period
+ * of 1 h, and `rotateEvery: 7d` unless the key sets a `schedule`.
+ */
 export function testKey(name: string, key: KeyRelayConfig['keys'][string] = {}): ResolvedKey {
   const config = resolveConfig({
-    defaults: { provider: { type: 'reference' }, adminSecret: TEST_ADMIN_SECRET, rotateEvery: '7d', gracePeriod: '1h' },
-    keys: { [name]: key },
+    defaults: { provider: { type: 'reference' }, adminSecret: TEST_ADMIN_SECRET, gracePeriod: '1h' },
+    keys: { [name]: key.schedule === undefined ? { rotateEvery: '7d', ...key } : key },
   });
   return config.keys[0] as ResolvedKey;
 }
