@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { PassThrough } from 'node:stream';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { describe, expect, it } from 'vitest';
@@ -25,6 +25,9 @@ const local = useLocalStack({
     [LOCAL_FUNCTIONS.revoker]: createRevokerHandler({ ...deps, metrics: { addMetric: () => undefined }, retry: FAST }),
   }),
 });
+
+/** util-linux `script` gives a child a pseudo-terminal. */
+const hasScript = spawnSync('script', ['--version']).status === 0;
 
 /** Real time, but waits between polls return at once: the CLI's polling is paced by real I/O only. */
 const ioPacedClock: Clock = { now: () => Date.now(), sleep: () => new Promise((resolve) => setImmediate(resolve)) };
@@ -231,7 +234,7 @@ describe('CLI against the local stack', () => {
     expect(run.stdout).toMatch(/is now AWSCURRENT/);
   });
 
-  it('confirms through a pseudo-terminal in a real `npx keyrelay` process', async () => {
+  it.skipIf(!hasScript)('confirms through a pseudo-terminal in a real `npx keyrelay` process', async () => {
     // Prepare
     const name = await local.addKey('cli-pty');
     const old = await currentApiKey(name);
