@@ -7,6 +7,7 @@ import { isoTime } from '../lambda/core/clock';
 import type { KeyProvider } from '../lambda/providers/types';
 import { createRotationHandler } from '../lambda/rotation/handler';
 import type { RetryBudget, RotationStep } from '../lambda/rotation/steps';
+import { createRevokerHandler, freeQuota, metricsFrom } from '../lambda/revoker';
 import { createLogger, createMetrics, ProviderCache, providerForSecret } from '../lambda/runtime';
 import { keySettings, loadConfig, rotationRules, type ResolvedConfig, type ResolvedKey } from '../lib/config';
 import { settingsToTags } from '../lambda/core/state';
@@ -81,7 +82,7 @@ export interface LocalStackOptions {
   logger?: Logger;
   /** Metrics for the functions. @default createMetrics() */
   metrics?: Metrics;
-  /** More in-process functions (the revoker), by name; registered before any secret is created. */
+  /** More in-process functions by name (or replacements of keyrelay's own); registered before any secret is created. */
   functions?: (deps: LocalFunctionDeps) => Record<string, LocalFunction>;
   /** Where `.venv` is created if moto is missing. @default process.cwd() */
   projectDir?: string;
@@ -246,7 +247,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         });
       },
     };
-    const rotate = createRotationHandler({ ...deps, ...(options.rotationRetry ? { retry: options.rotationRetry } : {}) });
+    // The deployed wiring (lambda/rotation/handler.ts): the revoker's freeQuota relieves a full provider quota.
+    const revokerDeps = { ...deps, metrics: metricsFrom(deps.metrics) };
+    const rotate = createRotationHandler({
+      ...deps,
+      onQuotaFull: (secret, p) => freeQuota(revokerDeps, secret, p),
+      ...(options.rotationRetry ? { retry: options.rotationRetry } : {}),
+    });
     functions.register(LOCAL_FUNCTIONS.rotation, async (event) => {
       const e = event as { Step?: RotationStep; SecretId?: string };
       await runHook(`before:${e.Step ?? 'createSecret'}`, e.SecretId ?? '');
@@ -254,6 +261,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       await runHook(`after:${e.Step ?? 'createSecret'}`, e.SecretId ?? '');
       return null;
     });
+    functions.register(LOCAL_FUNCTIONS.revoker, createRevokerHandler(revokerDeps));
     for (const [name, fn] of Object.entries(options.functions?.(deps) ?? {})) functions.register(name, fn);
     scheduler.startSweep();
 

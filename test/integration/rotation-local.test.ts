@@ -71,6 +71,26 @@ describe('Class: RotationService (local RotateSecret)', () => {
     expect(liveKeys(name)).toEqual([before.keyId, after.keyId].sort());
   });
 
+  it('revokes the previous key through the in-process revoker when its grace period ends', async () => {
+    // Prepare
+    const name = await local.addKey('grace');
+    const before = await valueOf(name);
+    const token = await rotate(name);
+    await local.waitFor(name, (s) => s[token]?.includes('AWSCURRENT') === true);
+    const after = await valueOf(name);
+
+    // Act
+    const ran = await local.stack.advance(3_600_000 + 1000); // the test keys' grace period is 1 h
+
+    // Assess
+    expect(ran).toContainEqual(expect.objectContaining({ label: `revokeDue ${name} ${before.keyId}` }));
+    expect(ran.find((r) => r.label.startsWith(`revokeDue ${name}`))?.error).toBeUndefined();
+    expect(local.stack.scheduler.revocations).toContainEqual(expect.objectContaining({ keyId: before.keyId, status: 'fired' }));
+    expect(await whoami(before.apiKey)).toBe(401);
+    expect(await whoami(after.apiKey)).toBe(200);
+    expect(liveKeys(name)).toEqual([after.keyId]);
+  });
+
   it.each<HookPoint>(['afterIssue', 'after:createSecret', 'after:testSecret', 'after:finishSecret'])(
     'converges with no orphaned provider key after a crash at %s',
     async (point) => {
