@@ -202,6 +202,8 @@ export async function revokeWithoutReplacement(
  * `cancel`: abandons a failed rotation: records the pending key(s) as due, removes `AWSPENDING` from the pending
  * version (never `CancelRotateSecret`, which turns rotation off), then deletes them. A key labelled with the pending
  * token but never stored (createSecret crashed before `PutSecretValue`) goes too. Repeating finishes what a crash left.
+ * A leftover `AWSPENDING` on a version that was current (it also holds `AWSPREVIOUS`, after a rollback) is only
+ * removed: that key gets an ordinary grace period, since applications may still hold it.
  */
 export async function cancel(deps: RevokerDeps, request: Req<'cancel'>): Promise<RevokerResponse> {
   const work = await open(deps, request.secretId);
@@ -215,7 +217,17 @@ export async function cancel(deps: RevokerDeps, request: Req<'cancel'>): Promise
     if (state.pending) targets.add(state.pending.keyId);
     const current = state.current?.keyId;
     if (current) targets.delete(current);
-    for (const keyId of targets) await writeRecord(work, { keyId, phase: 'grace', due: deps.clock.now(), versionId: pending, reason: 'cancel' }, false);
+    const wasCurrent = pending === state.holders.previous;
+    const now = deps.clock.now();
+    for (const keyId of targets) {
+      await writeRecord(
+        work,
+        wasCurrent
+          ? { keyId, phase: 'grace', due: now + state.secret.settings.gracePeriod * 1000, versionId: pending }
+          : { keyId, phase: 'grace', due: now, versionId: pending, reason: 'cancel' },
+        wasCurrent,
+      );
+    }
     await deps.sm.send(
       new UpdateSecretVersionStageCommand({ SecretId: state.secret.arn, VersionStage: 'AWSPENDING', RemoveFromVersionId: pending }),
     );

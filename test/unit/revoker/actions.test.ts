@@ -254,6 +254,24 @@ describe('Action: cancel', () => {
     expect(world.sm.stages(world.arn)[currentVersion]).toEqual(['AWSCURRENT']);
     expect(world.status(world.value('AWSCURRENT').keyId)).toBe('active');
   });
+
+  it('only removes a leftover AWSPENDING from a version that was current (rollback), giving its key a grace period', async () => {
+    // Prepare
+    const { world } = await rotated();
+    const stages = world.sm.stages(world.arn);
+    const current = Object.keys(stages).find((v) => stages[v]!.includes('AWSCURRENT'))!;
+    const previous = Object.keys(stages).find((v) => stages[v]!.includes('AWSPREVIOUS'))!;
+    const rolledAway = world.value('AWSCURRENT');
+    const { UpdateSecretVersionStageCommand } = await import('@aws-sdk/client-secrets-manager');
+    await world.sm.send(new UpdateSecretVersionStageCommand({ SecretId: world.arn, VersionStage: 'AWSPENDING', MoveToVersionId: current }));
+    await world.sm.send(new UpdateSecretVersionStageCommand({ SecretId: world.arn, VersionStage: 'AWSCURRENT', MoveToVersionId: previous, RemoveFromVersionId: current }));
+    // Act
+    await world.handler({ action: 'cancel', secretId: world.arn, operator: 'ana' });
+    // Assess
+    expect(world.sm.stages(world.arn)[current]).toEqual(['AWSPREVIOUS']);
+    expect(world.status(rolledAway.keyId)).toBe('active');
+    expect(await world.record(rolledAway.keyId)).toMatchObject({ phase: 'grace', due: world.clock.now() + HOUR });
+  });
 });
 
 describe('Action: restore', () => {
