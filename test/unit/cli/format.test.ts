@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { assessKey } from '../../../cli/assess';
+import { resolveClientConfig } from '../../../cli/aws';
 import { tagSafe } from '../../../cli/commands/freeze';
 import { CliError, toCliError } from '../../../cli/errors';
 import { formatError } from '../../../cli/format/error';
@@ -322,5 +323,19 @@ describe('Function: table / tagSafe', () => {
     // Assess
     expect(value.startsWith('alice: provider s API is down INC 42')).toBe(true);
     expect(value.length).toBe(256);
+  });
+});
+
+describe('Function: resolveClientConfig', () => {
+  it('takes the endpoint from the flag over AWS_ENDPOINT_URL and defaults a local region', () => {
+    // Act
+    const local = resolveClientConfig({ env: { AWS_ENDPOINT_URL: 'http://127.0.0.1:4566' } });
+    const flag = resolveClientConfig({ endpoint: 'http://localhost:9', region: 'eu-west-1', env: { AWS_ENDPOINT_URL: 'http://127.0.0.1:4566', AWS_REGION: 'us-west-2' } });
+    const aws = resolveClientConfig({ env: { AWS_REGION: 'ap-south-1' } });
+
+    // Assess
+    expect(local).toEqual({ endpoint: 'http://127.0.0.1:4566', region: 'us-east-1', local: true });
+    expect(flag).toEqual({ endpoint: 'http://localhost:9', region: 'eu-west-1', local: true });
+    expect(aws).toEqual({ endpoint: undefined, region: 'ap-south-1', local: false });
   });
 });
