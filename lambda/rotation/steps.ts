@@ -9,7 +9,7 @@ import { isTransient, retry } from '../core/retry';
 import { fingerprint, type SecretValue } from '../core/secret-value';
 import { providerKeyLabel, putKeyRecord, readManagedSecret, stageHolders, type KeyRecord, type ManagedSecret } from '../core/state';
 import { KeyNotFoundError, ProviderAuthError, QuotaExceededError } from '../providers/errors';
-import type { KeyProvider, VerifiedKey } from '../providers/types';
+import type { IssueRequest, KeyProvider, VerifiedKey } from '../providers/types';
 import {
   PendingKeyRejectedError,
   PendingValueConflictError,
@@ -201,7 +201,10 @@ async function createSecret(ctx: StepContext): Promise<void> {
   }
   const provider = await ctx.provider();
   const label = providerKeyLabel(secret.name, req.token);
-  const issued = await issueWithQuota(ctx, provider, label);
+  // The adapter copies scopes/policies from the key being replaced, so a rotation never widens or narrows access.
+  // The read is cached by version id, so setSecret gets the current value for free.
+  const replaces = (await currentValue(ctx))?.value?.keyId;
+  const issued = await issueWithQuota(ctx, provider, { label, replaces });
   const value: SecretValue = {
     apiKey: issued.apiKey,
     keyId: issued.keyId,
@@ -227,15 +230,15 @@ async function createSecret(ctx: StepContext): Promise<void> {
  * between "issue" and "put", so it is stored nowhere and its value cannot be read back from the provider.
  * Revoking first also frees its quota slot. Repeated on each transient retry, so a retry never leaves a second key.
  */
-async function issueWithQuota(ctx: StepContext, provider: KeyProvider, label: string) {
+async function issueWithQuota(ctx: StepContext, provider: KeyProvider, request: IssueRequest) {
   const issue = () =>
     ctx.call(async () => {
       for (const key of await provider.list()) {
-        if (key.label !== label) continue;
+        if (key.label !== request.label) continue;
         await revokeQuietly(ctx, provider, key.keyId);
         ctx.req.log.info('revoked a key an interrupted attempt issued but never stored', { keyId: key.keyId });
       }
-      return provider.issue({ label });
+      return provider.issue(request);
     });
   try {
     return await issue();
@@ -325,8 +328,22 @@ async function setSecret(ctx: StepContext): Promise<void> {
   ctx.req.log.info('pending key verified', { fingerprint: fingerprint(pending.apiKey), principal: pendingPrincipal });
 }
 
-/** testSecret: the pending key authenticates, with bounded retries while the provider propagates it. */
+/**
+ * testSecret: the pending key authenticates, with bounded retries while the provider propagates it.
+ *
+ * One exception: a secret that has never held a key, whose pending version has no value either. That is the
+ * configuration test Secrets Manager runs when a rotation schedule is created with rotate-immediately off (the CDK
+ * app's onboarding): there is nothing to test yet, and failing would raise `TestRotationFailed` on every new key.
+ * A real rotation cannot get here without a value, because createSecret and setSecret run first and fail.
+ */
 async function testSecret(ctx: StepContext): Promise<void> {
+  if (stageHolders(ctx.secret.versions).current === undefined) {
+    const version = await readVersion(ctx.deps.sm, ctx.call, ctx.cache, ctx.secret, ctx.req.token);
+    if (version.state === 'absent') {
+      ctx.req.log.info('no key issued yet: nothing to test (rotation schedule configuration test)');
+      return;
+    }
+  }
   const pending = await pendingValue(ctx);
   await verifyPending(ctx, await ctx.provider(), pending);
   ctx.req.log.info('pending key authenticates', { fingerprint: fingerprint(pending.apiKey) });

@@ -1,6 +1,6 @@
 import type { Clock } from '../../lambda/core/clock';
 import { KeyNotFoundError, ProviderAuthError, ProviderUnavailableError, QuotaExceededError, ThrottledError } from '../../lambda/providers/errors';
-import type { IssuedKey, KeyProvider, ProviderKey, VerifiedKey } from '../../lambda/providers/types';
+import type { IssueRequest, IssuedKey, KeyProvider, ProviderKey, VerifiedKey } from '../../lambda/providers/types';
 import { secretValue } from './leak-guard';
 
 /** One key the fake holds. */
@@ -27,6 +27,7 @@ export class FakeProvider implements KeyProvider {
   readonly type = 'fake';
   readonly capabilities = { disable: true, lastUsed: true };
   readonly keys = new Map<string, FakeKey>();
+  /** Every call, in order; for `issue`, `keyId` is the key it replaces. */
   readonly calls: Array<{ op: Operation; keyId?: string }> = [];
   private faults: Array<Required<FakeFault>> = [];
   private seq = 0;
@@ -82,8 +83,8 @@ export class FakeProvider implements KeyProvider {
     return key;
   }
 
-  async issue({ label }: { label: string }): Promise<IssuedKey> {
-    this.check('issue');
+  async issue({ label, replaces }: IssueRequest): Promise<IssuedKey> {
+    this.check('issue', replaces);
     if (this.quota !== undefined && this.alive().length >= this.quota) {
       throw new QuotaExceededError(this.type, `quota of ${this.quota} keys reached`, { quota: this.quota, status: 409 });
     }

@@ -241,3 +241,21 @@ describe('Step: createSecret', () => {
     });
   });
 });
+
+describe('Step: createSecret, restrictions', () => {
+  it('tells the provider which key the new one replaces, so it copies its scopes', async () => {
+    // Prepare
+    const h = await rotationHarness();
+    const token = h.start();
+    // Act
+    await h.step('createSecret', token);
+    // Assess
+    expect(h.provider.calls.filter((c) => c.op === 'issue').map((c) => c.keyId)).toEqual([undefined, h.initialKeyId]);
+  });
+
+  it('names no key to replace on the first rotation', async () => {
+    const h = await rotationHarness({ withCurrent: false });
+    await h.step('createSecret', h.start());
+    expect(h.provider.calls.filter((c) => c.op === 'issue').map((c) => c.keyId)).toEqual([undefined]);
+  });
+});

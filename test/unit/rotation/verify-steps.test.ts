@@ -87,6 +87,22 @@ describe('Step: setSecret (behaviour 7)', () => {
 });
 
 describe('Step: testSecret (behaviour 8)', () => {
+  it('passes the configuration test of a secret that has no key yet (schedule created with rotate-immediately off)', async () => {
+    // Prepare: a new secret, no value anywhere; Secrets Manager tests the rotation configuration only
+    const h = await rotationHarness({ withCurrent: false });
+    const token = h.start();
+    // Act
+    await h.step('testSecret', token);
+    // Assess
+    expect(verifies(h.provider.calls)).toBe(0);
+    expect(h.output()).toContain('nothing to test');
+  });
+
+  it('still fails when a secret with a current key has no pending value', async () => {
+    const h = await rotationHarness();
+    await expect(h.step('testSecret', h.start())).rejects.toThrow(/has no value; createSecret must store it first/);
+  });
+
   it('retries through propagation delay, waiting on the clock', async () => {
     // Prepare: the provider rejects the new key twice before it propagates
     const h = await rotationHarness();
