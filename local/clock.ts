@@ -61,6 +61,8 @@ export class LocalClock implements Clock {
   private seq = 0;
   private armed?: NodeJS.Timeout;
   private stopped = false;
+  private adds = 0;
+  private added?: { promise: Promise<void>; resolve: () => void };
 
   constructor(options: LocalClockOptions = {}) {
     this.speed = options.speed ?? 1;
@@ -97,28 +99,50 @@ export class LocalClock implements Clock {
   }
 
   /**
-   * Moves the clock `ms` forward. Every timer due by then runs in due order with the clock set to its due time;
-   * jobs are awaited one by one (their failures are reported, not thrown), sleepers are resolved and given a
-   * turn of the event loop. Timers that running ones add inside the span run too.
+   * Moves the clock `ms` forward. Every timer due by then runs in due order with the clock set to its due time.
+   * A job is awaited before the next timer runs, unless it waits on the clock itself (it adds a timer due inside
+   * the span, e.g. a back-off `sleep`): then that timer runs, so nothing deadlocks. Timers that running jobs add
+   * inside the span run too, and `advance` returns once every job it started has ended. Job failures are reported
+   * in the result, not thrown.
+   *
+   * Trade-off: a job still waiting on the clock beyond the span keeps `advance` waiting until real time reaches it
+   * (forever at speed 0).
    */
   async advance(ms: number): Promise<RanTimer[]> {
     if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`advance needs a number of ms >= 0, got ${String(ms)}`);
     const target = this.now() + ms;
     const ran: RanTimer[] = [];
+    const running = new Set<Promise<void>>();
     for (;;) {
       const next = this.timers[0];
-      if (!next || next.due > target) break;
-      this.timers.shift();
-      if (next.due > this.now()) this.set(next.due);
-      const entry: RanTimer = { label: next.label, due: next.due };
-      try {
-        await next.run();
-      } catch (err) {
-        entry.error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+      if (next && next.due <= target) {
+        this.timers.shift();
+        if (next.due > this.now()) this.set(next.due);
+        const entry: RanTimer = { label: next.label, due: next.due };
+        if (next.job) ran.push(entry);
+        const addsBefore = this.adds;
+        const done = Promise.resolve()
+          .then(next.run)
+          .then(
+            () => undefined,
+            (err: unknown) => {
+              entry.error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+            },
+          );
+        running.add(done);
+        void done.then(() => running.delete(done));
+        // Let a resolved sleeper's continuation (or a job) run up to its next await.
+        await new Promise((resolve) => setImmediate(resolve));
+        // A job is awaited, unless it added a timer inside the span: then it is waiting on the clock.
+        while (next.job && running.has(done)) {
+          const first = this.timers[0];
+          if (this.adds > addsBefore && first && first.due <= target) break;
+          await Promise.race([done, this.nextAdded()]);
+        }
+        continue;
       }
-      if (next.job) ran.push(entry);
-      // Let continuations of resolved sleepers reach their next await before looking for the next timer.
-      await new Promise((resolve) => setImmediate(resolve));
+      if (running.size === 0) break;
+      await Promise.race([...running, this.nextAdded()]);
     }
     if (target > this.now()) this.set(target);
     this.arm();
@@ -137,8 +161,22 @@ export class LocalClock implements Clock {
     this.realBase = this.realNow();
   }
 
+  /** Resolves the next time a timer is added. */
+  private nextAdded(): Promise<void> {
+    if (!this.added) {
+      let resolve = (): void => undefined;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.added = { promise, resolve };
+    }
+    return this.added.promise;
+  }
+
   private add(due: number, label: string, run: () => void | Promise<unknown>, job: boolean): Timer {
     const timer: Timer = { due, seq: this.seq++, label, run, job };
+    this.adds += 1;
+    const added = this.added;
+    this.added = undefined;
+    added?.resolve();
     // Sorted insert keeps due order, and insertion order among equal due times.
     let i = this.timers.length;
     while (i > 0 && (this.timers[i - 1] as Timer).due > due) i--;
