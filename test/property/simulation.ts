@@ -176,12 +176,16 @@ export async function runScenario(scenario: Scenario): Promise<void> {
   /** Keys seen active, for the grace invariant. */
   const seenActive = new Set<string>();
   /**
-   * Known gap outside the revoker (reported): finishSecret (lambda/rotation/steps.ts) reuses an existing `grace`
-   * record of the current key instead of writing `now + grace`, so a key made current again by a rollback, or whose
-   * finishSecret failed after writing the record and was retried later, gets a shorter grace than the setting.
-   * The grace invariant skips exactly these keys; every other invariant still holds them. See docs/revocation.md.
+   * Known gap outside the revoker (reported): a key's `grace` record is written when it stops being current, but
+   * nothing rewrites it when the key is demoted a second time without a finishSecret write: finishSecret
+   * (lambda/rotation/steps.ts) reuses an existing `grace` record instead of writing `now + grace`, and a rollback
+   * writes none. A key made current again (rollback, a stale rotation retried) or whose finishSecret failed after
+   * writing the record and was retried later can so get a shorter grace than the setting. The grace invariant
+   * skips exactly these keys; every other invariant still holds them. See docs/revocation.md.
    */
   const staleGraceRecord = new Set<string>();
+  /** Keys that were current and then were not. */
+  const demoted = new Set<string>();
   /** When a completed sweep first saw each key unreferenced. */
   const firstSwept = new Map<string, number>();
 
@@ -189,7 +193,8 @@ export async function runScenario(scenario: Scenario): Promise<void> {
     const out = new Map<string, string>();
     for (const stage of ['AWSCURRENT', 'AWSPENDING']) {
       const text = sm.valueAt(s.arn, stage);
-      if (text) out.set(parseSecretValue(text, s.name).keyId, stage);
+      const keyId = text ? parseSecretValue(text, s.name).keyId : undefined;
+      if (keyId && !out.has(keyId)) out.set(keyId, stage);
     }
     return out;
   };
@@ -232,10 +237,14 @@ export async function runScenario(scenario: Scenario): Promise<void> {
     }
     for (const s of secrets) {
       const refs = referenced(s);
+      for (const keyId of everCurrent) if (refs.get(keyId) !== 'AWSCURRENT') demoted.add(keyId);
       // Safety: a key AWSCURRENT or AWSPENDING references is active.
       for (const [keyId, stage] of refs) {
         lastNeeded.set(keyId, now);
-        if (stage === 'AWSCURRENT') everCurrent.add(keyId);
+        if (stage === 'AWSCURRENT') {
+          everCurrent.add(keyId);
+          if (demoted.has(keyId)) staleGraceRecord.add(keyId);
+        }
         const status = provider.keys.get(keyId)?.status;
         if (status !== 'active' && !revokedOnPurpose.has(keyId)) {
           throw new InvariantViolation(`${where}: ${s.name} ${stage} key ${keyId} is ${status}`);
@@ -278,6 +287,7 @@ export async function runScenario(scenario: Scenario): Promise<void> {
   };
 
   for (const s of secrets) await rotate(s);
+  await check({ kind: 'advance', ms: 0 }, -1, true); // the bookkeeping starts from the first keys
   for (const [index, op] of scenario.ops.entries()) {
     stats.operations++;
     let completed = true;
@@ -351,7 +361,6 @@ export async function runScenario(scenario: Scenario): Promise<void> {
           if (previous === undefined || (pending !== undefined && pending !== current)) break;
           const key = parseSecretValue(sm.valueAt(s.arn, 'AWSPREVIOUS'), s.name).keyId;
           if (provider.keys.get(key)?.status !== 'active') break; // nobody rolls back to a dead key
-          staleGraceRecord.add(key);
           await sm.send(new UpdateSecretVersionStageCommand({ SecretId: s.arn, VersionStage: 'AWSCURRENT', MoveToVersionId: previous, RemoveFromVersionId: current }));
           break;
         }
