@@ -24,9 +24,14 @@ async function main(): Promise<number> {
     process.stderr.write(`keyrelay local: --speed must be a number >= 0 (1 = real time, 3600 = an hour per second), got '${values.speed}'\n`);
     return 2;
   }
+  const seed = Number(values.seed);
+  if (!Number.isInteger(seed)) {
+    process.stderr.write(`keyrelay local: --seed must be a whole number, got '${values.seed}'\n`);
+    return 2;
+  }
   // EMF metric lines would drown the terminal; nothing reads them locally.
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
-  const stack = await startLocalStack({ configPath: resolve(values.config), speed, seed: Number(values.seed) });
+  const stack = await startLocalStack({ configPath: resolve(values.config), speed, seed });
 
   let stopping = false;
   const done = new Promise<void>((resolveDone) => {
