@@ -15,8 +15,11 @@ import * as subs from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ENV } from '../lambda/core/env';
+import { ConfigError } from '../lambda/core/errors';
 import { EVENTS } from '../lambda/core/ports';
 import { TAGS } from '../lambda/core/state';
+import { AWS_IAM_ACTIONS, awsIamProvider, type AwsIamSettings } from '../lambda/providers/aws-iam';
+import type { ResolvedKey } from './config';
 import { KeyRelayMonitoring } from './monitoring';
 
 /**
@@ -101,6 +104,32 @@ function acknowledge(scope: IConstruct, id: string, reason: string): void {
 
 const SECRET_WILDCARD = 'arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:*';
 
+/** The IAM user tags the `aws-iam` adapter writes (labels, issue intent) all start with keyrelay's tag prefix. */
+export const AWS_IAM_TAG_KEYS = 'keyrelay:*';
+const IAM_TAG_ACTIONS: readonly string[] = ['iam:TagUser', 'iam:UntagUser'];
+
+/** IAM's size limit of one managed policy: characters, whitespace not counted. */
+const MANAGED_POLICY_MAX_CHARS = 6_144;
+/** More than the policy's size without user ARNs (version, sids, actions, condition: about 400 characters). */
+const IAM_USER_POLICY_OVERHEAD = 600;
+/**
+ * Managed policies IAM attaches to one role by default (quota "Managed policies per role", 10, raisable to 20).
+ * The function roles hold no other managed policy.
+ */
+export const MAX_AWS_IAM_USER_POLICIES = 10;
+
+/** What one user adds to its policy: its ARN in both statements, quoted with a comma, at the longest partition. */
+function iamUserCost(userName: string): number {
+  return 2 * `"arn:aws-us-gov:iam::123456789012:user/${userName}",`.length;
+}
+
+/** The managed policy being filled with `aws-iam` users, and its estimated size. */
+interface AwsIamUserPolicy {
+  readonly keyActions: iam.PolicyStatement;
+  readonly tagActions: iam.PolicyStatement;
+  size: number;
+}
+
 const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** The rotation engine. See the module comment. */
@@ -126,6 +155,15 @@ export class KeyRelayEngine extends Construct {
   readonly monitoring: KeyRelayMonitoring;
   /** Prefix of physical names. */
   readonly namePrefix: string;
+  /**
+   * Managed policies letting both functions manage the access keys of the `aws-iam` users (keys with
+   * `credentials: role`), filled in order of {@link grantProviderAccess} calls; empty without such keys.
+   */
+  readonly awsIamUserPolicies: iam.ManagedPolicy[] = [];
+  private readonly functionRoles: iam.Role[];
+  /** User names (lower case: IAM names are case-insensitive) to the key rotating them. */
+  private readonly awsIamUsers = new Map<string, string>();
+  private openAwsIamUserPolicy?: AwsIamUserPolicy;
 
   constructor(scope: Construct, id: string, props: KeyRelayEngineProps = {}) {
     super(scope, id);
@@ -279,6 +317,7 @@ export class KeyRelayEngine extends Construct {
       this.grantAdminSecrets(role, props.adminSecrets ?? []);
       this.grantSchedules(role, group);
     }
+    this.functionRoles = [rotationRole, revokerRole];
     revokerRole.addToPolicy(
       new iam.PolicyStatement({ sid: 'ReconcileListsSecrets', actions: ['secretsmanager:ListSecrets'], resources: ['*'] }),
     );
@@ -404,6 +443,85 @@ export class KeyRelayEngine extends Construct {
       resource: this.key,
       conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(this).region}.amazonaws.com` } },
     });
+  }
+
+  /**
+   * Grants both functions what `key`'s provider needs beyond reading its admin secret (`adminSecrets`). Only
+   * `aws-iam` with `credentials: role` (the default) needs more: exactly `AWS_IAM_ACTIONS` on that IAM user, tag
+   * writes only for keyrelay's tag keys. {@link KeyRelayKey} calls it for every key.
+   *
+   * The user ARNs go to managed policies shared by both roles, not to the roles' inline policies (10,240 characters
+   * for all of a role's inline policies, about 2,000 already used: some 60 users, twice over): a managed policy
+   * holds 25 to 45 users (6,144 characters; 64- to 20-character names), and a new one starts when it is full, up
+   * to {@link MAX_AWS_IAM_USER_POLICIES} (250 to 450 users). One user ARN per key, never a wildcard: a path or
+   * name-prefix convention would stay small but would reach users the config does not name.
+   *
+   * @throws ConfigError when two keys name the same IAM user, when `credentials: admin-secret` has no
+   *   `adminSecret`, or when the users no longer fit in {@link MAX_AWS_IAM_USER_POLICIES} policies.
+   */
+  grantProviderAccess(key: ResolvedKey): void {
+    if (key.provider !== awsIamProvider.type) return;
+    // resolveConfig validated the settings against the adapter's schema.
+    const { userName, credentials = 'role' } = key.providerSettings as AwsIamSettings;
+    if (credentials === 'admin-secret') {
+      // The access key in the admin secret calls IAM; the functions only read that secret (adminSecrets).
+      if (!key.adminSecret) {
+        throw new ConfigError(
+          `key '${key.name}': adminSecret is required for provider 'aws-iam' with credentials 'admin-secret' ` +
+            `(the secret holding the access key that manages user '${userName}'); set it, or use credentials 'role'`,
+        );
+      }
+      return;
+    }
+    const rival = this.awsIamUsers.get(userName.toLowerCase());
+    if (rival !== undefined) {
+      throw new ConfigError(
+        `key '${key.name}': provider.userName '${userName}' is already rotated by key '${rival}'; ` +
+          'give each IAM user one key (its two access key slots are the current key and the one rotating in)',
+      );
+    }
+    this.awsIamUsers.set(userName.toLowerCase(), key.name);
+    const policy = this.awsIamUserPolicy(key, iamUserCost(userName));
+    const arn = Stack.of(this).formatArn({ service: 'iam', region: '', resource: 'user', resourceName: userName });
+    policy.keyActions.addResources(arn);
+    policy.tagActions.addResources(arn);
+  }
+
+  /** The policy with room for `cost` more characters: the last one, or a new one. */
+  private awsIamUserPolicy(key: ResolvedKey, cost: number): AwsIamUserPolicy {
+    const last = this.openAwsIamUserPolicy;
+    if (last && last.size + cost <= MANAGED_POLICY_MAX_CHARS) {
+      last.size += cost;
+      return last;
+    }
+    const n = this.awsIamUserPolicies.length + 1;
+    if (n > MAX_AWS_IAM_USER_POLICIES) {
+      throw new ConfigError(
+        `key '${key.name}': provider aws-iam: the IAM users of ${this.awsIamUsers.size} keys with credentials 'role' need more ` +
+          `than ${MAX_AWS_IAM_USER_POLICIES} managed policies on each function role (IAM's default quota); give some keys ` +
+          "credentials 'admin-secret' (an access key whose own policy covers them, e.g. a user/keyrelay/* path) or " +
+          'move them to a deployment with another stacks.prefix',
+      );
+    }
+    const keyActions = new iam.PolicyStatement({
+      sid: 'ManageAccessKeys',
+      actions: AWS_IAM_ACTIONS.filter((a) => !IAM_TAG_ACTIONS.includes(a)),
+    });
+    // The adapter labels keys with user tags; a user's other tags may drive access decisions (ABAC): keyrelay's only.
+    const tagActions = new iam.PolicyStatement({
+      sid: 'TagUsersWithKeyrelayTagsOnly',
+      actions: AWS_IAM_ACTIONS.filter((a) => IAM_TAG_ACTIONS.includes(a)),
+      conditions: { 'ForAllValues:StringLike': { 'aws:TagKeys': AWS_IAM_TAG_KEYS } },
+    });
+    this.awsIamUserPolicies.push(
+      new iam.ManagedPolicy(this, `AwsIamUsers${n}`, {
+        description: `keyrelay (${this.namePrefix}): access keys of the IAM users of aws-iam keys (part ${n})`,
+        statements: [keyActions, tagActions],
+        roles: this.functionRoles,
+      }),
+    );
+    this.openAwsIamUserPolicy = { keyActions, tagActions, size: IAM_USER_POLICY_OVERHEAD + cost };
+    return this.openAwsIamUserPolicy;
   }
 
   private functionRole(id: string, description: string): iam.Role {

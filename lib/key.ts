@@ -10,7 +10,8 @@ import type { RotationRulesSpec } from './schedule';
 /**
  * One rotated API key: a secret encrypted with the engine's key, tagged with its settings per the state contract
  * (docs/state.md), and a `CfnRotationSchedule` pointing at the engine's rotation function. Two resources per key
- * (three with readers): no per-key IAM statements, so the engine's policies stay the same size at 1,000 keys.
+ * (three with readers): no per-key IAM statements, so the engine's policies stay the same size at 1,000 keys. The
+ * exception is an `aws-iam` key: its IAM user's ARN joins the engine's policy (`engine.grantProviderAccess`).
  *
  * The secret starts without a value: its first rotation issues the key, or `keyrelay import` adopts one an app
  * already uses. `RotateImmediatelyOnUpdate` is off so a deploy of many keys does not call the provider at once.
@@ -51,6 +52,7 @@ export class KeyRelayKey extends Resource implements iam.IResourceWithPolicy {
     const { engine, key } = props;
     this.engine = engine;
     this.secretName = key.name;
+    engine.grantProviderAccess(key);
     this.secret = new secretsmanager.CfnSecret(this, 'Secret', {
       name: key.name,
       description: `keyrelay: ${key.provider} API key; rotated by ${engine.namePrefix}`,

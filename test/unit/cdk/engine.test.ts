@@ -9,23 +9,7 @@ import { TAGS } from '../../../lambda/core/state';
 import { resolveConfig } from '../../../lib/config';
 import { KeyRelayEngine } from '../../../lib/engine';
 import { grantReadKeys, KeyRelayKey } from '../../../lib/key';
-import { buildFast, fastApp, SMALL_CONFIG } from './fixture';
-
-type Statement = { Effect: string; Action: string | string[]; Resource?: unknown; Condition?: Record<string, Record<string, unknown>>; Principal?: unknown };
-type Json = Record<string, any>;
-
-const asArray = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
-
-/** Every statement of every IAM policy (inline and managed) in a template. */
-function iamStatements(template: Template): Statement[] {
-  const out: Statement[] = [];
-  for (const type of ['AWS::IAM::Policy', 'AWS::IAM::ManagedPolicy']) {
-    for (const res of Object.values(template.findResources(type)) as Json[]) {
-      out.push(...(res.Properties.PolicyDocument.Statement as Statement[]));
-    }
-  }
-  return out;
-}
+import { asArray, buildFast, fastApp, iamStatements, SMALL_CONFIG, type Json, type Statement } from './fixture';
 
 describe('Class: KeyRelayEngine', () => {
   let built: ReturnType<typeof buildFast>;

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { App } from 'aws-cdk-lib';
+import type { Template } from 'aws-cdk-lib/assertions';
 import { buildKeyRelay, type KeyRelayStacks } from '../../../lib/app';
 import { resolveConfig, type KeyRelayConfig } from '../../../lib/config';
 
@@ -34,4 +35,23 @@ export function buildFast(config: KeyRelayConfig = SMALL_CONFIG): KeyRelayStacks
   const app = fastApp();
   const built = buildKeyRelay(app, resolveConfig(config), { env: { account: '123456789012', region: 'eu-west-1' } });
   return { ...built, app };
+}
+
+/** One IAM policy statement as a template holds it. */
+export type Statement = { Effect: string; Action: string | string[]; Resource?: unknown; Condition?: Record<string, Record<string, unknown>>; Principal?: unknown; Sid?: string };
+/** Template JSON, read loosely by assertions. */
+export type Json = Record<string, any>;
+
+/** A CloudFormation value that may be one item or a list, as a list. */
+export const asArray = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+/** Every statement of every IAM policy (inline and managed) in a template. */
+export function iamStatements(template: Template): Statement[] {
+  const out: Statement[] = [];
+  for (const type of ['AWS::IAM::Policy', 'AWS::IAM::ManagedPolicy']) {
+    for (const res of Object.values(template.findResources(type)) as Json[]) {
+      out.push(...(res.Properties.PolicyDocument.Statement as Statement[]));
+    }
+  }
+  return out;
 }
