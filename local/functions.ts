@@ -1,3 +1,5 @@
+import { KeyRelayError } from '../lambda/core/errors';
+
 /**
  * keyrelay's own Lambda functions, run in-process by the local stack. moto's Lambda (without Docker) only echoes a
  * payload, so the local endpoint answers `Invoke` for these names itself and forwards every other name to moto.
@@ -36,10 +38,15 @@ export class FunctionRegistry {
     return `arn:aws:lambda:${this.region}:${this.accountId}:function:${name}`;
   }
 
-  /** Runs a registered function. @throws whatever it throws; Error when none is registered under that name. */
+  /** Runs a registered function. @throws whatever it throws; KeyRelayError `FunctionNotFound` when none is registered. */
   async invoke(nameOrArn: string, event: unknown): Promise<unknown> {
     const fn = this.functions.get(functionName(nameOrArn));
-    if (!fn) throw new Error(`no local function '${nameOrArn}'; registered: ${this.names().join(', ') || '(none)'}`);
+    if (!fn) {
+      throw new KeyRelayError(
+        'FunctionNotFound',
+        `no local function '${nameOrArn}'; registered: ${this.names().join(', ') || '(none)'}`,
+      );
+    }
     return fn(event);
   }
 }

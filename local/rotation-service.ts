@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { parseCron, shortestCronInterval } from '../lambda/core/cron';
 import { parseDuration } from '../lambda/core/duration';
-import { describeError } from '../lambda/core/errors';
+import { describeError, KeyRelayError } from '../lambda/core/errors';
 import { stageHolders } from '../lambda/core/state';
 import type { LocalClock, TimerHandle } from './clock';
 import { functionName, type FunctionRegistry } from './functions';
@@ -24,14 +24,14 @@ import { functionName, type FunctionRegistry } from './functions';
  * only what AWS keeps about rotation (rules, last/next date, the run in progress).
  */
 
-/** An AWS-style service error, answered as `{"__type", "message"}` with `status`. */
-export class AwsServiceError extends Error {
+/** An AWS-style service error, answered as `{"__type": type, "message"}` with `status`; its `code` is `type`. */
+export class AwsServiceError extends KeyRelayError {
   constructor(
     readonly type: string,
     message: string,
     readonly status = 400,
   ) {
-    super(message);
+    super(type, message);
     this.name = type;
   }
 }

@@ -4,6 +4,7 @@ import { IAMClient, CreateRoleCommand } from '@aws-sdk/client-iam';
 import { CreateFunctionCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { isoTime } from '../lambda/core/clock';
+import { KeyRelayError } from '../lambda/core/errors';
 import type { KeyProvider } from '../lambda/providers/types';
 import { createRotationHandler } from '../lambda/rotation/handler';
 import type { RetryBudget, RotationStep } from '../lambda/rotation/steps';
@@ -36,12 +37,17 @@ export type HookPoint = 'afterIssue' | `${'before' | 'after'}:${RotationStep}`;
 /** Where a rotation can be made to crash once, to test recovery. */
 export type CrashPoint = HookPoint;
 
-/** The error an injected crash throws. */
-export class InjectedCrash extends Error {
-  readonly code = 'InjectedCrash';
+/** The error an injected crash throws (code `InjectedCrash`). */
+export class InjectedCrash extends KeyRelayError {
   constructor(point: CrashPoint) {
-    super(`injected crash (${point})`);
-    this.name = 'InjectedCrash';
+    super('InjectedCrash', `injected crash (${point})`);
+  }
+}
+
+/** The local stack could not set up a configured key (code `LocalStackSetup`). */
+export class LocalStackError extends KeyRelayError {
+  constructor(message: string) {
+    super('LocalStackSetup', message);
   }
 }
 
@@ -284,7 +290,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       });
       const run = (await rotation.settled(key.name))?.runs.at(-1);
       if (run?.status !== 'succeeded') {
-        throw new Error(`local stack: the first rotation of '${key.name}' did not succeed: ${run?.errors.join('; ') ?? 'no run'}`);
+        throw new LocalStackError(
+          `the first rotation of '${key.name}' did not succeed (${run?.errors.join('; ') ?? 'no run'}); ` +
+            'check the key\'s provider settings in the config, and the reference provider quota (option `quota`)',
+        );
       }
     };
     for (const key of config.keys) await addKey(key);
