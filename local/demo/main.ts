@@ -1,0 +1,37 @@
+import { describeError, KeyRelayError } from '../../lambda/core/errors';
+import { DEMO_USAGE, parseDemoArgs } from './options';
+import { runDemo } from './run';
+
+/**
+ * `npm start [-- options]`: the demo (see `npm start -- --help`). Exit 0 when every check passed, 1 when one failed,
+ * 2 for bad arguments, 130 after Ctrl-C (everything started, moto included, is stopped first).
+ */
+async function main(): Promise<number> {
+  const options = parseDemoArgs(process.argv.slice(2));
+  if (options === 'help') {
+    process.stdout.write(DEMO_USAGE);
+    return 0;
+  }
+  // Nothing reads EMF metric lines here; the demo records the data points itself.
+  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+  const abort = new AbortController();
+  const stop = (signal: string): void => {
+    if (abort.signal.aborted) return;
+    process.stderr.write(`\nkeyrelay demo: ${signal}, stopping everything\n`);
+    abort.abort();
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  const result = await runDemo({ ...options, signal: abort.signal });
+  return result.aborted ? 130 : result.exitCode;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`keyrelay demo: ${describeError(err)}\n`);
+    process.exitCode = err instanceof KeyRelayError && err.code === 'ConfigError' ? 2 : 1;
+  },
+);
