@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -116,6 +117,28 @@ describe('Function: startProxy (local endpoint)', () => {
     expect(next.getUTCHours()).toBeGreaterThanOrEqual(3);
     expect(next.getUTCHours()).toBeLessThan(5);
     expect(described.LastRotatedDate?.getTime()).toBeLessThanOrEqual(local.stack.clock.now());
+  });
+
+  it('honours ClientRequestToken, and RotateImmediately=false only saves the rules and plans the next window', async () => {
+    // Prepare
+    const name = await local.addKey('immediately');
+    const token = randomUUID();
+    const rotated = await local.sm().send(new RotateSecretCommand({ SecretId: name, ClientRequestToken: token }));
+    await local.waitFor(name, (s) => s[token]?.includes('AWSCURRENT') === true);
+
+    // Act
+    const planned = await local.sm().send(
+      new RotateSecretCommand({ SecretId: name, RotateImmediately: false, RotationRules: { ScheduleExpression: 'rate(10 days)' } }),
+    );
+    const described = await local.sm().send(new DescribeSecretCommand({ SecretId: name }));
+
+    // Assess
+    expect(rotated.VersionId).toBe(token);
+    expect(planned.VersionId).toBe(token); // the current version: nothing new was created
+    expect(Object.keys(described.VersionIdsToStages ?? {})).toHaveLength(3); // bootstrap, first key, token
+    expect(described.RotationRules).toEqual({ ScheduleExpression: 'rate(10 days)' });
+    const next = (described.NextRotationDate as Date).getTime();
+    expect(next).toBeGreaterThanOrEqual(local.stack.clock.now() + 10 * 86_400_000 - 60_000);
   });
 
   it('runs keyrelay functions in-process on Invoke and maps a thrown error to FunctionError', async () => {
