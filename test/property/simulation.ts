@@ -169,8 +169,10 @@ export async function runScenario(scenario: Scenario): Promise<void> {
   const lastNeeded = new Map<string, number>();
   /** Keys an operator revoked on purpose (emergency, revoke by id): exempt from the grace invariant. */
   const revokedOnPurpose = new Set<string>();
-  /** A restored key's pushed-out deadline. */
+  /** A restored key's pushed-out deadline (the promise a successful restore makes). */
   const restoredUntil = new Map<string, number>();
+  /** Until when a key a restore was attempted on may legitimately be alive (a restore can fail after enabling). */
+  const mayComeBackUntil = new Map<string, number>();
   /** Keys ever referenced by AWSCURRENT (applications may hold them). */
   const everCurrent = new Set<string>();
   /** Keys seen active, for the grace invariant. */
@@ -277,7 +279,7 @@ export async function runScenario(scenario: Scenario): Promise<void> {
         if (!record || record.phase === 'revoked' || record.due <= now) {
           throw new InvariantViolation(`${where}: ${s.name} key ${key.keyId} is unreferenced and active after a sweep without a future deadline (${JSON.stringify(record)})`);
         }
-        const since = Math.max(lastNeeded.get(key.keyId) ?? key.createdAt, restoredUntil.get(key.keyId) ?? 0, firstSwept.get(key.keyId) ?? now);
+        const since = Math.max(lastNeeded.get(key.keyId) ?? key.createdAt, mayComeBackUntil.get(key.keyId) ?? 0, firstSwept.get(key.keyId) ?? now);
         firstSwept.set(key.keyId, since);
         if (now > since + window + 10 * MIN) {
           throw new InvariantViolation(`${where}: ${s.name} key ${key.keyId} unreferenced since ${new Date(since).toISOString()} is still active`);
@@ -317,8 +319,14 @@ export async function runScenario(scenario: Scenario): Promise<void> {
           break;
         case 'restore': {
           const s = secrets[op.secret]!;
-          const response = await invoke({ action: 'restore', secretId: s.arn, operator: 'sim' });
+          // Any disabled key may come back, even when the restore fails half-way (enabled, record not yet written).
+          const armed = sm.beforeSend;
+          sm.beforeSend = undefined;
+          const disabled = (await readManagedSecret(sm.client, s.arn)).records.filter((r) => r.phase === 'disabled');
+          sm.beforeSend = armed;
           const window = (s.settings.observation ?? s.settings.gracePeriod) * 1000;
+          for (const r of disabled) mayComeBackUntil.set(r.keyId, Math.max(r.due, clock.now() + window));
+          const response = await invoke({ action: 'restore', secretId: s.arn, operator: 'sim' });
           for (const k of response.keys) if (k.detail === undefined) restoredUntil.set(k.keyId, clock.now() + window);
           break;
         }
