@@ -70,7 +70,7 @@ export function renderSvg(timeline: Timeline): string {
   // Day grid.
   const days = Math.ceil((end - start) / 86_400_000);
   const step = days > 20 ? 5 : 1;
-  for (let d = 0; d <= days; d += step) {
+  for (let d = 0; d <= days && start + d * 86_400_000 <= end; d += step) {
     const px = x(start + d * 86_400_000);
     parts.push(`<line x1="${px}" y1="${lanesTop - 8}" x2="${px}" y2="${rateTop + RATE_HEIGHT}" class="grid"/>`);
     parts.push(`<text x="${px}" y="${lanesTop - 12}" class="tick">day ${d}</text>`);
@@ -118,11 +118,18 @@ export function renderSvg(timeline: Timeline): string {
   }
 
   // Request rate (requests per real second) on the same demo-time axis.
-  const rates = timeline.samples.map((s, i) => {
-    const prev = timeline.samples[i - 1];
-    const seconds = Math.max(0.001, (s.real - (prev?.real ?? 0)) / 1000);
-    return { t: s.t, ok: s.ok / seconds, failed: s.failed / seconds };
-  });
+  // Averaged over about a real second: shorter samples mostly show the sampler's jitter.
+  const rates: Array<{ t: number; ok: number; failed: number }> = [];
+  let from = 0;
+  let bucket = { ok: 0, failed: 0 };
+  for (const s of timeline.samples) {
+    bucket = { ok: bucket.ok + s.ok, failed: bucket.failed + s.failed };
+    if (s.real - from < 1000) continue;
+    const seconds = (s.real - from) / 1000;
+    rates.push({ t: s.t, ok: bucket.ok / seconds, failed: bucket.failed / seconds });
+    from = s.real;
+    bucket = { ok: 0, failed: 0 };
+  }
   const max = Math.max(1, ...rates.map((r) => r.ok + r.failed)) * 1.1;
   const y = (v: number): number => rateTop + RATE_HEIGHT - (v / max) * RATE_HEIGHT;
   parts.push(`<text x="${LEFT - 8}" y="${rateTop + 12}" class="lane">requests/s (real)</text>`);
