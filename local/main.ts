@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeError, KeyRelayError } from '../lambda/core/errors';
+import { onShutdown } from './shutdown';
 import { startLocalStack } from './stack';
 
 /**
@@ -33,16 +34,11 @@ async function main(): Promise<number> {
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
   const stack = await startLocalStack({ configPath: resolve(values.config), speed, seed });
 
-  let stopping = false;
   const done = new Promise<void>((resolveDone) => {
-    const stop = (signal: string): void => {
-      if (stopping) return;
-      stopping = true;
-      process.stderr.write(`keyrelay local: ${signal}, stopping\n`);
+    onShutdown((reason) => {
+      process.stderr.write(`keyrelay local: ${reason}, stopping\n`);
       void stack.stop().then(resolveDone);
-    };
-    process.on('SIGINT', () => stop('SIGINT'));
-    process.on('SIGTERM', () => stop('SIGTERM'));
+    });
   });
 
   const file = resolve(values.out);
