@@ -27,7 +27,7 @@ export interface RecordedKey {
 export interface KeyStatus {
   name: string;
   provider?: string;
-  /** The AWSCURRENT version; key id and fingerprint only when read with `--fingerprints`. */
+  /** The AWSCURRENT version, with key id and fingerprint from finishSecret's note or, with `--fingerprints`, from the value. */
   current?: CurrentKey;
   lastRotated?: string;
   nextRotation?: string;
@@ -43,6 +43,15 @@ export interface KeyStatus {
 
 function recorded(r: ManagedSecret['records'][number]): RecordedKey {
   return { keyId: r.keyId, phase: r.phase, due: isoTime(r.due), versionId: r.versionId, reason: r.reason };
+}
+
+/**
+ * The current key from finishSecret's note (no key value read), when the note still describes the AWSCURRENT version;
+ * after a rollback or an import it does not, and only the version id is known.
+ */
+function notedCurrent(secret: ManagedSecret, versionId: string): CurrentKey {
+  const note = secret.currentKey;
+  return note?.versionId === versionId ? { versionId, keyId: note.keyId, fingerprint: note.fingerprint } : { versionId };
 }
 
 /** Judges one secret's state at `now` (pure): what to show and what needs attention. */
@@ -79,7 +88,7 @@ export function assessKey(secret: ManagedSecret, current: CurrentKey | undefined
   return {
     name: secret.name,
     provider: secret.settings.provider,
-    current: current ?? (holders.current ? { versionId: holders.current } : undefined),
+    current: current ?? (holders.current ? notedCurrent(secret, holders.current) : undefined),
     lastRotated: secret.lastRotatedDate ? isoTime(secret.lastRotatedDate.getTime()) : undefined,
     nextRotation: secret.nextRotationDate ? isoTime(secret.nextRotationDate.getTime()) : undefined,
     pending,

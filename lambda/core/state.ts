@@ -33,6 +33,8 @@ export const TAGS = {
   frozen: 'keyrelay:frozen',
   /** Prefix of one lifecycle record per provider key: `keyrelay:key:<keyId>`. */
   keyRecord: 'keyrelay:key:',
+  /** The key finishSecret last promoted: `v=<versionId> key=<keyId> fp=<fingerprint>` (see {@link CurrentKeyNote}). */
+  current: 'keyrelay:current',
 } as const;
 
 /** Current contract version, the value of the managed marker. */
@@ -77,6 +79,17 @@ export interface KeyRecord {
   reason?: string;
 }
 
+/**
+ * What finishSecret notes about the key it promotes, so `status` can show its fingerprint without reading the value
+ * (the on-call policy has no GetSecretValue). Trust it only while `versionId` still holds AWSCURRENT: a rollback or an
+ * import moves the label without rewriting the note.
+ */
+export interface CurrentKeyNote {
+  versionId: string;
+  keyId: string;
+  fingerprint: string;
+}
+
 /** A managed secret as the state contract sees it. */
 export interface ManagedSecret {
   arn: string;
@@ -90,6 +103,8 @@ export interface ManagedSecret {
   nextRotationDate?: Date;
   /** Present while rotation is paused. */
   frozen?: string;
+  /** The last promoted key, as finishSecret noted it (may be stale: compare its version with AWSCURRENT). */
+  currentKey?: CurrentKeyNote;
   tags: Record<string, string>;
 }
 
@@ -218,6 +233,19 @@ export function parseKeyRecord(key: string, value: string): KeyRecord | undefine
   };
 }
 
+/** The tag noting the promoted key. @throws StateError when a value breaks AWS's tag limits. */
+export function currentKeyTag(note: CurrentKeyNote): Tag {
+  const Value = `v=${note.versionId} key=${note.keyId} fp=${note.fingerprint}`;
+  const problem = tagValueProblem(Value);
+  if (problem) throw new StateError(`tag '${TAGS.current}': ${problem}`);
+  return { Key: TAGS.current, Value };
+}
+
+function parseCurrentKey(value: string | undefined): CurrentKeyNote | undefined {
+  const m = value === undefined ? null : /^v=(\S+) key=(\S+) fp=(\S+)$/.exec(value);
+  return m ? { versionId: m[1]!, keyId: m[2]!, fingerprint: m[3]! } : undefined;
+}
+
 /** Tags as a plain object. */
 export function tagMap(tags: Tag[] | undefined): Record<string, string> {
   const out: Record<string, string> = {};
@@ -244,6 +272,7 @@ export function managedSecretFrom(described: DescribeSecretCommandOutput): Manag
     lastRotatedDate: described.LastRotatedDate,
     nextRotationDate: described.NextRotationDate,
     frozen: tags[TAGS.frozen],
+    currentKey: parseCurrentKey(tags[TAGS.current]),
     tags,
   };
 }
@@ -256,6 +285,11 @@ export async function readManagedSecret(sm: SecretsManagerClient, secretId: stri
 /** Writes (or replaces) one key record. */
 export async function putKeyRecord(sm: SecretsManagerClient, secretId: string, record: KeyRecord): Promise<void> {
   await sm.send(new TagResourceCommand({ SecretId: secretId, Tags: [keyRecordTag(record)] }));
+}
+
+/** Writes several state tags in one `TagResource` (e.g. a key record and the current-key note). */
+export async function putStateTags(sm: SecretsManagerClient, secretId: string, tags: Tag[]): Promise<void> {
+  await sm.send(new TagResourceCommand({ SecretId: secretId, Tags: tags }));
 }
 
 /** Removes key records. */

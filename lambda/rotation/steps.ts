@@ -7,7 +7,17 @@ import { METRICS } from '../core/metrics';
 import type { EventPublisher, RevocationScheduler } from '../core/ports';
 import { isTransient, retry } from '../core/retry';
 import { fingerprint, type SecretValue } from '../core/secret-value';
-import { providerKeyLabel, putKeyRecord, readManagedSecret, stageHolders, type KeyRecord, type ManagedSecret } from '../core/state';
+import {
+  TAGS,
+  currentKeyTag,
+  keyRecordTag,
+  providerKeyLabel,
+  putStateTags,
+  readManagedSecret,
+  stageHolders,
+  type KeyRecord,
+  type ManagedSecret,
+} from '../core/state';
 import { KeyNotFoundError, ProviderAuthError, QuotaExceededError } from '../providers/errors';
 import type { IssueRequest, KeyProvider, VerifiedKey } from '../providers/types';
 import {
@@ -395,6 +405,9 @@ async function finishSecret(ctx: StepContext): Promise<void> {
   const pending = await pendingValue(ctx);
   const current = await currentValue(ctx);
   let record: KeyRecord | undefined;
+  // One TagResource, before the move: the old key's deadline (a retry after the move returns early, so it would be
+  // lost) and a note of the new key's fingerprint for `status` (checked against AWSCURRENT when read).
+  const tags = [currentKeyTag({ versionId: req.token, keyId: pending.keyId, fingerprint: fingerprint(pending.apiKey) })];
   if (current?.value) {
     const keyId = current.value.keyId;
     const existing = secret.records.find((r) => r.keyId === keyId);
@@ -402,9 +415,11 @@ async function finishSecret(ctx: StepContext): Promise<void> {
       record = existing;
     } else {
       record = { keyId, phase: 'grace', due: deps.clock.now() + secret.settings.gracePeriod * 1000, versionId: current.versionId };
-      const written = record;
-      await ctx.call(() => putKeyRecord(deps.sm, secret.arn, written));
+      tags.push(keyRecordTag(record));
     }
+  }
+  if (secret.tags[TAGS.current] !== tags[0]!.Value || tags.length > 1) {
+    await ctx.call(() => putStateTags(deps.sm, secret.arn, tags));
   }
   await promoteVersion(deps.sm, ctx.call, secret, req.token, current?.versionId);
   deps.metrics.singleMetric().addDimensions({ provider: secret.settings.provider }).addMetric(METRICS.rotationSucceeded, MetricUnit.Count, 1);

@@ -35,6 +35,22 @@ describe('Function: assessKey', () => {
     expect(status.previous).toEqual({ versionId: 'v1', record: { keyId: 'k-1', phase: 'grace', due: '2026-11-22T11:00:00Z', versionId: 'v1', reason: undefined } });
   });
 
+  it("shows the fingerprint finishSecret noted, without reading the value, while it still describes AWSCURRENT", () => {
+    // Prepare
+    const note = { Key: 'keyrelay:current', Value: 'v=v2 key=k-2 fp=sha256:bbbbbbbbbbbb' };
+    const fresh = secret({ name: 'a/noted', versions: { v2: ['AWSCURRENT'] }, extraTags: [note] });
+    const rolledBack = secret({ name: 'a/rolled', versions: { v1: ['AWSCURRENT'], v2: ['AWSPREVIOUS'] }, extraTags: [note] });
+
+    // Act
+    const statuses = [assessKey(fresh, undefined, NOW), assessKey(rolledBack, undefined, NOW)];
+
+    // Assess
+    expect(statuses.map((st) => st.current)).toEqual([
+      { versionId: 'v2', keyId: 'k-2', fingerprint: 'sha256:bbbbbbbbbbbb' },
+      { versionId: 'v1' },
+    ]);
+  });
+
   it('flags AWSPENDING on a version that is not AWSCURRENT as a rotation pending', () => {
     // Prepare
     const s = secret({ name: 'a/stuck', versions: { v2: ['AWSCURRENT'], v3: ['AWSPENDING'] } });

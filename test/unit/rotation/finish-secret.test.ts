@@ -2,7 +2,7 @@ import { TagResourceCommand, UpdateSecretVersionStageCommand } from '@aws-sdk/cl
 import 'aws-sdk-client-mock-vitest/extend';
 import { describe, expect, it, vi } from 'vitest';
 import { fingerprint, parseSecretValue } from '../../../lambda/core/secret-value';
-import { TAGS } from '../../../lambda/core/state';
+import { TAGS, readManagedSecret } from '../../../lambda/core/state';
 import { GRACE, rotationHarness } from './harness';
 
 describe('Step: finishSecret (behaviour 9)', () => {
@@ -87,7 +87,7 @@ describe('Step: finishSecret (behaviour 9)', () => {
     expect(JSON.stringify(h.published)).not.toContain(newKey.apiKey);
   });
 
-  it('on the first rotation, moves AWSCURRENT without RemoveFromVersionId and arranges nothing', async () => {
+  it('on the first rotation, moves AWSCURRENT without RemoveFromVersionId, notes the new key and arranges nothing', async () => {
     // Prepare
     const h = await rotationHarness({ withCurrent: false });
     const token = h.start();
@@ -98,7 +98,8 @@ describe('Step: finishSecret (behaviour 9)', () => {
     // Assess
     const input = h.sm.mock.commandCalls(UpdateSecretVersionStageCommand)[0]?.args[0].input;
     expect(input).toEqual({ SecretId: h.arn, VersionStage: 'AWSCURRENT', MoveToVersionId: token });
-    expect(h.sm.mock).toHaveReceivedCommandTimes(TagResourceCommand, 0);
+    const tagged = h.sm.mock.commandCalls(TagResourceCommand).map((c) => c.args[0].input.Tags?.map((t) => t.Key));
+    expect(tagged).toEqual([['keyrelay:current']]);
     expect(h.scheduled).toEqual([]);
     expect(h.published[0]).not.toHaveProperty('previousVersionId');
   });
@@ -154,6 +155,21 @@ describe('Step: finishSecret (behaviour 9)', () => {
 
     // Assess
     expect(h.sm.tags(h.arn)[TAGS.keyRecord + h.initialKeyId]).toBe(record);
+    expect(h.sm.mock).toHaveReceivedCommandTimes(TagResourceCommand, 1);
+  });
+});
+
+describe('Step: finishSecret, current-key note', () => {
+  it("notes the promoted key's version, id and fingerprint in the same TagResource as the old key's deadline", async () => {
+    // Prepare
+    const h = await rotationHarness();
+    const token = h.start();
+    // Act
+    await h.rotate(token);
+    // Assess
+    const secret = await readManagedSecret(h.sm.client, h.arn);
+    const promoted = h.keysFor(token)[0]!;
+    expect(secret.currentKey).toEqual({ versionId: token, keyId: promoted.keyId, fingerprint: fingerprint(promoted.apiKey) });
     expect(h.sm.mock).toHaveReceivedCommandTimes(TagResourceCommand, 1);
   });
 });
