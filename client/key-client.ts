@@ -47,24 +47,21 @@ const HIT_CLOCK_READS = 128;
 /** Background checks that fail transiently are retried after 1 s, 2 s, 4 s... up to this, within the stale window. */
 const MAX_BACKOFF_MS = 30_000;
 
-/** One cached key. A class so every entry has one shape (a monomorphic hit path). */
+/**
+ * One cached key. A class so every entry has one shape (a monomorphic hit path); only what every read needs lives
+ * here, the rarely used state (check in flight, failures, forced checks) in the client's WeakMaps.
+ */
 class Entry {
-  /** Failed checks in a row. */
-  failures = 0;
-  /** When withApiKey last forced a check, ms. */
-  forcedAt = Number.NEGATIVE_INFINITY;
-  /** The check in flight (single-flight). */
-  flight: Promise<void> | undefined = undefined;
+  // Times are ms since the client's epoch (its creation), so they stay small integers (V8 Smis: no boxed number
+  // per field) for 24 days of uptime; later they become doubles, correct but 48 bytes more per key.
   /** Reads before this are served without a look at anything else; never after `expiresAt`. */
   refreshAt = 0;
   /** No read is served from this entry after this: checkedAt + ttl + staleIfError. */
   expiresAt = 0;
   /** When the last successful check (or the cold read) was sent, ms: the cached key was current then or later. */
   checkedAt = 0;
-  ttlMs = 0;
 
   constructor(
-    readonly name: string,
     /** The key; '' while the entry holds a refusal (a real key is never empty: the schema requires one character). */
     public apiKey: string,
     /** What every read returns: resolved with `apiKey`, or rejected with a refusal. One object per version. */
@@ -105,8 +102,16 @@ export function createKeyClient(options: KeyClientOptions = {}): KeyClient {
   const forcedIntervalMs = (options.forcedRefreshInterval ?? CLIENT_DEFAULTS.forcedRefreshInterval) * 1000;
   const assumed = options.gracePeriod ?? CLIENT_DEFAULTS.assumedGracePeriod;
   const provisional = timingsFor(options, { seconds: assumed, from: 'assumed' }, false);
+  const epoch = clock.now();
+  const now = (): number => clock.now() - epoch;
   const entries = new Map<string, Entry>();
   const loading = new Map<string, Promise<string>>();
+  /** The check in flight per entry (single-flight). */
+  const flights = new WeakMap<Entry, Promise<void>>();
+  /** Transient check failures in a row, while failing. */
+  const failures = new WeakMap<Entry, number>();
+  /** When withApiKey last forced a check of the entry, ms. */
+  const forcedAt = new WeakMap<Entry, number>();
 
   // Reading the clock costs as much as the rest of a hit (Date.now(): ~60-110 ns here, bench/client.ts), so hits
   // read it at most once per event-loop turn and per HIT_CLOCK_READS hits. The cached time is dropped by a
@@ -123,7 +128,7 @@ export function createKeyClient(options: KeyClientOptions = {}): KeyClient {
       hitReads--;
       return hitTime;
     }
-    hitTime = clock.now();
+    hitTime = now();
     hitReads = HIT_CLOCK_READS;
     if (!clearing) {
       clearing = true;
@@ -140,15 +145,15 @@ export function createKeyClient(options: KeyClientOptions = {}): KeyClient {
 
   function readSlow(name: string, entry: Entry | undefined): Promise<string> {
     if (entry === undefined) return load(name);
-    if (clock.now() < entry.expiresAt) {
-      refresh(entry).catch(noop); // the check reports through the entry; this reader is served now
+    if (now() < entry.expiresAt) {
+      refresh(name, entry).catch(noop); // the check reports through the entry; this reader is served now
       return entry.promise;
     }
-    return refresh(entry).then(
+    return refresh(name, entry).then(
       () => entries.get(name)?.promise ?? load(name),
       (err: unknown) => {
         if (err instanceof SecretUnavailableError) {
-          const age = (clock.now() - entry.checkedAt) / 1000;
+          const age = (now() - entry.checkedAt) / 1000;
           throw new SecretUnavailableError(
             `${err.message}; the cached key, last confirmed ${age.toFixed(1)} s ago, is past this key's staleness bound ` +
               '(ttl + staleIfError) and is not served: it may have been revoked',
@@ -163,10 +168,10 @@ export function createKeyClient(options: KeyClientOptions = {}): KeyClient {
   function load(name: string): Promise<string> {
     const pending = loading.get(name);
     if (pending !== undefined) return pending;
-    const sentAt = clock.now();
+    const sentAt = now();
     const flight: Promise<string> = readVersion(name, undefined).then(
       ({ apiKey, versionId }) => {
-        const entry = new Entry(name, apiKey, Promise.resolve(apiKey), versionId);
+        const entry = new Entry(apiKey, Promise.resolve(apiKey), versionId);
         stamp(entry, sentAt, provisional);
         // An invalidate() while this read was in flight wins: its callers get the key, the cache does not.
         if (loading.get(name) === flight) {
@@ -184,18 +189,17 @@ export function createKeyClient(options: KeyClientOptions = {}): KeyClient {
     return flight;
   }
 
-  function refresh(entry: Entry): Promise<void> {
-    if (entry.flight === undefined) {
-      entry.flight = check(entry).finally(() => {
-        entry.flight = undefined;
-      });
+  function refresh(name: string, entry: Entry): Promise<void> {
+    let flight = flights.get(entry);
+    if (flight === undefined) {
+      flight = check(name, entry).finally(() => flights.delete(entry));
+      flights.set(entry, flight);
     }
-    return entry.flight;
+    return flight;
   }
 
-  async function check(entry: Entry): Promise<void> {
-    const { name } = entry;
-    const sentAt = clock.now();
+  async function check(name: string, entry: Entry): Promise<void> {
+    const sentAt = now();
     entry.refreshAt = entry.expiresAt; // readers keep hitting while the check runs
     try {
       const described = await send(name, () => sm.send(new DescribeSecretCommand({ SecretId: name })));
@@ -220,8 +224,9 @@ export function createKeyClient(options: KeyClientOptions = {}): KeyClient {
       if (err instanceof ClientOptionsError) {
         refuse(entry, err);
       } else if (err instanceof SecretUnavailableError) {
-        entry.failures++;
-        entry.refreshAt = Math.min(clock.now() + Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (entry.failures - 1)), entry.expiresAt);
+        const failed = (failures.get(entry) ?? 0) + 1;
+        failures.set(entry, failed);
+        entry.refreshAt = Math.min(now() + Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (failed - 1)), entry.expiresAt);
       } else {
         entries.delete(name); // never serve around access denied, not found or an invalid value
       }
@@ -231,7 +236,7 @@ export function createKeyClient(options: KeyClientOptions = {}): KeyClient {
 
   /**
    * Keeps a refused key's error as the entry's answer (the key itself is dropped), so every reader sees it rather than
-   * a cold read serving the key again until the next check; the tag is checked again after `ttl`.
+   * a cold read serving the key again until the next check; the tag is checked again after the provisional `ttl`.
    */
   function refuse(entry: Entry, err: ClientOptionsError): void {
     const rejected = Promise.reject(err);
@@ -239,15 +244,14 @@ export function createKeyClient(options: KeyClientOptions = {}): KeyClient {
     entry.apiKey = '';
     entry.promise = rejected;
     entry.versionId = '';
-    entry.refreshAt = entry.expiresAt = clock.now() + entry.ttlMs;
+    entry.refreshAt = entry.expiresAt = now() + provisional.ttlMs;
   }
 
   function stamp(entry: Entry, sentAt: number, timings: Timings): void {
     entry.checkedAt = sentAt;
-    entry.ttlMs = timings.ttlMs;
     entry.refreshAt = sentAt + timings.ttlMs;
     entry.expiresAt = sentAt + timings.ttlMs + timings.staleMs;
-    entry.failures = 0;
+    failures.delete(entry);
   }
 
   function learnedTimings(name: string, tags: Tag[] | undefined): Timings {
@@ -277,13 +281,15 @@ export function createKeyClient(options: KeyClientOptions = {}): KeyClient {
       if (entry === undefined || entry.apiKey === '') return getApiKey(name);
       // A check sent after the failure has the answer; one sent before it may not have seen the rotation.
       if (entry.apiKey !== failedKey || entry.checkedAt > failedAt) return entry.apiKey;
-      if (entry.flight !== undefined) {
-        await entry.flight.catch(noop);
+      const flight = flights.get(entry);
+      if (flight !== undefined) {
+        await flight.catch(noop);
         continue;
       }
-      if (clock.now() - entry.forcedAt < forcedIntervalMs) return failedKey;
-      entry.forcedAt = clock.now();
-      await refresh(entry).catch(noop);
+      const at = now();
+      if (at - (forcedAt.get(entry) ?? Number.NEGATIVE_INFINITY) < forcedIntervalMs) return failedKey;
+      forcedAt.set(entry, at);
+      await refresh(name, entry).catch(noop);
       const after = entries.get(name);
       return after === undefined || after.apiKey === '' ? getApiKey(name) : after.apiKey;
     }
@@ -297,7 +303,7 @@ export function createKeyClient(options: KeyClientOptions = {}): KeyClient {
       if (!authFailure(err)) throw err;
       let fresh: string;
       try {
-        fresh = await keyAfterAuthFailure(name, apiKey, clock.now());
+        fresh = await keyAfterAuthFailure(name, apiKey, now());
       } catch {
         throw err; // the secret cannot be read now; getApiKey reports why on the next call
       }
