@@ -14,6 +14,9 @@ async function main(): Promise<number> {
   }
   // Nothing reads EMF metric lines here; the demo records the data points itself.
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+  // The SDK's notice about its future Node 22 requirement would be the first thing a newcomer reads; the project
+  // runs on Node 20 (package.json engines).
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const abort = new AbortController();
   const stop = (signal: string): void => {
     if (abort.signal.aborted) return;

@@ -130,10 +130,11 @@ export function renderSvg(timeline: Timeline): string {
     from = s.real;
     bucket = { ok: 0, failed: 0 };
   }
-  const max = Math.max(1, ...rates.map((r) => r.ok + r.failed)) * 1.1;
+  // Headroom above the peak for the labels of the turning points.
+  const max = Math.max(1, ...rates.map((r) => r.ok + r.failed)) * 1.5;
   const y = (v: number): number => rateTop + RATE_HEIGHT - (v / max) * RATE_HEIGHT;
   parts.push(`<text x="${LEFT - 8}" y="${rateTop + 12}" class="lane">requests/s (real)</text>`);
-  parts.push(`<text x="${LEFT - 8}" y="${rateTop + 28}" class="tick2">max ${Math.round(max / 1.1)}</text>`);
+  parts.push(`<text x="${LEFT - 8}" y="${rateTop + 28}" class="tick2">max ${Math.round(max / 1.5)}</text>`);
   parts.push(`<line x1="${LEFT}" y1="${rateTop + RATE_HEIGHT}" x2="${WIDTH - RIGHT}" y2="${rateTop + RATE_HEIGHT}" class="axis"/>`);
   if (rates.length > 0) {
     const line = rates.map((r) => `${x(r.t).toFixed(1)},${y(r.ok).toFixed(1)}`).join(' ');
@@ -145,6 +146,22 @@ export function renderSvg(timeline: Timeline): string {
       parts.push(`<rect x="${(x(r.t) - 2).toFixed(1)}" y="${y(r.failed).toFixed(1)}" width="4" height="${(y(0) - y(r.failed)).toFixed(1)}" class="failed"><title>${escapeHtml(`${storyTime(r.t, start)}: ${r.failed.toFixed(1)} failed/s`)}</title></rect>`);
     }
   }
+  // The story's turning points, labelled across the rate chart.
+  const marks: Array<[DemoEvent['kind'], string]> = [
+    ['held', 'revocation held (straggler)'],
+    ['outage', 'provider outage'],
+    ['recovered', 'rotation recovered'],
+    ['emergency', 'leak: emergency rotation'],
+    ['leak-refused', 'leaked key refused'],
+  ];
+  marks.forEach(([kind, label], i) => {
+    const e = timeline.events.find((ev) => ev.kind === kind && ev.t >= start);
+    if (!e) return;
+    const px = x(e.t).toFixed(1);
+    const ly = rateTop + 14 + (i % 3) * 14;
+    parts.push(`<line x1="${px}" y1="${rateTop}" x2="${px}" y2="${rateTop + RATE_HEIGHT}" stroke="${EVENT_COLOURS[kind] ?? '#444'}" class="mark"/>`);
+    parts.push(`<text x="${px}" y="${ly}" class="note" fill="${EVENT_COLOURS[kind] ?? '#444'}">${escapeHtml(label)}</text>`);
+  });
   parts.push(`<text x="${WIDTH / 2}" y="${height - 8}" class="tick">demo time (${Math.round(timeline.speed)}x real time)</text>`);
 
   return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${WIDTH} ${height}" width="${WIDTH}" height="${height}" role="img" aria-label="key lifetimes and request rate">
@@ -152,6 +169,7 @@ export function renderSvg(timeline: Timeline): string {
 .grid{stroke:#e3e6ea;stroke-width:1}.sep{stroke:#f0f2f4}.axis{stroke:#888}.tick{font:11px sans-serif;fill:#666;text-anchor:middle}
 .tick2{font:11px sans-serif;fill:#888;text-anchor:end}.lane{font:12px sans-serif;fill:#222;text-anchor:end}
 .fp{font:10px monospace;fill:#fff}.revoked{stroke:#222;stroke-width:2}.emergency{fill:#8e44ad;opacity:.12}
+.mark{stroke-dasharray:3 3;stroke-width:1}.note{font:11px sans-serif;text-anchor:middle;paint-order:stroke;stroke:#fff;stroke-width:3px}
 .ok{fill:#2e9d5b;opacity:.18}.okline{fill:none;stroke:#2e9d5b;stroke-width:1.5}.failed{fill:#c0392b}
 </style>
 ${parts.join('\n')}

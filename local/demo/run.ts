@@ -129,7 +129,7 @@ async function currentKey(sm: SecretsManagerClient, name: string): Promise<strin
  * requests so a starving generator shows.
  *
  * @example
- * const { exitCode, summary } = await runDemo({ clients: 2, rate: 5, duration: 6 });
+ * const { exitCode, summary } = await runDemo({ clients: 2, rate: 5, duration: 10 });
  */
 export async function runDemo(options: RunDemoOptions = {}): Promise<DemoResult> {
   const opts: DemoOptions = { ...DEMO_DEFAULTS, ...options };
@@ -351,9 +351,11 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<DemoResult>
       },
       { step: 'initialize', name: 'demoCountCalls' },
     );
-    // About one background check per real second per key: a fast clock must not turn the default ttl into a hot loop.
+    // Half the smallest grace budget (the client fits staleIfError in the other half): at this clock speed the
+    // default 300 s would be a check every few real milliseconds per key and app, a hot loop on moto. KeyRotated
+    // events (below) bring rotations to the apps at once anyway.
     const minGrace = Math.min(...keys.map((k) => k.gracePeriod));
-    const ttl = Math.min((minGrace - safetyMargin(minGrace)) / 4, Math.max(300, speed));
+    const ttl = (minGrace - safetyMargin(minGrace)) / 2;
     for (let i = 0; i < opts.clients; i++) clients.push(createKeyClient({ secretsManager: fleetSm, clock: s.clock, ttl }));
     fleet = new Fleet({
       providerUrl: s.providerUrl,
@@ -553,6 +555,7 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<DemoResult>
       backendCalls,
       peakRss: peak,
       loopDelayP99Ms: loopDelay.percentile(99) / 1e6,
+      aborted,
     });
     const outDir = resolve(opts.outDir);
     mkdirSync(outDir, { recursive: true });

@@ -25,6 +25,8 @@ export interface SummaryInput {
   backendCalls: Record<string, number>;
   peakRss: TreeRss;
   loopDelayP99Ms: number;
+  /** Stopped early (Ctrl-C). */
+  aborted?: boolean;
 }
 
 /** One pass/fail check of the exit status. */
@@ -114,7 +116,8 @@ export function summarize(input: SummaryInput): DemoSummary {
   );
   const lines = table(rows).split('\n');
   const verdict = checks.map((c) => `  ${c.passed ? 'PASS' : 'FAIL'}  ${c.name} (${c.detail})`);
-  const text = ['', 'keyrelay demo summary', ...lines.map((l) => `  ${l}`), ...verdict, `  exit ${passed ? 0 : 1}`, ''].join('\n');
+  const title = input.aborted ? 'keyrelay demo summary (interrupted: the story is incomplete)' : 'keyrelay demo summary';
+  const text = ['', title, ...lines.map((l) => `  ${l}`), ...verdict, `  exit ${passed ? 0 : 1}`, ''].join('\n');
 
   return {
     clients: input.options.clients,
