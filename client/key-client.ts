@@ -129,7 +129,7 @@ export function createKeyClient(options: KeyClientOptions = {}): KeyClient {
       return hitTime;
     }
     hitTime = now();
-    hitReads = HIT_CLOCK_READS;
+    hitReads = HIT_CLOCK_READS - 1;
     if (!clearing) {
       clearing = true;
       setImmediate(clearHitTime);

@@ -154,6 +154,32 @@ describe('Class: KeyClient', () => {
       expect(await read).toBe(newKey);
     });
 
+    it('reads the clock again at the next event-loop turn, and after at most 128 hits within one turn', async () => {
+      // Prepare
+      const { secret, client, clock } = setup();
+      await client.getApiKey(NAME);
+      await turn();
+      void client.getApiKey(NAME); // a hit: the clock is read and kept for this turn
+
+      // Act: time passes ttl with no event-loop turn in between
+      await clock.advance(TTL);
+      let reads = 0;
+      while (secret.calls('describe') === 0 && reads < 1000) {
+        void client.getApiKey(NAME);
+        reads++;
+      }
+      const { secret: other, client: second, clock: otherClock } = setup();
+      await second.getApiKey(NAME);
+      await otherClock.advance(TTL);
+      await turn();
+      void second.getApiKey(NAME);
+
+      // Assess
+      expect(reads).toBeGreaterThan(1); // hits within the turn reuse the clock reading...
+      expect(reads).toBeLessThanOrEqual(128); // ...128 of them at most
+      expect(other.calls('describe')).toBe(1); // after a turn, the first read sees the new time
+    });
+
     it('checks early until the grace period is learned, then uses the ttl that fits it', async () => {
       // Prepare: no gracePeriod option, so the config's minimum (60 s) is assumed: ttl 12.5 s until the tag is read
       const { secret, client, elapse } = setup({});
