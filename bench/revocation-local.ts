@@ -12,6 +12,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { DescribeSecretCommand, GetSecretValueCommand, RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { parseSecretValue } from '../lambda/core/secret-value';
+import { readManagedSecret } from '../lambda/core/state';
 import { metricsFrom } from '../lambda/revoker/deps';
 import { createRevokerHandler } from '../lambda/revoker/handler';
 import { resolveConfig } from '../lib/config';
@@ -58,10 +59,12 @@ async function main(): Promise<void> {
     const wallDelay: number[] = [];
     for (const name of names) {
       const { oldKeyId } = await rotateAndWait(stack, name);
-      const deadline = stack.scheduler.revocations.filter((r) => r.keyId === oldKeyId).at(-1)?.due;
-      if (deadline === undefined) {
-        throw new Error(`no revocation scheduled for ${name} key ${oldKeyId}: ${JSON.stringify(stack.scheduler.revocations.filter((r) => r.secretName === name))}`);
-      }
+      const sm = stack.secretsManager();
+      const record = (await readManagedSecret(sm, name)).records.find((r) => r.keyId === oldKeyId);
+      sm.destroy();
+      if (record?.phase !== 'grace') throw new Error(`no grace record for ${name} key ${oldKeyId}: ${JSON.stringify(record)}`);
+      // The schedule carries the deadline in ms; the record keeps whole seconds.
+      const deadline = stack.scheduler.revocations.find((r) => r.keyId === oldKeyId)?.due ?? record.due;
       let wallAtDeadline: number | undefined;
       for (;;) {
         if (wallAtDeadline === undefined && stack.clock.now() >= deadline) wallAtDeadline = performance.now();
