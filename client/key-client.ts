@@ -349,5 +349,9 @@ function classify(err: unknown, name: string): KeyRelayError {
       cause: err,
     });
   }
-  return new SecretReadError(`secret '${name}' could not be read: ${describeError(err)}`, { cause: err });
+  return new SecretReadError(
+    `secret '${name}' could not be read: ${describeError(err)}; check the secret and its KMS key (the app needs ` +
+      'kms:Decrypt), then retry',
+    { cause: err },
+  );
 }
