@@ -4,6 +4,20 @@ import type { TreeRss } from './memory';
 import type { DemoOptions } from './options';
 import { humanSpan } from './timeline';
 
+/** Revocation outcomes the revoker reported (each key once). */
+export interface RevocationCounts {
+  revoked: number;
+  /** Checks that found the old key still in use. */
+  held: number;
+  disabled: number;
+}
+
+/** Requests answered 200, and the rest. */
+export interface Tally {
+  ok: number;
+  failed: number;
+}
+
 /** What {@link summarize} needs from a finished run. */
 export interface SummaryInput {
   options: DemoOptions;
@@ -13,9 +27,9 @@ export interface SummaryInput {
   storyMs: number;
   /** Rotations after start-up, per key. */
   rotations: Record<string, number>;
-  revocations: { revoked: number; held: number; disabled: number };
+  revocations: RevocationCounts;
   fleet: AppCounters[];
-  straggler?: { ok: number; failed: number };
+  straggler?: Tally;
   emergency?: { secretName: string; ran: boolean; refusedAfterMs?: number; cliExit?: number };
   /** `<secret> <keyId>` of each orphaned provider key. */
   orphans: string[];
@@ -45,9 +59,9 @@ export interface DemoSummary {
   storyDays: number;
   rotations: number;
   rotationsByKey: Record<string, number>;
-  revocations: { revoked: number; held: number; disabled: number };
-  requests: { ok: number; failed: number; failedOutsideEmergency: number; refusedThenRetried: number; skipped: number; perSecond: number };
-  straggler?: { ok: number; failed: number };
+  revocations: RevocationCounts;
+  requests: Tally & { failedOutsideEmergency: number; refusedThenRetried: number; skipped: number; perSecond: number };
+  straggler?: Tally;
   emergency?: { secretName: string; ran: boolean; failedPerClient: number[]; leakedKeyRefusedAfterMs?: number; cliExit?: number };
   orphans: string[];
   rotationStepFailures: number;
