@@ -35,12 +35,14 @@ function slug(text: string, max: number): string {
 }
 
 /**
- * The schedule name for one key's revocation: `kr-<secret>-<keyId>-<hash>`, at most 64 characters of
- * `[0-9A-Za-z-_.]` (no `/`: moto answers 404). The same secret and key always give the same name, so a retried
- * finishSecret finds the schedule already there (ConflictException) instead of arranging a second one.
+ * The schedule name for one key's revocation at one time: `kr-<secret>-<keyId>-<hash>`, at most 64 characters of
+ * `[0-9A-Za-z-_.]` (no `/`: moto answers 404). The hash covers secret, key and due time: a retried finishSecret
+ * finds its schedule already there (ConflictException) instead of arranging a second one, while the revoker
+ * re-arming the same key for a later time (usage hold, two-phase delete, restore) gets a schedule of its own.
+ * An earlier schedule that still fires finds nothing due: `revokeDue` is idempotent.
  */
-export function revocationScheduleName(secretArn: string, keyId: string): string {
-  const hash = createHash('sha256').update(`${secretArn}\n${keyId}`).digest('hex').slice(0, 16);
+export function revocationScheduleName(secretArn: string, keyId: string, due: number): string {
+  const hash = createHash('sha256').update(`${secretArn}\n${keyId}\n${Math.floor(due / 1000)}`).digest('hex').slice(0, 16);
   const name = secretArn.split(':').at(6) ?? secretArn;
   return `kr-${slug(name, 28)}-${slug(keyId, NAME_LIMIT - 3 - 28 - 2 - 16)}-${hash}`;
 }
@@ -70,7 +72,7 @@ export function eventBridgeScheduler(client: SchedulerClient, clock: Clock, targ
       try {
         await client.send(
           new CreateScheduleCommand({
-            Name: revocationScheduleName(request.secretArn, request.keyId),
+            Name: revocationScheduleName(request.secretArn, request.keyId, request.due),
             GroupName: target.group ?? 'default',
             ScheduleExpression: atExpression(request.due, clock.now()),
             ScheduleExpressionTimezone: 'UTC',

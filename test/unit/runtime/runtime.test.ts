@@ -31,18 +31,20 @@ describe('Function: revocationScheduleName', () => {
     ['odd characters', 'arn:aws:secretsmanager:eu-west-1:1:secret:a+b=c@d/e f-x', 'key id/with:colons'],
   ])('stays within 64 characters of [0-9A-Za-z-_.] for %s', (_case, arn, keyId) => {
     // Act
-    const name = revocationScheduleName(arn, keyId);
+    const name = revocationScheduleName(arn, keyId, NOW);
 
     // Assess
     expect(name.length).toBeLessThanOrEqual(64);
     expect(name).toMatch(/^[0-9A-Za-z_.-]+$/);
   });
 
-  it('is the same for the same secret and key, and differs otherwise', () => {
+  it('is the same for the same secret, key and due time, and differs otherwise', () => {
     // Act + Assess
-    expect(revocationScheduleName(ARN, 'fk-1')).toBe(revocationScheduleName(ARN, 'fk-1'));
-    expect(revocationScheduleName(ARN, 'fk-1')).not.toBe(revocationScheduleName(ARN, 'fk-2'));
-    expect(revocationScheduleName(ARN, 'fk-1')).not.toBe(revocationScheduleName(`${ARN}x`, 'fk-1'));
+    expect(revocationScheduleName(ARN, 'fk-1', NOW)).toBe(revocationScheduleName(ARN, 'fk-1', NOW));
+    expect(revocationScheduleName(ARN, 'fk-1', NOW)).not.toBe(revocationScheduleName(ARN, 'fk-2', NOW));
+    expect(revocationScheduleName(ARN, 'fk-1', NOW)).not.toBe(revocationScheduleName(`${ARN}x`, 'fk-1', NOW));
+    // The revoker re-arming a key for later (usage hold, two-phase delete) must not collide with the first schedule.
+    expect(revocationScheduleName(ARN, 'fk-1', NOW)).not.toBe(revocationScheduleName(ARN, 'fk-1', NOW + 3_600_000));
   });
 });
 
@@ -61,7 +63,7 @@ describe('Function: eventBridgeScheduler', () => {
 
     // Assess
     expect(mock).toHaveReceivedCommandExactlyOnceWith(CreateScheduleCommand, {
-      Name: revocationScheduleName(ARN, 'fk-1'),
+      Name: revocationScheduleName(ARN, 'fk-1', NOW + 86_400_000 + 1),
       GroupName: 'default',
       ScheduleExpression: 'at(2026-11-23T10:00:01)',
       ScheduleExpressionTimezone: 'UTC',
