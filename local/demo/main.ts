@@ -1,4 +1,4 @@
-import { describeError, KeyRelayError } from '../../lambda/core/errors';
+import { ConfigError, describeError } from '../../lambda/core/errors';
 import { DEMO_USAGE, parseDemoArgs } from './options';
 import { runDemo } from './run';
 
@@ -35,6 +35,6 @@ main().then(
   },
   (err: unknown) => {
     process.stderr.write(`keyrelay demo: ${describeError(err)}\n`);
-    process.exitCode = err instanceof KeyRelayError && err.code === 'ConfigError' ? 2 : 1;
+    process.exitCode = err instanceof ConfigError ? 2 : 1;
   },
 );
