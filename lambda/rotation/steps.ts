@@ -409,14 +409,14 @@ async function finishSecret(ctx: StepContext): Promise<void> {
   // lost) and a note of the new key's fingerprint for `status` (checked against AWSCURRENT when read).
   const tags = [currentKeyTag({ versionId: req.token, keyId: pending.keyId, fingerprint: fingerprint(pending.apiKey) })];
   if (current?.value) {
+    // Always now + grace, counted from this promotion: a record left from earlier (the key was demoted before, then
+    // rolled back to; or a finish that wrote it and was retried much later) must not shorten the grace. A later
+    // deadline already recorded is kept: a deadline only ever moves out.
     const keyId = current.value.keyId;
-    const existing = secret.records.find((r) => r.keyId === keyId);
-    if (existing?.phase === 'grace' && existing.versionId === current.versionId) {
-      record = existing;
-    } else {
-      record = { keyId, phase: 'grace', due: deps.clock.now() + secret.settings.gracePeriod * 1000, versionId: current.versionId };
-      tags.push(keyRecordTag(record));
-    }
+    const earlier = secret.records.find((r) => r.keyId === keyId && r.phase === 'grace');
+    const due = Math.max(deps.clock.now() + secret.settings.gracePeriod * 1000, earlier?.due ?? 0);
+    record = { keyId, phase: 'grace', due, versionId: current.versionId };
+    tags.push(keyRecordTag(record));
   }
   if (secret.tags[TAGS.current] !== tags[0]!.Value || tags.length > 1) {
     await ctx.call(() => putStateTags(deps.sm, secret.arn, tags));

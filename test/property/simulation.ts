@@ -177,17 +177,6 @@ export async function runScenario(scenario: Scenario): Promise<void> {
   const everCurrent = new Set<string>();
   /** Keys seen active, for the grace invariant. */
   const seenActive = new Set<string>();
-  /**
-   * Known gap outside the revoker (reported): a key's `grace` record is written when it stops being current, but
-   * nothing rewrites it when the key is demoted a second time without a finishSecret write: finishSecret
-   * (lambda/rotation/steps.ts) reuses an existing `grace` record instead of writing `now + grace`, and a rollback
-   * writes none. A key made current again (rollback, a stale rotation retried) or whose finishSecret failed after
-   * writing the record and was retried later can so get a shorter grace than the setting. The grace invariant
-   * skips exactly these keys; every other invariant still holds them. See docs/revocation.md.
-   */
-  const staleGraceRecord = new Set<string>();
-  /** Keys that were current and then were not. */
-  const demoted = new Set<string>();
   /** When a completed sweep first saw each key unreferenced. */
   const firstSwept = new Map<string, number>();
 
@@ -229,7 +218,7 @@ export async function runScenario(scenario: Scenario): Promise<void> {
         seenActive.add(key.keyId);
         continue;
       }
-      if (!seenActive.delete(key.keyId) || !everCurrent.has(key.keyId) || revokedOnPurpose.has(key.keyId) || staleGraceRecord.has(key.keyId)) continue;
+      if (!seenActive.delete(key.keyId) || !everCurrent.has(key.keyId) || revokedOnPurpose.has(key.keyId)) continue;
       const s = secrets.find((x) => parseProviderKeyLabel(key.label)?.secretName === x.name);
       if (!s) continue;
       const notBefore = Math.max((lastNeeded.get(key.keyId) ?? 0) + s.settings.gracePeriod * 1000, restoredUntil.get(key.keyId) ?? 0);
@@ -239,14 +228,10 @@ export async function runScenario(scenario: Scenario): Promise<void> {
     }
     for (const s of secrets) {
       const refs = referenced(s);
-      for (const keyId of everCurrent) if (refs.get(keyId) !== 'AWSCURRENT') demoted.add(keyId);
       // Safety: a key AWSCURRENT or AWSPENDING references is active.
       for (const [keyId, stage] of refs) {
         lastNeeded.set(keyId, now);
-        if (stage === 'AWSCURRENT') {
-          everCurrent.add(keyId);
-          if (demoted.has(keyId)) staleGraceRecord.add(keyId);
-        }
+        if (stage === 'AWSCURRENT') everCurrent.add(keyId);
         const status = provider.keys.get(keyId)?.status;
         if (status !== 'active' && !revokedOnPurpose.has(keyId)) {
           throw new InvariantViolation(`${where}: ${s.name} ${stage} key ${keyId} is ${status}`);
@@ -379,13 +364,7 @@ export async function runScenario(scenario: Scenario): Promise<void> {
     } catch (err) {
       if (err instanceof InvariantViolation) throw err;
       completed = false;
-      if (op.kind === 'rotate' || op.kind === 'emergency') {
-        const s = secrets[op.secret]!;
-        sm.beforeSend = undefined;
-        const current = sm.valueAt(s.arn, 'AWSCURRENT');
-        const keyId = current ? parseSecretValue(current, s.name).keyId : undefined;
-        if ((await readManagedSecret(sm.client, s.arn)).records.some((r) => r.keyId === keyId && r.phase === 'grace')) staleGraceRecord.add(keyId!);
-      }
+      if (op.kind === 'rotate' || op.kind === 'emergency') sm.beforeSend = undefined;
     }
     // A failed operation threw (the alarm signal: Lambda Errors, DLQ); one that returned must have done its work.
     if (!completed) stats.failed++;

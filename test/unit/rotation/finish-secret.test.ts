@@ -140,22 +140,38 @@ describe('Step: finishSecret (behaviour 9)', () => {
     expect(h.sm.mock).toHaveReceivedCommandTimes(UpdateSecretVersionStageCommand, 1);
   });
 
-  it('keeps the deadline first written when retried before the move', async () => {
-    // Prepare
+  it('counts the grace from the promotion that happens, when retried an hour after a failed move', async () => {
+    // Prepare: the old key stayed AWSCURRENT (apps kept using it) for the hour between the two attempts
     const h = await rotationHarness();
     const token = h.start();
     for (const step of ['createSecret', 'setSecret', 'testSecret']) await h.step(step, token);
     h.sm.fail({ op: 'UpdateSecretVersionStage', error: new Error('Runtime exited') });
     await expect(h.step('finishSecret', token)).rejects.toThrow(/Runtime exited/);
-    const record = h.sm.tags(h.arn)[TAGS.keyRecord + h.initialKeyId];
     await h.clock.advance(3_600_000);
 
     // Act
     await h.step('finishSecret', token);
 
     // Assess
-    expect(h.sm.tags(h.arn)[TAGS.keyRecord + h.initialKeyId]).toBe(record);
-    expect(h.sm.mock).toHaveReceivedCommandTimes(TagResourceCommand, 1);
+    const record = (await readManagedSecret(h.sm.client, h.arn)).records.find((r) => r.keyId === h.initialKeyId);
+    expect(record).toMatchObject({ phase: 'grace', due: h.clock.now() + GRACE * 1000 });
+  });
+
+  it('gives a key rolled back to and rotated out again a full grace, not its old deadline', async () => {
+    // Prepare: K0 rotated out (grace record due in 24 h), then rolled back to (`keyrelay rollback`), 23 h later
+    const h = await rotationHarness();
+    const first = h.start();
+    await h.rotate(first);
+    const previous = Object.entries(h.sm.stages(h.arn)).find(([, st]) => st.includes('AWSPREVIOUS'))![0];
+    await h.sm.client.send(new UpdateSecretVersionStageCommand({ SecretId: h.arn, VersionStage: 'AWSCURRENT', MoveToVersionId: previous, RemoveFromVersionId: first }));
+    await h.clock.advance(23 * 3_600_000);
+
+    // Act: the next rotation demotes K0 again
+    await h.rotate(h.start());
+
+    // Assess: apps that picked K0 back up get the whole grace period again
+    const record = (await readManagedSecret(h.sm.client, h.arn)).records.find((r) => r.keyId === h.initialKeyId);
+    expect(record?.due).toBe(h.clock.now() + GRACE * 1000);
   });
 });
 
