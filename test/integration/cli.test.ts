@@ -6,25 +6,14 @@ import { EXIT } from '../../cli/errors';
 import { main } from '../../cli/main';
 import type { Clock } from '../../lambda/core/clock';
 import { parseSecretValue } from '../../lambda/core/secret-value';
-import { createRevokerHandler } from '../../lambda/revoker/handler';
-import { LOCAL_FUNCTIONS } from '../../local/stack';
 import { leakedSecrets } from '../support/leak-guard';
-import { useLocalStack } from '../support/local-stack';
+import { FAST_LOCAL_STACK, useLocalStack } from '../support/local-stack';
 
 // Quiet functions: their logs are not what these tests read.
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 
-const FAST = { attempts: 2, baseMs: 5, maxMs: 10 };
-const local = useLocalStack({
-  quota: 1000,
-  retryDelaysMs: [],
-  reconcileEveryMs: 0,
-  rotationRetry: { ...FAST, verifyAttempts: 2, verifyBaseMs: 5, verifyMaxMs: 10 },
-  functions: (deps) => ({
-    [LOCAL_FUNCTIONS.revoker]: createRevokerHandler({ ...deps, metrics: { addMetric: () => undefined }, retry: FAST }),
-  }),
-});
+const local = useLocalStack(FAST_LOCAL_STACK);
 
 /** util-linux `script` gives a child a pseudo-terminal. */
 const hasScript = spawnSync('script', ['--version']).status === 0;

@@ -3,9 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { ClientOptionsError, createKeyClient, handleKeyRotatedEvent, type KeyClient } from '../../client/index';
 import { EVENTS } from '../../lambda/core/ports';
 import { parseSecretValue } from '../../lambda/core/secret-value';
-import { createRevokerHandler } from '../../lambda/revoker/handler';
 import { LOCAL_FUNCTIONS } from '../../local/stack';
-import { useLocalStack } from '../support/local-stack';
+import { FAST_LOCAL_STACK, useLocalStack } from '../support/local-stack';
 
 // The application client against the local stack: real SDK over HTTP to the local endpoint, real rotations, the real
 // revoker, and the reference provider's GET /v1/whoami as the app's protected call. Time moves by advancing the stack's
@@ -13,16 +12,7 @@ import { useLocalStack } from '../support/local-stack';
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 
-const FAST = { attempts: 2, baseMs: 5, maxMs: 10 };
-const local = useLocalStack({
-  quota: 1000,
-  retryDelaysMs: [],
-  reconcileEveryMs: 0,
-  rotationRetry: { ...FAST, verifyAttempts: 2, verifyBaseMs: 5, verifyMaxMs: 10 },
-  functions: (deps) => ({
-    [LOCAL_FUNCTIONS.revoker]: createRevokerHandler({ ...deps, metrics: { addMetric: () => undefined }, retry: FAST }),
-  }),
-});
+const local = useLocalStack(FAST_LOCAL_STACK);
 
 /** Status of GET /v1/whoami with `apiKey`. */
 async function whoami(apiKey: string): Promise<number> {

@@ -4,8 +4,6 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { fingerprint, parseSecretValue, type SecretValue } from '../../lambda/core/secret-value';
 import { providerKeyLabel } from '../../lambda/core/state';
-import { metricsFrom } from '../../lambda/revoker/deps';
-import { createRevokerHandler } from '../../lambda/revoker/handler';
 import type { RevokerRequest, RevokerResponse } from '../../lambda/revoker/protocol';
 import { LOCAL_CREDENTIALS, LOCAL_FUNCTIONS, LOCAL_REGION } from '../../local/stack';
 import { useLocalStack } from '../support/local-stack';
@@ -18,7 +16,6 @@ const local = useLocalStack({
   reconcileEveryMs: 0,
   quota: 1000,
   logger: new Logger({ serviceName: 'keyrelay', logLevel: 'ERROR' }),
-  functions: (deps) => ({ [LOCAL_FUNCTIONS.revoker]: createRevokerHandler({ ...deps, metrics: metricsFrom(deps.metrics) }) }),
 });
 const MIN = 60_000;
 let lambda: LambdaClient | undefined;

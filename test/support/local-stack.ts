@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { DescribeSecretCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll } from 'vitest';
 import { resolveConfig, type KeyRelayConfig, type ResolvedKey } from '../../lib/config';
-import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../local/stack';
+import { createRevokerHandler } from '../../lambda/revoker/handler';
+import { LOCAL_FUNCTIONS, startLocalStack, type LocalStack, type LocalStackOptions } from '../../local/stack';
 import { registerSecret } from './leak-guard';
 
 /**
@@ -50,8 +51,31 @@ export function testKey(name: string, key: KeyRelayConfig['keys'][string] = {}):
   return config.keys[0] as ResolvedKey;
 }
 
+/** What {@link useLocalStack} passes on to `startLocalStack` (the fixture supplies the config and `onIssue`). */
+export type LocalStackFixtureOptions = Omit<LocalStackOptions, 'config' | 'configPath'>;
+
+/** Retry budget of {@link FAST_LOCAL_STACK}: two attempts, waits of a few ms. */
+const FAST_RETRY = { attempts: 2, baseMs: 5, maxMs: 10 };
+
+/**
+ * A stack whose failures surface at once: a large quota (every secret of the file shares one admin credential), no
+ * rotation retries or reconcile sweep, and two quick attempts per provider call in both the rotation steps and the
+ * revoker (registered with no-op metrics). Trade-off: a test of back-off or retry schedules needs its own options.
+ *
+ * @example const local = useLocalStack(FAST_LOCAL_STACK);
+ */
+export const FAST_LOCAL_STACK: LocalStackFixtureOptions = {
+  quota: 1000,
+  retryDelaysMs: [],
+  reconcileEveryMs: 0,
+  rotationRetry: { ...FAST_RETRY, verifyAttempts: 2, verifyBaseMs: 5, verifyMaxMs: 10 },
+  functions: (deps) => ({
+    [LOCAL_FUNCTIONS.revoker]: createRevokerHandler({ ...deps, metrics: { addMetric: () => undefined }, retry: FAST_RETRY }),
+  }),
+};
+
 /** Registers beforeAll/afterAll hooks for one shared stack; see {@link LocalStackFixture}. */
-export function useLocalStack(options: Omit<LocalStackOptions, 'config' | 'configPath'> = {}): LocalStackFixture {
+export function useLocalStack(options: LocalStackFixtureOptions = {}): LocalStackFixture {
   let stack: LocalStack | undefined;
   let client: SecretsManagerClient | undefined;
   beforeAll(async () => {
