@@ -1,4 +1,5 @@
 import { ConfigError, describeError } from '../../lambda/core/errors';
+import { onShutdown } from '../shutdown';
 import { DEMO_USAGE, parseDemoArgs } from './options';
 import { runDemo } from './run';
 
@@ -18,13 +19,10 @@ async function main(): Promise<number> {
   // runs on Node 20 (package.json engines).
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const abort = new AbortController();
-  const stop = (signal: string): void => {
-    if (abort.signal.aborted) return;
-    process.stderr.write(`\nkeyrelay demo: ${signal}, stopping everything\n`);
+  onShutdown((reason) => {
+    process.stderr.write(`\nkeyrelay demo: ${reason}, stopping everything\n`);
     abort.abort();
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+  });
   const result = await runDemo({ ...options, signal: abort.signal });
   return result.aborted ? 130 : result.exitCode;
 }
