@@ -131,7 +131,7 @@ export function summarize(input: SummaryInput): DemoSummary {
   const lines = table(rows).split('\n');
   const verdict = checks.map((c) => `  ${c.passed ? 'PASS' : 'FAIL'}  ${c.name} (${c.detail})`);
   const title = input.aborted ? 'keyrelay demo summary (interrupted: the story is incomplete)' : 'keyrelay demo summary';
-  const text = ['', title, ...lines.map((l) => `  ${l}`), ...verdict, `  exit ${passed ? 0 : 1}`, ''].join('\n');
+  const text = ['', title, ...lines.map((l) => `  ${l}`), ...verdict, `  exit ${input.aborted ? 130 : passed ? 0 : 1}`, ''].join('\n');
 
   return {
     clients: input.options.clients,

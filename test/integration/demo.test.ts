@@ -127,6 +127,18 @@ describe('Function: summarize', () => {
     expect(summary.text).toContain('per client: 1 1');
   });
 
+  it('says the exit status the process really has (130) when the run was interrupted', () => {
+    // Prepare
+    const input = { ...base(), aborted: true };
+
+    // Act
+    const summary = summarize(input);
+
+    // Assess
+    expect(summary.text).toContain('interrupted');
+    expect(summary.text).toContain('exit 130');
+  });
+
   it.each<[string, (i: SummaryInput) => void]>([
     ['a request failed outside the emergency', (i) => ((i.fleet[0] as { failed: number }).failed = 1)],
     ['a client failed twice in the emergency', (i) => Object.assign(i.fleet[1] as object, { failed: 2, failedInEmergency: 2 })],
