@@ -47,7 +47,10 @@ describe('CLI: cdk synth', () => {
     expect(templates.sort()).toEqual(['KeyRelay-Keys0.template.json', 'KeyRelay.template.json']);
     // Act: one cfn-lint process for all templates (its start-up dominates).
     const lint = spawnSync('cfn-lint', ['--format', 'parseable', ...templates.map((t) => join(out, t))], { encoding: 'utf8' });
-    // Assess: exit code bit 2 means errors (4 warnings, 8 informational).
+    // Assess: cfn-lint ran (a missing binary gives status null, which `& 2` would read as "no errors"), and exit code
+    // bit 2, errors, is clear (4 warnings, 8 informational).
+    expect(lint.error, 'cfn-lint must be on PATH: pip install "cfn-lint==1.51.*"').toBeUndefined();
+    expect(lint.status).not.toBeNull();
     expect(lint.status! & 2, lint.stdout).toBe(0);
     expect(lint.stdout.split('\n').filter((l) => /:E\d{4}:/.test(l))).toEqual([]);
   });
