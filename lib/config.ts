@@ -5,6 +5,7 @@ import { formatDuration, parseDuration } from '../lambda/core/duration';
 import { ConfigError, KeyRelayError } from '../lambda/core/errors';
 import { settingsToTags, tagValueProblem, type KeySettings } from '../lambda/core/state';
 import { providerDefinition } from '../lambda/providers';
+import { awsIamProvider, type AwsIamSettings } from '../lambda/providers/aws-iam';
 
 /**
  * `keyrelay.config.json`: the one description of the keys to rotate, shared by the CDK app, the local stack and the
@@ -251,6 +252,17 @@ function resolveKey(name: string, raw: Partial<z.infer<typeof KeyConfigSchema>>)
   if (def.needsAdminSecret && !raw.adminSecret) {
     fail(name, 'adminSecret', `is required for provider '${type}' (the secret holding its admin credential)`);
   }
+  if (type === awsIamProvider.type && !raw.adminSecret) {
+    const { userName, credentials } = settings.data as AwsIamSettings;
+    if (credentials === 'admin-secret') {
+      fail(
+        name,
+        'adminSecret',
+        `is required for provider '${type}' with credentials 'admin-secret' (the secret holding the access key that ` +
+          `manages user '${userName}'); set it, or use credentials 'role'`,
+      );
+    }
+  }
 
   let schedule: RotationSchedule;
   if (raw.schedule !== undefined && raw.rotateEvery !== undefined) {
@@ -343,13 +355,42 @@ export function resolveConfig(input: unknown): ResolvedConfig {
   }
   const { defaults = {}, keys } = parsed.data;
   const deploy = resolveDeploy(parsed.data);
+  const iamUsers = new Map<string, string>();
   const resolved = Object.entries(keys).map(([name, { shard, ...key }]) => {
     if (shard !== undefined && shard >= deploy.shards) {
       fail(name, 'shard', `must be below stacks.shards (${deploy.shards}), got ${shard}`);
     }
-    return { ...resolveKey(name, { ...defaults, ...key }), ...(shard === undefined ? {} : { shard }) };
+    const one = resolveKey(name, { ...defaults, ...key });
+    claimAwsIamUser(iamUsers, one);
+    return { ...one, ...(shard === undefined ? {} : { shard }) };
   });
   return { keys: resolved, deploy };
+}
+
+/**
+ * Records in `claims` that `key` rotates its IAM user, and refuses a second key for one user: a user has two access
+ * key slots, the current key and the one rotating in. Two keys name one user when they reach IAM through the same
+ * credential (the functions' role, or one admin secret: different admin secrets may reach different accounts) and
+ * their `userName`s match case-insensitively, as IAM compares them. Keys of other providers claim nothing.
+ * `resolveConfig` checks one config with it; the CDK engine, every key granted to it (possibly from several configs).
+ *
+ * @param claims credential and lower-case user name -> name of the key rotating that user; updated in place
+ * @throws ConfigError naming the key, `provider.userName` and the key that already rotates the user.
+ */
+export function claimAwsIamUser(claims: Map<string, string>, key: ResolvedKey): void {
+  if (key.provider !== awsIamProvider.type) return;
+  const { userName, credentials = 'role' } = key.providerSettings as AwsIamSettings;
+  const claim = `${credentials === 'role' ? 'role' : `admin-secret ${key.adminSecret ?? ''}`}\n${userName.toLowerCase()}`;
+  const rival = claims.get(claim);
+  if (rival !== undefined) {
+    fail(
+      key.name,
+      'provider.userName',
+      `'${userName}' is already rotated by key '${rival}'; ` +
+        'give each IAM user one key (its two access key slots are the current key and the one rotating in)',
+    );
+  }
+  claims.set(claim, key.name);
 }
 
 function deployFail(field: string, message: string): never {

@@ -19,7 +19,7 @@ import { ConfigError } from '../lambda/core/errors';
 import { EVENTS } from '../lambda/core/ports';
 import { TAGS } from '../lambda/core/state';
 import { AWS_IAM_ACTIONS, awsIamProvider, type AwsIamSettings } from '../lambda/providers/aws-iam';
-import type { ResolvedKey } from './config';
+import { claimAwsIamUser, type ResolvedKey } from './config';
 import { KeyRelayMonitoring } from './monitoring';
 
 /**
@@ -161,8 +161,10 @@ export class KeyRelayEngine extends Construct {
    */
   readonly awsIamUserPolicies: iam.ManagedPolicy[] = [];
   private readonly functionRoles: iam.Role[];
-  /** User names (lower case: IAM names are case-insensitive) to the key rotating them. */
+  /** IAM users claimed so far, see `claimAwsIamUser`: keys may come from several resolved configs. */
   private readonly awsIamUsers = new Map<string, string>();
+  /** Number of `credentials: role` users in {@link awsIamUserPolicies}. */
+  private awsIamRoleUsers = 0;
   private openAwsIamUserPolicy?: AwsIamUserPolicy;
 
   constructor(scope: Construct, id: string, props: KeyRelayEngineProps = {}) {
@@ -456,31 +458,18 @@ export class KeyRelayEngine extends Construct {
    * to {@link MAX_AWS_IAM_USER_POLICIES} (250 to 450 users). One user ARN per key, never a wildcard: a path or
    * name-prefix convention would stay small but would reach users the config does not name.
    *
-   * @throws ConfigError when two keys name the same IAM user, when `credentials: admin-secret` has no
-   *   `adminSecret`, or when the users no longer fit in {@link MAX_AWS_IAM_USER_POLICIES} policies.
+   * @throws ConfigError when a key granted before names the same IAM user (`claimAwsIamUser`: `resolveConfig`
+   *   checks one config, this the keys of every config granted to the engine), or when the users no longer fit in
+   *   {@link MAX_AWS_IAM_USER_POLICIES} policies.
    */
   grantProviderAccess(key: ResolvedKey): void {
     if (key.provider !== awsIamProvider.type) return;
-    // resolveConfig validated the settings against the adapter's schema.
+    claimAwsIamUser(this.awsIamUsers, key);
+    // resolveConfig validated the settings against the adapter's schema (and that admin-secret has an adminSecret).
     const { userName, credentials = 'role' } = key.providerSettings as AwsIamSettings;
-    if (credentials === 'admin-secret') {
-      // The access key in the admin secret calls IAM; the functions only read that secret (adminSecrets).
-      if (!key.adminSecret) {
-        throw new ConfigError(
-          `key '${key.name}': adminSecret is required for provider 'aws-iam' with credentials 'admin-secret' ` +
-            `(the secret holding the access key that manages user '${userName}'); set it, or use credentials 'role'`,
-        );
-      }
-      return;
-    }
-    const rival = this.awsIamUsers.get(userName.toLowerCase());
-    if (rival !== undefined) {
-      throw new ConfigError(
-        `key '${key.name}': provider.userName '${userName}' is already rotated by key '${rival}'; ` +
-          'give each IAM user one key (its two access key slots are the current key and the one rotating in)',
-      );
-    }
-    this.awsIamUsers.set(userName.toLowerCase(), key.name);
+    // With admin-secret, the access key in the admin secret calls IAM; the functions only read that secret (adminSecrets).
+    if (credentials === 'admin-secret') return;
+    this.awsIamRoleUsers++;
     const policy = this.awsIamUserPolicy(key, iamUserCost(userName));
     const arn = Stack.of(this).formatArn({ service: 'iam', region: '', resource: 'user', resourceName: userName });
     policy.keyActions.addResources(arn);
@@ -497,7 +486,7 @@ export class KeyRelayEngine extends Construct {
     const n = this.awsIamUserPolicies.length + 1;
     if (n > MAX_AWS_IAM_USER_POLICIES) {
       throw new ConfigError(
-        `key '${key.name}': provider aws-iam: the IAM users of ${this.awsIamUsers.size} keys with credentials 'role' need more ` +
+        `key '${key.name}': provider aws-iam: the IAM users of ${this.awsIamRoleUsers} keys with credentials 'role' need more ` +
           `than ${MAX_AWS_IAM_USER_POLICIES} managed policies on each function role (IAM's default quota); give some keys ` +
           "credentials 'admin-secret' (an access key whose own policy covers them, e.g. a user/keyrelay/* path) or " +
           'move them to a deployment with another stacks.prefix',

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../lambda/core/errors';
 import { keySettings, resolveConfig, rotationRules } from '../../lib/config';
 import { settingsFromTags, settingsToTags, tagMap } from '../../lambda/core/state';
 
@@ -46,6 +47,50 @@ describe('Function: resolveConfig', () => {
   it('renders rate schedules in days when whole, else hours', () => {
     const { keys } = resolveConfig({ keys: { a: { ...base, rotateEvery: '7d' }, b: { ...base, rotateEvery: '6h', gracePeriod: '1h' } } });
     expect(keys.map((k) => rotationRules(k).ScheduleExpression)).toEqual(['rate(7 days)', 'rate(6 hours)']);
+  });
+});
+
+describe('Function: resolveConfig (aws-iam keys)', () => {
+  const iamKey = (userName: string, more: Record<string, string> = {}) => ({
+    provider: { type: 'aws-iam', userName, ...more },
+    rotateEvery: '7d',
+    gracePeriod: '1d',
+  });
+
+  it("rejects credentials 'admin-secret' without an adminSecret, naming the key and the field", () => {
+    // Act + Assess
+    expect(() => resolveConfig({ keys: { 'partner/uploader': iamKey('partner-uploader', { credentials: 'admin-secret' }) } })).toThrow(
+      new ConfigError(
+        "key 'partner/uploader': adminSecret is required for provider 'aws-iam' with credentials 'admin-secret' " +
+          "(the secret holding the access key that manages user 'partner-uploader'); set it, or use credentials 'role'",
+      ),
+    );
+  });
+
+  it.each([
+    ['the functions\' role', iamKey('ci-deployer'), iamKey('CI-Deployer', { credentials: 'role' })],
+    [
+      'one admin secret',
+      { ...iamKey('ci-deployer', { credentials: 'admin-secret' }), adminSecret: 'keyrelay/admin/iam' },
+      { ...iamKey('CI-Deployer', { credentials: 'admin-secret' }), adminSecret: 'keyrelay/admin/iam' },
+    ],
+  ])('rejects two keys rotating one IAM user through %s (names are case-insensitive), naming both keys', (_, a, b) => {
+    // Act + Assess
+    expect(() => resolveConfig({ keys: { a, b } })).toThrow(
+      new ConfigError(
+        "key 'b': provider.userName 'CI-Deployer' is already rotated by key 'a'; " +
+          'give each IAM user one key (its two access key slots are the current key and the one rotating in)',
+      ),
+    );
+  });
+
+  it('accepts one user name behind different credentials (an admin secret may reach another account)', () => {
+    // Prepare
+    const viaSecret = (adminSecret: string) => ({ ...iamKey('ci-deployer', { credentials: 'admin-secret' }), adminSecret });
+    // Act
+    const { keys } = resolveConfig({ keys: { a: iamKey('ci-deployer'), b: viaSecret('keyrelay/admin/one'), c: viaSecret('keyrelay/admin/two') } });
+    // Assess
+    expect(keys.map((k) => k.name)).toEqual(['a', 'b', 'c']);
   });
 });
 
