@@ -119,8 +119,8 @@ const IAM_USER_POLICY_OVERHEAD = 600;
 export const MAX_AWS_IAM_USER_POLICIES = 10;
 
 /** What one user adds to its policy: its ARN in both statements, quoted with a comma, at the longest partition. */
-function iamUserCost(userName: string): number {
-  return 2 * `"arn:aws-us-gov:iam::123456789012:user/${userName}",`.length;
+function iamUserCost(resourceName: string): number {
+  return 2 * `"arn:aws-us-gov:iam::123456789012:user/${resourceName}",`.length;
 }
 
 /** The managed policy being filled with `aws-iam` users, and its estimated size. */
@@ -466,12 +466,14 @@ export class KeyRelayEngine extends Construct {
     if (key.provider !== awsIamProvider.type) return;
     claimAwsIamUser(this.awsIamUsers, key);
     // resolveConfig validated the settings against the adapter's schema (and that admin-secret has an adminSecret).
-    const { userName, credentials = 'role' } = key.providerSettings as AwsIamSettings;
+    const { userName, path = '/', credentials = 'role' } = key.providerSettings as AwsIamSettings;
     // With admin-secret, the access key in the admin secret calls IAM; the functions only read that secret (adminSecrets).
     if (credentials === 'admin-secret') return;
     this.awsIamRoleUsers++;
-    const policy = this.awsIamUserPolicy(key, iamUserCost(userName));
-    const arn = Stack.of(this).formatArn({ service: 'iam', region: '', resource: 'user', resourceName: userName });
+    // IAM matches a policy against the user's full ARN, path included: user/<path><name>.
+    const resourceName = `${path.slice(1)}${userName}`;
+    const policy = this.awsIamUserPolicy(key, iamUserCost(resourceName));
+    const arn = Stack.of(this).formatArn({ service: 'iam', region: '', resource: 'user', resourceName });
     policy.keyActions.addResources(arn);
     policy.tagActions.addResources(arn);
   }

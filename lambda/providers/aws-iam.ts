@@ -86,6 +86,12 @@ const Settings = z.object({
     .string()
     .regex(/^[\w+=.@-]{1,64}$/, 'must be an IAM user name (1 to 64 of letters, digits and _+=.@-; commas cannot travel as tags)')
     .describe('IAM user whose access keys this secret rotates (one user per secret)'),
+  path: z
+    .string()
+    .regex(/^\/(?:[\w+=.@-]+\/)*$/, 'must be an IAM path: "/" or like "/service-accounts/" (letters, digits and _+=.@-)')
+    .max(512)
+    .optional()
+    .describe("The user's IAM path, for the deploy's grant on the user's ARN (IAM calls need only the name). @default /"),
   credentials: z
     .enum(['role', 'admin-secret'])
     .optional()

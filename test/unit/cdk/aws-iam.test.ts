@@ -77,6 +77,20 @@ describe('Class: KeyRelayEngine', () => {
       expect([...asArray(manage!.Action), ...asArray(tag!.Action)].sort()).toEqual([...AWS_IAM_ACTIONS].sort());
     });
 
+    it("grants on the user's full ARN when the user lives under an IAM path", () => {
+      // Act
+      const { engine } = buildFast({ keys: { 'ci/deployer': iamKey('ci-deployer', { path: '/service-accounts/' }) } });
+      // Assess
+      const [manage] = userPolicies(engine)[0]!.Properties.PolicyDocument.Statement as Statement[];
+      expect(asArray(manage!.Resource)).toEqual([userArn('service-accounts/ci-deployer')]);
+    });
+
+    it('refuses a path that is not an IAM path, naming the key and the field', () => {
+      expect(() => resolveConfig({ keys: { 'ci/deployer': iamKey('ci-deployer', { path: 'service-accounts' }) } })).toThrow(
+        /key 'ci\/deployer': provider.path must be an IAM path/,
+      );
+    });
+
     it('puts the IAM user actions in no other statement of any stack, and never on a wildcard', () => {
       // Act
       const { engineStack, keyStacks } = buildFast(MIXED);
