@@ -84,7 +84,7 @@ describe('Class: AwsIamAccessKeys (moto, authentication on)', () => {
     // Assess
     expect(disabled).toEqual({ iam: ['Inactive'], listed: 'disabled' });
     expect(await statuses()).toEqual(['Active']);
-    await expect(provider.disable('AKIADOESNOTEXIST0000')).rejects.toBeInstanceOf(KeyNotFoundError);
+    await expect(provider.disable('TESTKEYDOESNOTEXIST0000')).rejects.toBeInstanceOf(KeyNotFoundError);
   });
 
   it('throws QuotaExceededError for a third key, an inactive one counting', async () => {
@@ -145,7 +145,7 @@ describe('Class: AwsIamAccessKeys (moto, authentication on)', () => {
     const after = await provider.lastUsed(key.keyId);
     expect(before).toBeNull();
     expect(after).toBeGreaterThanOrEqual(started);
-    await expect(provider.lastUsed('AKIADOESNOTEXIST0000')).rejects.toBeInstanceOf(KeyNotFoundError);
+    await expect(provider.lastUsed('TESTKEYDOESNOTEXIST0000')).rejects.toBeInstanceOf(KeyNotFoundError);
   });
 
   it('finds the key of an issue that died between CreateAccessKey and labelling it (retry leaves no orphan)', async () => {

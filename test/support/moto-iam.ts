@@ -47,7 +47,7 @@ async function userWithKey(iam: IAMClient, UserName: string, actions: readonly s
 export async function startMotoIam(): Promise<MotoIam & { stop(): Promise<void> }> {
   const moto: MotoServer = await startMoto({ install: false });
   try {
-    const open = client(IAMClient, moto.url, { accessKeyId: 'AKIAMOTOBOOTSTRAP000', secretAccessKey: 'bootstrap' });
+    const open = client(IAMClient, moto.url, { accessKeyId: 'TESTKEYMOTOBOOTSTRAP000', secretAccessKey: 'bootstrap' });
     const admin = await userWithKey(open, 'keyrelay-test-admin', ['*']);
     const fn = await userWithKey(open, 'keyrelay-test-function', AWS_IAM_ACTIONS);
     open.destroy();

@@ -41,8 +41,8 @@ import { secretValue } from '../../support/leak-guard';
 const USER = 'ci-deployer';
 const ARN = `arn:aws:iam::123456789012:user/${USER}`;
 const LABEL = 'keyrelay/ci/deployer/7f1c2a9e-0b1d-4c4e-9a55-2f3d1e6b8c01';
-const NEW_ID = 'AKIANEWKEY0000000001';
-const OLD_ID = 'AKIAOLDKEY0000000001';
+const NEW_ID = 'TESTKEYNEWKEY0000000001';
+const OLD_ID = 'TESTKEYOLDKEY0000000001';
 const SECRET = secretValue('wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY');
 const iam = mockClient(IAMClient);
 const sts = mockClient(STSClient);
@@ -124,7 +124,7 @@ describe('Class: AwsIamAccessKeys', () => {
 
     it('throws QuotaExceededError without creating when the user holds two keys, inactive ones counting', async () => {
       // Prepare
-      iam.on(ListAccessKeysCommand).resolves(keys([OLD_ID, 'Inactive'], ['AKIACURRENT000000001', 'Active']));
+      iam.on(ListAccessKeysCommand).resolves(keys([OLD_ID, 'Inactive'], ['TESTKEYCURRENT000000001', 'Active']));
       iam.on(GetUserCommand).resolves(userWithTags());
 
       // Act
@@ -133,7 +133,7 @@ describe('Class: AwsIamAccessKeys', () => {
       // Assess
       expect(err).toBeInstanceOf(QuotaExceededError);
       expect(err).toMatchObject({ quota: 2, code: 'ProviderQuotaFull' });
-      expect((err as Error).message).toMatch(/AKIAOLDKEY0000000001 Inactive/);
+      expect((err as Error).message).toMatch(/TESTKEYOLDKEY0000000001 Inactive/);
       expect(iam).not.toHaveReceivedCommand(CreateAccessKeyCommand);
       expect(iam).not.toHaveReceivedCommand(TagUserCommand);
     });
@@ -291,7 +291,7 @@ describe('Class: AwsIamAccessKeys', () => {
 
       // Assess
       expect(err).toBeInstanceOf(KeyNotFoundError);
-      expect((err as Error).message).toMatch(/access key 'AKIAOLDKEY0000000001' of user 'ci-deployer' does not exist/);
+      expect((err as Error).message).toMatch(/access key 'TESTKEYOLDKEY0000000001' of user 'ci-deployer' does not exist/);
     });
 
     it('throws ThrottledError on IAM throttling', async () => {
@@ -308,7 +308,7 @@ describe('Class: AwsIamAccessKeys', () => {
       // Prepare
       iam.on(ListAccessKeysCommand, { UserName: USER, Marker: undefined }).resolves({ ...keys([OLD_ID, 'Inactive']), IsTruncated: true, Marker: 'page-2' });
       iam.on(ListAccessKeysCommand, { UserName: USER, Marker: 'page-2' }).resolves(keys([NEW_ID, 'Active']));
-      iam.on(GetUserCommand).resolves(userWithTags({ [LABEL_TAG_PREFIX + NEW_ID]: LABEL, [LABEL_TAG_PREFIX + 'AKIAGONE000000000001']: 'x' }));
+      iam.on(GetUserCommand).resolves(userWithTags({ [LABEL_TAG_PREFIX + NEW_ID]: LABEL, [LABEL_TAG_PREFIX + 'TESTKEYGONE000000000001']: 'x' }));
 
       // Act
       const listed = await adapter().list();
