@@ -1,11 +1,10 @@
 import { isoTime } from '../lambda/core/clock';
+import { judgeRotation } from '../lambda/core/overdue';
 import { stageHolders, type KeyPhase, type ManagedSecret } from '../lambda/core/state';
 import type { CurrentKey } from './secrets';
 
 /** A record's next action is this late before `status` calls it past its deadline (the revoker runs at the deadline). */
 export const DEADLINE_SLACK_MS = 15 * 60_000;
-/** A rotation is overdue this long after its window opened (AWS windows may last the rest of the day). */
-export const OVERDUE_SLACK_MS = 24 * 3600_000;
 
 /** Why a key needs a look. `code` is stable for scripts. */
 export interface Attention {
@@ -21,6 +20,8 @@ export interface RecordedKey {
   due: string;
   versionId?: string;
   reason?: string;
+  /** Operator who revoked, cancelled or restored it. */
+  by?: string;
 }
 
 /** One key as `status` reports it. Holds fingerprints and key ids only. */
@@ -42,7 +43,7 @@ export interface KeyStatus {
 }
 
 function recorded(r: ManagedSecret['records'][number]): RecordedKey {
-  return { keyId: r.keyId, phase: r.phase, due: isoTime(r.due), versionId: r.versionId, reason: r.reason };
+  return { keyId: r.keyId, phase: r.phase, due: isoTime(r.due), versionId: r.versionId, reason: r.reason, by: r.by };
 }
 
 /**
@@ -69,13 +70,11 @@ export function assessKey(secret: ManagedSecret, current: CurrentKey | undefined
       attention.push({ code: 'past-deadline', detail: `key ${r.keyId} (${r.phase}) was due ${isoTime(r.due)} and is still alive` });
     }
   }
-  const overdueAt = secret.nextRotationDate
-    ? secret.nextRotationDate.getTime() + OVERDUE_SLACK_MS
-    : secret.lastRotatedDate && secret.settings.rotateEvery
-      ? secret.lastRotatedDate.getTime() + secret.settings.rotateEvery * 1000 + OVERDUE_SLACK_MS
-      : undefined;
-  if (overdueAt !== undefined && overdueAt < now && !secret.frozen) {
-    attention.push({ code: 'overdue', detail: `rotation overdue since ${isoTime(overdueAt - OVERDUE_SLACK_MS)}` });
+  // The same rule as the sweep's KeysOverdue alarm.
+  const rotation = judgeRotation(secret, now);
+  if (rotation.state === 'overdue') {
+    const since = { 'next-rotation': 'was due', 'last-rotated': 'was due (last rotation + interval)', created: 'was due (creation + interval; never rotated)' }[rotation.basis];
+    attention.push({ code: 'overdue', detail: `rotation overdue: ${since} ${isoTime(rotation.due)}, no success since` });
   }
   if (secret.frozen) attention.push({ code: 'frozen', detail: `rotation frozen: ${secret.frozen}` });
   if (!secret.rotationEnabled) attention.push({ code: 'rotation-disabled', detail: 'rotation is not enabled on the secret (deploy the stack)' });

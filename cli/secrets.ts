@@ -51,6 +51,7 @@ function fromListEntry(entry: SecretListEntry): ManagedSecret {
     RotationEnabled: entry.RotationEnabled,
     LastRotatedDate: entry.LastRotatedDate,
     NextRotationDate: entry.NextRotationDate,
+    CreatedDate: entry.CreatedDate,
   };
   return managedSecretFrom(described);
 }

@@ -95,13 +95,20 @@ export class KeyRelayMonitoring extends Construct {
           'An old key was still in use when its usage hold reached its cap, so it was revoked anyway (or failed to be): some application is probably failing now. First: check apps reading that key, then `keyrelay restore` during the observation window if it broke one.',
       },
       {
+        id: 'KeysOverdue',
+        metric: this.metric(METRICS.keysOverdue, 'Maximum', sweep),
+        threshold: 1,
+        description:
+          'A key\'s rotation is overdue by its own schedule (its due time plus a one-day window plus one day of slack passed with no successful rotation; frozen keys excluded): rotation silently stopped for it. First: the revoker log line "rotation overdue" (or `keyrelay status`) names the key; check rotation is enabled on it, then the rotation function logs and Secrets Manager\'s RotationFailed events for it.',
+      },
+      {
         id: 'RotationOverdue',
         metric: this.metric(METRICS.secondsSinceLastRotation, 'Maximum', sweep),
         threshold: props.overdueAfter.toSeconds(),
         evaluationPeriods: 3,
         // No data means the sweep is not running: that silence must alarm too.
         missing: cw.TreatMissingData.BREACHING,
-        description: `No successful rotation for longer than the longest schedule plus slack (${props.overdueAfter.toHumanString()}), or the reconcile sweep stopped reporting. First: \`keyrelay status\` for keys whose last rotation is old, check their rotation is enabled and not frozen, then the revoker's Errors (the sweep).`,
+        description: `The reconcile sweep stopped reporting (no data: KeysOverdue is blind then too), or no key rotated for longer than the longest schedule plus slack (${props.overdueAfter.toHumanString()}). First: the revoker's Errors and logs (the sweep), and its schedule; then \`keyrelay status\` for keys whose last rotation is old.`,
       },
       ...this.functionAlarms('Rotation', props.rotationFunction),
       ...this.functionAlarms('Revoker', props.revokerFunction),
@@ -133,7 +140,7 @@ export class KeyRelayMonitoring extends Construct {
           this.graph('Revocations', [METRICS.revocationSucceeded, METRICS.revocationFailed, METRICS.orphansRevoked], 'Sum'),
         ],
         [
-          this.graph('Keys past deadline', [METRICS.keysPastDeadline], 'Maximum'),
+          this.graph('Keys past deadline; keys overdue', [METRICS.keysPastDeadline, METRICS.keysOverdue], 'Maximum'),
           this.graph('Old keys in use', [METRICS.oldKeyInUse, METRICS.oldKeyInUsePastHold], 'Maximum'),
         ],
         [

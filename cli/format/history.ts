@@ -27,7 +27,8 @@ export interface History {
 }
 
 function recordEvent(r: KeyRecord): HistoryEvent {
-  const why = r.reason ? ` (${r.reason})` : '';
+  const notes = [r.reason, r.by && `by ${r.by}`].filter(Boolean);
+  const why = notes.length > 0 ? ` (${notes.join('; ')})` : '';
   const due = isoTime(r.due);
   switch (r.phase) {
     case 'grace':

@@ -27,9 +27,10 @@ function previousCell(k: KeyStatus): string {
   if (!k.previous) return '-';
   const r = k.previous.record;
   if (!r) return 'no record';
-  if (r.phase === 'revoked') return 'deleted';
+  const by = r.by ? ` by ${r.by}` : '';
+  if (r.phase === 'revoked') return `deleted${by}`;
   const what = { grace: 'valid until', held: 'held (in use), next check', disabled: 'disabled, deleted at' }[r.phase];
-  return `${what} ${r.due}`;
+  return `${what} ${r.due}${by}`;
 }
 
 /**

@@ -23,6 +23,11 @@ export const METRICS = {
   oldKeyInUsePastHold: 'OldKeyInUsePastHold',
   /** Largest time since any managed secret last rotated successfully, seconds (gauge, from the sweep). */
   secondsSinceLastRotation: 'SecondsSinceLastRotation',
+  /**
+   * Keys whose rotation is overdue by their own schedule (gauge, from the sweep; frozen keys excluded): see
+   * `judgeRotation` in `lambda/core/overdue.ts`.
+   */
+  keysOverdue: 'KeysOverdue',
   /** Keys labelled for a secret that nothing referenced, revoked by the sweep. */
   orphansRevoked: 'OrphansRevoked',
   /** finishSecret rotated but could not arrange the old key's revocation (the sweep revokes it after its deadline). */

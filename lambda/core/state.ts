@@ -77,6 +77,11 @@ export interface KeyRecord {
   heldSince?: number;
   /** Why, for emergencies and manual actions (`emergency`, `manual`, `cancel`, `orphan`). */
   reason?: string;
+  /**
+   * Who asked, for operator actions (revoke, cancel, restore): the operator as {@link recordOperator} stores it
+   * (spaces and characters tags refuse become `-`, shortened to fit the tag).
+   */
+  by?: string;
 }
 
 /**
@@ -101,6 +106,8 @@ export interface ManagedSecret {
   rotationEnabled: boolean;
   lastRotatedDate?: Date;
   nextRotationDate?: Date;
+  /** When the secret was created (the age of a key never rotated yet). */
+  createdDate?: Date;
   /** Present while rotation is paused. */
   frozen?: string;
   /** The last promoted key, as finishSecret noted it (may be stale: compare its version with AWSCURRENT). */
@@ -195,14 +202,35 @@ export function settingsFromTags(secret: string, tags: Record<string, string>): 
 
 const PHASES: ReadonlySet<string> = new Set<KeyPhase>(['grace', 'held', 'disabled', 'revoked']);
 
-/** The tag for one key record. */
+/** Longest operator a record keeps: room for an assumed-role ARN with its session name. */
+const MAX_OPERATOR = 128;
+
+/**
+ * An operator name as a key record stores it (`by=`): every character a tag value refuses, and spaces (fields are
+ * space-separated), become `-`; at most `max` characters (the head is kept: ARNs and e-mails read from the left).
+ * @default max 128
+ */
+export function recordOperator(operator: string, max = MAX_OPERATOR): string {
+  let out = '';
+  for (const ch of operator.trim()) {
+    const safe = /^[\p{L}\p{N}_.:/=+\-@]$/u.test(ch) ? ch : '-';
+    // Whole code points only: a cut surrogate pair would break the tag.
+    if (out.length + safe.length > max) break;
+    out += safe;
+  }
+  return out;
+}
+
+/** The tag for one key record; `by` is stored via {@link recordOperator}, shortened further to keep the tag valid. */
 export function keyRecordTag(record: KeyRecord): Tag {
   const Key = TAGS.keyRecord + record.keyId;
   const parts = [`phase=${record.phase}`, `due=${Math.floor(record.due / 1000)}`];
   if (record.versionId) parts.push(`v=${record.versionId}`);
   if (record.heldSince !== undefined) parts.push(`held=${Math.floor(record.heldSince / 1000)}`);
   if (record.reason) parts.push(`reason=${record.reason}`);
-  const Value = parts.join(' ');
+  const rest = parts.join(' ');
+  const by = record.by === undefined ? '' : recordOperator(record.by, Math.min(MAX_OPERATOR, 256 - rest.length - ' by='.length));
+  const Value = by ? `${rest} by=${by}` : rest;
   const problem = tagKeyProblem(Key) ?? tagValueProblem(Value);
   if (problem) throw new StateError(`key record for '${record.keyId}': ${problem}`);
   return { Key, Value };
@@ -230,6 +258,7 @@ export function parseKeyRecord(key: string, value: string): KeyRecord | undefine
     versionId: fields.get('v'),
     heldSince: held === undefined ? undefined : Number(held) * 1000,
     reason: fields.get('reason'),
+    by: fields.get('by'),
   };
 }
 
@@ -271,6 +300,7 @@ export function managedSecretFrom(described: DescribeSecretCommandOutput): Manag
     rotationEnabled: described.RotationEnabled === true,
     lastRotatedDate: described.LastRotatedDate,
     nextRotationDate: described.NextRotationDate,
+    createdDate: described.CreatedDate,
     frozen: tags[TAGS.frozen],
     currentKey: parseCurrentKey(tags[TAGS.current]),
     tags,

@@ -2,6 +2,7 @@ import { UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager
 import { isoTime } from '../core/clock';
 import { describeError } from '../core/errors';
 import { METRICS } from '../core/metrics';
+import { judgeRotation } from '../core/overdue';
 import { fingerprint } from '../core/secret-value';
 import {
   listManagedSecrets,
@@ -97,15 +98,35 @@ async function reconcileOne(deps: RevokerDeps, secretId: string): Promise<{ work
   return { work };
 }
 
+/** Counts keys overdue by their own schedule and logs each one (frozen keys apart). */
+class OverdueTally {
+  readonly overdue: string[] = [];
+  readonly frozen: string[] = [];
+
+  constructor(private readonly deps: RevokerDeps) {}
+
+  add(secret: ManagedSecret, now: number): void {
+    const verdict = judgeRotation(secret, now);
+    if (verdict.state === 'frozen') this.frozen.push(secret.name);
+    if (verdict.state !== 'overdue') return;
+    this.overdue.push(secret.name);
+    this.deps.logger.warn('rotation overdue: no successful rotation since it was due', {
+      secret: secret.name, due: isoTime(verdict.due), basis: verdict.basis, overdueSince: isoTime(verdict.overdueAt),
+      lastRotated: secret.lastRotatedDate && isoTime(secret.lastRotatedDate.getTime()), rotationEnabled: secret.rotationEnabled,
+    });
+  }
+}
+
 /**
  * `reconcile`: `revokeDue` plus orphan detection for one secret or every managed secret; emits the gauges
- * `KeysPastDeadline` and `SecondsSinceLastRotation`. A secret that fails does not stop the others; the action
- * throws at the end when anything failed.
+ * `KeysPastDeadline`, `KeysOverdue` (with a log line per overdue key) and `SecondsSinceLastRotation`. A secret that
+ * fails does not stop the others; the action throws at the end when anything failed.
  */
 export async function reconcile(deps: RevokerDeps, request: Req<'reconcile'>): Promise<RevokerResponse> {
   const ids = request.secretId ? [request.secretId] : (await listManagedSecrets(deps.sm)).map((s) => s.arn);
   const outcomes: KeyOutcome[] = [];
   const failures: SecretWork['failures'] = [];
+  const tally = new OverdueTally(deps);
   let keysPastDeadline = 0;
   let sinceRotation: number | undefined;
   for (const id of ids) {
@@ -115,6 +136,7 @@ export async function reconcile(deps: RevokerDeps, request: Req<'reconcile'>): P
       outcomes.push(...work.outcomes);
       failures.push(...work.failures);
       keysPastDeadline += pastDeadline(work.state, now);
+      tally.add(work.state.secret, now);
       const last = work.state.secret.lastRotatedDate?.getTime();
       if (last !== undefined) sinceRotation = Math.max(sinceRotation ?? 0, Math.floor((now - last) / 1000));
     } catch (err) {
@@ -124,8 +146,12 @@ export async function reconcile(deps: RevokerDeps, request: Req<'reconcile'>): P
     }
   }
   deps.metrics.addMetric(METRICS.keysPastDeadline, 'Count', keysPastDeadline);
+  deps.metrics.addMetric(METRICS.keysOverdue, 'Count', tally.overdue.length);
   if (sinceRotation !== undefined) deps.metrics.addMetric(METRICS.secondsSinceLastRotation, 'Seconds', sinceRotation);
-  deps.logger.info('reconcile done', { secrets: ids.length, keysPastDeadline, secondsSinceLastRotation: sinceRotation });
+  deps.logger.info('reconcile done', {
+    secrets: ids.length, keysPastDeadline, keysOverdue: tally.overdue.length, overdue: tally.overdue,
+    frozen: tally.frozen, secondsSinceLastRotation: sinceRotation,
+  });
   throwIfFailed(failures);
   return { action: 'reconcile', keys: outcomes };
 }
@@ -176,8 +202,9 @@ export async function revokeNow(deps: RevokerDeps, request: Req<'revokeNow'>): P
   }
   const id = keyId;
   audit(deps, 'revokeNow', state.secret.name, { keyId: id, fingerprint: keyFingerprint, operator: request.operator, reason: request.reason });
-  await writeRecord(work, { keyId: id, phase: 'grace', due: deps.clock.now(), versionId, reason: 'emergency' }, false);
-  await deleteKey(work, id, { versionId, reason: 'emergency' });
+  const by = request.operator;
+  await writeRecord(work, { keyId: id, phase: 'grace', due: deps.clock.now(), versionId, reason: 'emergency', by }, false);
+  await deleteKey(work, id, { versionId, reason: 'emergency', by });
   return done(work, 'revokeNow');
 }
 
@@ -194,7 +221,7 @@ export async function revokeWithoutReplacement(
     keyId, fingerprint: fingerprint(apiKey), operator: request.operator, reason: request.reason,
     downtime: 'applications using this secret fail until the next rotation issues a key',
   });
-  await deleteKey(work, keyId, { versionId: state.holders.current, reason: 'no-replacement' }, true);
+  await deleteKey(work, keyId, { versionId: state.holders.current, reason: 'no-replacement', by: request.operator }, true);
   return done(work, 'revokeWithoutReplacement');
 }
 
@@ -223,8 +250,8 @@ export async function cancel(deps: RevokerDeps, request: Req<'cancel'>): Promise
       await writeRecord(
         work,
         wasCurrent
-          ? { keyId, phase: 'grace', due: now + state.secret.settings.gracePeriod * 1000, versionId: pending }
-          : { keyId, phase: 'grace', due: now, versionId: pending, reason: 'cancel' },
+          ? { keyId, phase: 'grace', due: now + state.secret.settings.gracePeriod * 1000, versionId: pending, by: request.operator }
+          : { keyId, phase: 'grace', due: now, versionId: pending, reason: 'cancel', by: request.operator },
         wasCurrent,
       );
     }
@@ -284,7 +311,7 @@ export async function restore(deps: RevokerDeps, request: Req<'restore'>): Promi
   }
   const window = (state.secret.settings.observation ?? state.secret.settings.gracePeriod) * 1000;
   const due = deps.clock.now() + window;
-  await writeRecord(work, { keyId: record.keyId, phase: 'grace', due, versionId: record.versionId, reason: 'restored' });
+  await writeRecord(work, { keyId: record.keyId, phase: 'grace', due, versionId: record.versionId, reason: 'restored', by: request.operator });
   work.outcomes.push({ secretName: name, keyId: record.keyId, outcome: 'restored', nextDue: isoTime(due) });
   return done(work, 'restore');
 }

@@ -93,7 +93,7 @@ export function throwIfFailed(failures: SecretWork['failures']): void {
 export async function deleteKey(
   work: SecretWork,
   keyId: string,
-  from: { versionId?: string; reason?: string },
+  from: Pick<KeyRecord, 'versionId' | 'reason' | 'by'>,
   allowReferenced = false,
 ): Promise<boolean> {
   const { deps, state, provider } = work;
@@ -114,7 +114,7 @@ export async function deleteKey(
     detail = 'already gone';
   }
   const now = deps.clock.now();
-  await writeRecord(work, { keyId, phase: 'revoked', due: now, versionId: from.versionId, reason: from.reason }, false);
+  await writeRecord(work, { keyId, phase: 'revoked', due: now, versionId: from.versionId, reason: from.reason, by: from.by }, false);
   deps.metrics.addMetric(METRICS.revocationSucceeded, 'Count', 1);
   deps.logger.info('key revoked', { secret: state.secret.name, keyId, detail, reason: from.reason });
   work.outcomes.push({ secretName: state.secret.name, keyId, outcome: 'revoked', detail });
@@ -186,7 +186,7 @@ async function hold(work: SecretWork, record: KeyRecord, used: number | null | u
 /** Moves one due record one step: hold, disable (two-phase) or delete. Failures are recorded, not thrown. */
 async function advance(work: SecretWork, record: KeyRecord, options: DueOptions): Promise<void> {
   const { deps, state, provider } = work;
-  const { keyId, versionId, reason } = record;
+  const { keyId, versionId, reason, by } = record;
   try {
     const immediate = reason !== undefined && IMMEDIATE_REASONS.has(reason);
     if (record.phase !== 'disabled' && !immediate) {
@@ -207,7 +207,7 @@ async function advance(work: SecretWork, record: KeyRecord, options: DueOptions)
           throw err;
         }
         const due = deps.clock.now() + observation * 1000;
-        await writeRecord(work, { keyId, phase: 'disabled', due, versionId, reason });
+        await writeRecord(work, { keyId, phase: 'disabled', due, versionId, reason, by });
         deps.logger.info('key disabled; deleted after the observation window unless restored', {
           secret: state.secret.name, keyId, deleteAt: isoTime(due),
         });

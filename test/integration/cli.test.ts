@@ -93,14 +93,15 @@ describe('CLI against the local stack', () => {
     expect(unknown.stderr).toContain("error [UnknownKey]: key 'cli-no-such-key'");
   });
 
-  it('rotate --emergency: the typed name confirms; old key answers 401 and the timeline is printed', async () => {
+  it('rotate --emergency: the typed name confirms; old key answers 401, the timeline is printed, history says by whom', async () => {
     // Prepare
     const name = await local.addKey('cli-emergency');
     const old = await currentApiKey(name);
     expect(await whoamiStatus(old)).toBe(200);
 
     // Act
-    const run = await cli(['rotate', '--emergency', name, '--reason', 'leaked in a log'], `${name}\n`);
+    const run = await cli(['--operator', 'Ana María <ana@example.com>', 'rotate', '--emergency', name, '--reason', 'leaked in a log'], `${name}\n`);
+    const history = await cli(['history', name]);
 
     // Assess
     expect(run.code).toBe(EXIT.ok);
@@ -108,6 +109,7 @@ describe('CLI against the local stack', () => {
     expect(run.stdout).toMatch(/T\+\d+\.\d s {2}old key revoked \(.+\)/);
     expect(await whoamiStatus(old)).toBe(401);
     expect(await whoamiStatus(await currentApiKey(name))).toBe(200);
+    expect(history.stdout).toMatch(/revoked +key \S+: revoked \(emergency; by Ana-María--ana@example\.com-\)/);
   });
 
   it('rotate --emergency: refused without confirmation (end of input, wrong name), nothing changes', async () => {

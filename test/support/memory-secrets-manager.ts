@@ -23,7 +23,9 @@ interface Secret {
   tags: Map<string, string>;
   versions: Map<string, Version>;
   rotationEnabled: boolean;
+  created: number;
   lastRotated?: number;
+  nextRotation?: number;
 }
 
 function awsError(name: string, message: string, status = 400): Error {
@@ -56,7 +58,7 @@ export class MemorySecretsManager {
   create(name: string, tags: Tag[]): string {
     const arn = `arn:aws:secretsmanager:us-east-1:123456789012:secret:${name}-AbCdEf`;
     this.secrets.set(arn, {
-      arn, name, versions: new Map(), rotationEnabled: true,
+      arn, name, versions: new Map(), rotationEnabled: true, created: this.clock.now(),
       tags: new Map(tags.map((t) => [t.Key ?? '', t.Value ?? ''])),
     });
     return arn;
@@ -68,6 +70,14 @@ export class MemorySecretsManager {
     for (const v of secret.versions.values()) v.stages = v.stages.filter((s) => s !== 'AWSPENDING');
     if (!secret.versions.has(token)) secret.versions.set(token, { stages: ['AWSPENDING'], created: this.clock.now() });
     secret.lastRotated = this.clock.now();
+  }
+
+  /** Sets the rotation dates and switch DescribeSecret reports (times in ms; undefined clears a date). */
+  setRotation(secretId: string, dates: { enabled?: boolean; lastRotated?: number; nextRotation?: number }): void {
+    const secret = this.find(secretId);
+    secret.rotationEnabled = dates.enabled ?? secret.rotationEnabled;
+    secret.lastRotated = dates.lastRotated;
+    secret.nextRotation = dates.nextRotation;
   }
 
   /** VersionIdsToStages: versions without a label are left out, as AWS does. */
@@ -117,6 +127,8 @@ export class MemorySecretsManager {
       return {
         ARN: s.arn, Name: s.name, RotationEnabled: s.rotationEnabled,
         LastRotatedDate: s.lastRotated === undefined ? undefined : new Date(s.lastRotated),
+        NextRotationDate: s.nextRotation === undefined ? undefined : new Date(s.nextRotation),
+        CreatedDate: new Date(s.created),
         Tags: [...s.tags].map(([Key, Value]) => ({ Key, Value })),
         VersionIdsToStages: this.stages(s.arn),
       };

@@ -133,3 +133,15 @@ export class RevokerWorld {
     return this.provider.keys.get(keyId)?.status;
   }
 }
+
+/** A world rotated twice: `old` is the key `AWSPREVIOUS` now references (its grace record written). */
+export async function rotatedWorld(
+  settings: Partial<KeySettings> = {},
+  quota: number | undefined = 5,
+): Promise<{ world: RevokerWorld; old: SecretValue }> {
+  const world = new RevokerWorld('payments/api', settings, quota);
+  await world.rotate();
+  const old = world.value('AWSCURRENT');
+  await world.rotate();
+  return { world, old };
+}

@@ -10,6 +10,7 @@ import {
   providerKeyLabel,
   putKeyRecord,
   readManagedSecret,
+  recordOperator,
   settingsFromTags,
   settingsToTags,
   stageHolders,
@@ -54,6 +55,34 @@ describe('State contract: key records', () => {
     const tag = keyRecordTag(record);
     expect(tag.Key).toBe('keyrelay:key:key_1');
     expect(parseKeyRecord(tag.Key!, tag.Value!)).toEqual(record);
+  });
+
+  it.each([
+    ['an assumed-role ARN', 'arn:aws:sts::123456789012:assumed-role/OnCall/ana@example.com', 'arn:aws:sts::123456789012:assumed-role/OnCall/ana@example.com'],
+    ['an e-mail', 'ana.b+ops@example.com', 'ana.b+ops@example.com'],
+    ['spaces and punctuation', ' Ana María (on-call), "ops" ', 'Ana-María--on-call----ops-'],
+    ['a 300-character name', 'x'.repeat(300), 'x'.repeat(128)],
+  ])('round-trips the operator (by=) as %s, sanitised and within the tag limit', (_what, operator, stored) => {
+    // Prepare
+    const record = { keyId: 'key_1', phase: 'revoked' as const, due: 1_700_000_000_000, versionId: 'v-1', reason: 'emergency', by: operator };
+    // Act
+    const tag = keyRecordTag(record);
+    const parsed = parseKeyRecord(tag.Key!, tag.Value!);
+    // Assess
+    expect(recordOperator(operator)).toBe(stored);
+    expect(parsed).toEqual({ ...record, by: stored });
+    expect(tagValueProblem(tag.Value!)).toBeUndefined();
+  });
+
+  it('shortens the operator further when the other fields leave less room, and reads records without by=', () => {
+    // Prepare
+    const long = { keyId: 'k', phase: 'grace' as const, due: 0, versionId: 'v'.repeat(200), by: 'ana'.repeat(50) };
+    // Act
+    const tag = keyRecordTag(long);
+    // Assess
+    expect(tag.Value!.length).toBe(256);
+    expect(parseKeyRecord(tag.Key!, tag.Value!)?.by).toMatch(/^(ana)+a?n?$/);
+    expect(parseKeyRecord('keyrelay:key:k', 'phase=grace due=5 reason=cancel')).toEqual({ keyId: 'k', phase: 'grace', due: 5000, reason: 'cancel' });
   });
 
   it('rejects a malformed record naming the expected shape', () => {

@@ -253,7 +253,7 @@ describe('Class: KeyRelayEngine', () => {
       // Prepare
       const alarms = Object.values(engine.findResources('AWS::CloudWatch::Alarm')) as Json[];
       // Assess
-      expect(alarms.length).toBe(11);
+      expect(alarms.length).toBe(12);
       for (const a of alarms) {
         expect(a.Properties.AlarmName).toMatch(/^KeyRelay-/);
         expect(a.Properties.AlarmActions).toEqual([{ Ref: logicalId(built.engine.alarmTopic) }]);
@@ -279,6 +279,21 @@ describe('Class: KeyRelayEngine', () => {
         TreatMissingData: 'breaching',
         Threshold: 9 * 86_400,
       });
+    });
+
+    it('alarms on any key overdue by its own schedule, a silent sweep left to RotationOverdue', () => {
+      // Assess
+      const alarms = Object.values(engine.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: METRICS.keysOverdue } }));
+      expect(alarms).toHaveLength(1);
+      expect(alarms[0]!.Properties).toMatchObject({
+        Namespace: 'keyrelay',
+        Dimensions: [{ Name: 'service', Value: 'keyrelay' }],
+        Statistic: 'Maximum',
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+      });
+      expect(alarms[0]!.Properties.AlarmDescription).toMatch(/overdue by its own schedule.*First:/);
     });
 
     it.each([METRICS.rotationStepFailed, METRICS.revocationFailed, METRICS.keysPastDeadline, METRICS.oldKeyInUsePastHold])(

@@ -95,7 +95,7 @@ describe('Function: assessKey', () => {
 
   it('flags an overdue rotation and a missing current version', () => {
     // Prepare
-    const s = secret({ name: 'a/none', versions: {}, nextRotation: new Date(NOW - 2 * 86_400_000) });
+    const s = secret({ name: 'a/none', versions: {}, nextRotation: new Date(NOW - 3 * 86_400_000) });
 
     // Act
     const codes = assessKey(s, undefined, NOW).attention.map((a) => a.code);
@@ -118,6 +118,22 @@ describe('Function: formatStatus', () => {
     expect(text).toContain('payments/api  reference  sha256:aaaaaaaaaaaa (k-2)');
     expect(text).toContain('valid until 2026-11-22T11:00:00Z');
     expect(text).toContain('all 1 key(s) ok');
+  });
+
+  it('says who revoked or restored the previous key', () => {
+    // Prepare
+    const s = secret({
+      name: 'payments/api',
+      versions: { v2: ['AWSCURRENT'], v1: ['AWSPREVIOUS'] },
+      records: [{ keyId: 'k-1', phase: 'revoked', due: NOW, versionId: 'v1', reason: 'emergency', by: 'ana@example.com' }],
+    });
+
+    // Act
+    const status = assessKey(s, current, NOW);
+
+    // Assess
+    expect(status.previous?.record?.by).toBe('ana@example.com');
+    expect(formatStatus(report([status]), { json: false })).toContain('deleted by ana@example.com');
   });
 
   it('lists what needs attention, firing alarms included', () => {
@@ -206,7 +222,9 @@ describe('Function: buildHistory', () => {
     const s = secret({
       name: 'a/hist',
       versions: { v2: ['AWSCURRENT'], v1: ['AWSPREVIOUS'] },
-      records: [{ keyId: 'k-1', phase: 'revoked', due: Date.UTC(2026, 10, 21), versionId: 'v1', reason: 'emergency' }],
+      records: [
+        { keyId: 'k-1', phase: 'revoked', due: Date.UTC(2026, 10, 21), versionId: 'v1', reason: 'emergency', by: 'arn:aws:sts::123456789012:assumed-role/OnCall/ana' },
+      ],
       lastRotated: new Date(Date.UTC(2026, 10, 20, 12)),
       frozen: '2026-11-22T09:00:00Z alice: incident',
     });
@@ -222,7 +240,7 @@ describe('Function: buildHistory', () => {
     // Assess
     expect(history.events.map((e) => e.event)).toEqual(['frozen', 'revoked', 'promoted', 'issued', 'issued']);
     expect(history.events[0]?.detail).toBe('rotation frozen by alice: incident');
-    expect(history.events[1]?.detail).toBe('key k-1: revoked (emergency)');
+    expect(history.events[1]?.detail).toBe('key k-1: revoked (emergency; by arn:aws:sts::123456789012:assumed-role/OnCall/ana)');
     expect(text).toContain('v1       AWSPREVIOUS  2026-11-01T00:00:00Z  unreadable');
     expect(JSON.parse(formatHistory(history, { json: true })).versions).toHaveLength(2);
   });

@@ -4,18 +4,10 @@ import { providerKeyLabel, putKeyRecord } from '../../../lambda/core/state';
 import { KeyInUseError, NothingToDoError, RevocationFailedError, RevokerRequestError } from '../../../lambda/revoker/errors';
 import { freeQuota } from '../../../lambda/revoker/actions';
 import { ORPHAN_MIN_AGE_MS } from '../../../lambda/revoker/keys';
-import { RevokerWorld } from '../../support/revoker-harness';
+import { RevokerWorld, rotatedWorld as rotated } from '../../support/revoker-harness';
 
 const HOUR = 3_600_000;
 const who = { reason: 'key pasted in a public issue', operator: 'ana' };
-
-async function rotated(settings = {}, quota: number | undefined = 5) {
-  const world = new RevokerWorld('payments/api', settings, quota);
-  await world.rotate();
-  const old = world.value('AWSCURRENT');
-  await world.rotate();
-  return { world, old };
-}
 
 describe('Function: createRevokerHandler', () => {
   it.each([

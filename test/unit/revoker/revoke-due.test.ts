@@ -3,17 +3,9 @@ import { fingerprint } from '../../../lambda/core/secret-value';
 import { putKeyRecord } from '../../../lambda/core/state';
 import { RevocationFailedError } from '../../../lambda/revoker/errors';
 import { MAX_REVOKED_RECORDS } from '../../../lambda/revoker/lifecycle';
-import { RevokerWorld } from '../../support/revoker-harness';
+import { RevokerWorld, rotatedWorld } from '../../support/revoker-harness';
 
 const HOUR = 3_600_000;
-
-async function rotatedWorld(settings = {}) {
-  const world = new RevokerWorld('payments/api', settings);
-  await world.rotate();
-  const old = world.value('AWSCURRENT');
-  await world.rotate();
-  return { world, old };
-}
 
 describe('Action: revokeDue', () => {
   it('keeps the previous key during its grace period', async () => {
