@@ -108,7 +108,8 @@ export class ProviderHttp {
   /**
    * Sends one request. Resolves for 2xx; otherwise throws: 401/403 {@link ProviderAuthError}, 404
    * {@link KeyNotFoundError}, 429 {@link ThrottledError}, quota {@link QuotaExceededError}, 5xx, timeouts and
-   * connection failures {@link ProviderUnavailableError}, anything else {@link ProviderResponseError}.
+   * connection failures {@link ProviderUnavailableError}, anything else (a 3xx redirect included: never followed)
+   * {@link ProviderResponseError}.
    */
   async request(req: HttpRequest): Promise<HttpResponse> {
     const { provider } = this.options;
@@ -130,6 +131,9 @@ export class ProviderHttp {
         method: req.method,
         headers,
         body,
+        // fetch drops only Authorization on a cross-origin redirect: DD-API-KEY, on-behalf-of or a generic-http
+        // header would follow the redirect to another host. Never follow; a redirect is an error naming its target.
+        redirect: 'manual',
         signal: AbortSignal.timeout(this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS),
       });
     } catch (err) {
@@ -137,6 +141,15 @@ export class ProviderHttp {
         provider,
         `${req.what}: no answer from ${this.origin} (${err instanceof Error ? err.name : 'error'}); the provider is down or unreachable, retry later`,
         { cause: err },
+      );
+    }
+    if (res.status >= 300 && res.status < 400) {
+      await res.body?.cancel();
+      const target = redirectOrigin(res.headers.get('location'), url);
+      throw new ProviderResponseError(
+        provider,
+        `${req.what}: HTTP ${res.status} redirect to ${target}, not followed (credentials stay with ${this.origin}); set the provider's baseUrl to the API's final URL`,
+        { status: res.status },
       );
     }
     const text = await res.text().catch(() => '');
@@ -190,6 +203,17 @@ export class ProviderHttp {
       return new QuotaExceededError(provider, `${said}: key quota${limit} reached; delete keys nothing uses, or let keyrelay's reconcile sweep revoke orphans`, { status, quota: this.options.quota });
     }
     return new ProviderResponseError(provider, `${said}: unexpected answer`, { status });
+  }
+}
+
+/** Origin and path of a redirect's Location (never its query, which may carry tokens). */
+function redirectOrigin(location: string | null, from: URL): string {
+  if (!location) return 'nowhere (no Location)';
+  try {
+    const to = new URL(location, from);
+    return `${to.origin}${to.pathname}`;
+  } catch {
+    return 'an invalid Location';
   }
 }
 
