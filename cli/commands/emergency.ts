@@ -1,7 +1,7 @@
 import { isoTime } from '../../lambda/core/clock';
 import { confirm } from '../confirm';
 import type { Context } from '../context';
-import { EXIT, type ExitCode } from '../errors';
+import { CliError, EXIT, toCliError, type ExitCode } from '../errors';
 import { formatRotationEvent, formatTimeline, type EmergencyTimeline } from '../format/rotate';
 import { invokeRevoker } from '../revoker';
 import { rotateSecret } from '../rotation';
@@ -53,7 +53,20 @@ export async function runEmergency(ctx: Context, options: EmergencyOptions): Pro
     const result = await rotateSecret(ctx, secret, { timeoutMs: options.timeoutMs, onEvent: (e) => ctx.progress(formatRotationEvent(e, t0)) });
     timeline.steps.push({ step: 'new key current', atSeconds: (result.currentAt - t0) / 1000, detail: `version ${result.versionId}` });
     ctx.progress(`${secret.name}: revoking the old key now`);
-    const answer = await invokeRevoker(ctx, secret, { action: 'revokeNow', secretId: secret.arn, previous: true, reason: options.reason, operator });
+    let answer;
+    try {
+      answer = await invokeRevoker(ctx, secret, { action: 'revokeNow', secretId: secret.arn, previous: true, reason: options.reason, operator });
+    } catch (err) {
+      // The leaked key is now AWSPREVIOUS: the revoker's generic hints (e.g. --revoke-without-replacement for a
+      // provider outage) would revoke the new key and leave the leaked one alive.
+      const e = toCliError(err);
+      throw new CliError(
+        e.code,
+        `${e.message}. The new key is current (version ${result.versionId}) but the old key (version ${result.previousVersionId ?? 'unknown'}) was NOT revoked: it stays valid until its grace deadline`,
+        `\`keyrelay history ${secret.name}\` shows the old key's id; revoke it as soon as the revoker can: \`keyrelay revoke ${secret.name} --key-id ID --reason "${options.reason}"\` (do not rotate again: that would make a different key the previous one)`,
+        { cause: err },
+      );
+    }
     const ids = answer.keys.filter((k) => k.outcome === 'revoked').map((k) => k.keyId);
     timeline.steps.push({ step: 'old key revoked', atSeconds: at(), detail: ids.join(', ') || 'no previous key to revoke' });
   }

@@ -320,7 +320,7 @@ describe('Command: rotate --emergency', () => {
     expect([noReason, twoNames, noEmergency]).toEqual([EXIT.usage, EXIT.usage, EXIT.usage]);
   });
 
-  it('passes a revoker error through with its code (provider down)', async () => {
+  it('says the new key is current but the leaked one is NOT revoked when revocation fails, and how to finish', async () => {
     // Prepare
     const h = emergencySetup(null);
     h.mocks.lambda.on(InvokeCommand).resolves(revokerAnswer({ errorType: 'ProviderUnavailable', errorMessage: 'reference: 503 from /keys' }, true));
@@ -330,8 +330,13 @@ describe('Command: rotate --emergency', () => {
 
     // Assess
     expect(code).toBe(EXIT.failed);
-    expect(h.stderr()).toContain("error [ProviderUnavailable]: revoker 'keyrelay-revoker' failed revokeNow for key 'a/leak': reference: 503 from /keys");
-    expect(h.stderr()).toContain('--revoke-without-replacement');
+    const stderr = h.stderr();
+    expect(stderr).toContain('error [ProviderUnavailable]: ');
+    expect(stderr).toContain("revoker 'keyrelay-revoker' failed revokeNow for key 'a/leak': reference: 503 from /keys");
+    expect(stderr).toMatch(/new key is current \(version [^)]+\) but the old key \(version v-cur\) was NOT revoked/);
+    expect(stderr).toContain('keyrelay revoke a/leak --key-id');
+    // The leaked key is now AWSPREVIOUS: revoking "without replacement" would revoke the new key and leave it alive.
+    expect(stderr).not.toContain('--revoke-without-replacement');
   });
 });
 
