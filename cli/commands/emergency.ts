@@ -1,4 +1,5 @@
 import { isoTime } from '../../lambda/core/clock';
+import { stageHolders, type ManagedSecret } from '../../lambda/core/state';
 import { confirm } from '../confirm';
 import type { Context } from '../context';
 import { CliError, EXIT, toCliError, type ExitCode } from '../errors';
@@ -26,15 +27,16 @@ export interface EmergencyOptions {
  * the current key with no successor (downtime, named in the confirmation).
  */
 export async function runEmergency(ctx: Context, options: EmergencyOptions): Promise<ExitCode> {
-  const secret = await loadSecret(ctx, options.name);
+  const shown = await loadSecret(ctx, options.name);
   const operator = await ctx.operator();
   await confirm(ctx.io, {
-    expected: secret.name,
+    expected: shown.name,
     yes: options.yes,
     consequence: options.withoutReplacement
-      ? `EMERGENCY: revoke the CURRENT key of '${secret.name}' with NO replacement. Every application using '${secret.name}' fails (downtime) until a new key is issued with \`keyrelay rotate ${secret.name}\`.`
-      : `EMERGENCY: rotate '${secret.name}' now and revoke its old key at once (no grace period). Applications still holding the old key get one auth failure, then refresh.`,
+      ? `EMERGENCY: revoke the CURRENT key of '${shown.name}' with NO replacement. Every application using '${shown.name}' fails (downtime) until a new key is issued with \`keyrelay rotate ${shown.name}\`.`
+      : `EMERGENCY: rotate '${shown.name}' now and revoke its old key at once (no grace period). Applications still holding the old key get one auth failure, then refresh.`,
   });
+  const secret = await currentUnchanged(ctx, shown);
   const t0 = ctx.clock.now();
   const at = (): number => (ctx.clock.now() - t0) / 1000;
   const timeline: EmergencyTimeline = {
@@ -72,4 +74,24 @@ export async function runEmergency(ctx: Context, options: EmergencyOptions): Pro
   }
   ctx.io.stdout.write(formatTimeline(timeline, { json: options.json }));
   return EXIT.ok;
+}
+
+/**
+ * Reads the secret again after the prompt (which can take minutes) and refuses if `AWSCURRENT` moved meanwhile: the
+ * key the operator confirmed as leaked is then no longer current, and rotating would revoke the wrong one (the
+ * revoker acts on the labels as they are at the time).
+ * @throws CliError `CurrentKeyMoved`, nothing changed
+ */
+async function currentUnchanged(ctx: Context, shown: ManagedSecret): Promise<ManagedSecret> {
+  const secret = await loadSecret(ctx, shown.name);
+  const confirmed = stageHolders(shown.versions).current;
+  const now = stageHolders(secret.versions).current;
+  if (now === confirmed) return secret;
+  const keyId = secret.records.find((r) => r.versionId === confirmed)?.keyId;
+  throw new CliError(
+    'CurrentKeyMoved',
+    `the current version of '${secret.name}' moved from ${confirmed ?? 'none'} to ${now ?? 'none'} while you were confirming (a rotation ran); nothing was changed`,
+    `the leaked key (version ${confirmed ?? 'none'}) is no longer current: revoke it with \`keyrelay revoke ${secret.name} --key-id ${keyId ?? 'ID'} --reason "..."\`` +
+      `${keyId ? '' : ` (\`keyrelay history ${secret.name}\` shows its id)`}; \`keyrelay status ${secret.name}\` shows the new state`,
+  );
 }

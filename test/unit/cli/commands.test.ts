@@ -320,6 +320,24 @@ describe('Command: rotate --emergency', () => {
     expect([noReason, twoNames, noEmergency]).toEqual([EXIT.usage, EXIT.usage, EXIT.usage]);
   });
 
+  it('refuses, changing nothing, when the current key moved while the operator was confirming', async () => {
+    // Prepare: the prompt showed v-cur (the leaked key); a scheduled rotation promoted v-sched before the answer.
+    const h = emergencySetup('a/leak\n');
+    const before = entry({ name: 'a/leak', versions: { 'v-cur': ['AWSCURRENT'] } });
+    const after = entry({ name: 'a/leak', versions: { 'v-sched': ['AWSCURRENT'], 'v-cur': ['AWSPREVIOUS'] } });
+    h.mocks.sm.on(DescribeSecretCommand, { SecretId: 'a/leak' }).resolvesOnce(before).resolves(after);
+
+    // Act
+    const code = await h.run('rotate', '--emergency', 'a/leak', '--reason', 'leak');
+
+    // Assess: rotating now would revoke v-sched (AWSPREVIOUS after it) and leave the leaked v-cur valid.
+    expect(code).toBe(EXIT.failed);
+    expect(h.stderr()).toContain('error [CurrentKeyMoved]');
+    expect(h.stderr()).toContain('keyrelay revoke a/leak --key-id');
+    expect(h.mocks.sm.commandCalls(RotateSecretCommand)).toHaveLength(0);
+    expect(invoked(h)).toEqual([]);
+  });
+
   it('says the new key is current but the leaked one is NOT revoked when revocation fails, and how to finish', async () => {
     // Prepare
     const h = emergencySetup(null);
