@@ -44,6 +44,8 @@ interface CfToken {
   policies: CfPolicy[];
   condition?: Record<string, unknown>;
   issued_on?: string;
+  expires_on?: string;
+  not_before?: string;
 }
 interface CfEnvelope<T> {
   result: T;
@@ -171,12 +173,13 @@ export class CloudflareTokens implements KeyProvider {
 
   private async setStatus(keyId: string, status: 'active' | 'disabled'): Promise<void> {
     const token = await this.get(keyId);
-    // PUT replaces the whole token: send back what was read, so only the status changes.
-    const { name, policies, condition } = token;
+    // PUT replaces the whole token: send back what was read, so only the status changes (a dropped expires_on
+    // would let a restored token live forever).
+    const { name, policies, condition, expires_on, not_before } = token;
     await this.http.request({
       method: 'PUT',
       path: `${this.base}/${encodeURIComponent(keyId)}`,
-      json: { name, policies, status, ...(condition ? { condition } : {}) },
+      json: { name, policies, status, ...(condition ? { condition } : {}), ...(expires_on ? { expires_on } : {}), ...(not_before ? { not_before } : {}) },
       keyId,
       what: `set API token status to ${status}`,
     });
