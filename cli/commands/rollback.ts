@@ -11,6 +11,12 @@ import { assertNoRotationInProgress } from '../rotation';
 import { loadSecret } from '../secrets';
 
 /**
+ * A previous key whose record is due within this is not rolled back to: the revoker reads the labels before it acts,
+ * so a rollback racing a due revocation would make a dead key current.
+ */
+const DUE_MARGIN_MS = 60_000;
+
+/**
  * `keyrelay rollback NAME`: moves AWSCURRENT back to the AWSPREVIOUS version while its key is still valid per its
  * lifecycle record (phase `grace` or `held`). One `UpdateSecretVersionStage`, no key value read, no tag written:
  * the revoker leaves the record of a key AWSCURRENT references alone (the next finishSecret replaces it), and the
@@ -25,8 +31,15 @@ export async function runRollback(ctx: Context, options: { name: string; json: b
     throw new CliError('NoPreviousKey', `key '${secret.name}' has no AWSPREVIOUS version to roll back to`, `\`keyrelay history ${secret.name}\` shows its versions`);
   }
   const record = secret.records.find((r) => r.versionId === previous);
-  if (!record || record.phase === 'revoked' || record.phase === 'disabled') {
-    const state = !record ? 'has no lifecycle record, so its validity is unknown' : record.phase === 'revoked' ? 'was revoked' : 'is disabled';
+  const dueSoon = record !== undefined && record.due <= ctx.clock.now() + DUE_MARGIN_MS;
+  if (!record || record.phase === 'revoked' || record.phase === 'disabled' || dueSoon) {
+    const state = !record
+      ? 'has no lifecycle record, so its validity is unknown'
+      : record.phase === 'revoked'
+        ? 'was revoked'
+        : record.phase === 'disabled'
+          ? 'is disabled'
+          : `is due for revocation at ${isoTime(record.due)}: the revoker may be revoking it now, or have done so without recording it yet`;
     throw new CliError(
       'PreviousKeyNotValid',
       `key '${secret.name}': the previous version ${previous} ${state}; rolling back would make a dead key current`,

@@ -481,6 +481,23 @@ describe('Command: rollback', () => {
     expect(h.stderr()).toContain(`error [PreviousKeyNotValid]: key 'a/rb': the previous version v1 ${words}`);
     expect(h.mocks.sm.commandCalls(UpdateSecretVersionStageCommand)).toHaveLength(0);
   });
+
+  it.each([
+    ['past its deadline (the revocation is due now)', NOW - 1000],
+    ['due within the minute', NOW + 30_000],
+  ])('refuses when the previous key is in grace but %s', async (_what, due) => {
+    // Prepare: a due key may be mid-revocation (or revoked by a revoker that crashed before updating the record).
+    const h = harness();
+    withSecrets(h, [{ name: 'a/rb', versions: { v2: ['AWSCURRENT'], v1: ['AWSPREVIOUS'] }, records: [{ keyId: 'k-1', phase: 'grace', due, versionId: 'v1' }] }]);
+
+    // Act
+    const code = await h.run('rollback', 'a/rb', '--yes');
+
+    // Assess
+    expect(code).toBe(EXIT.failed);
+    expect(h.stderr()).toContain("error [PreviousKeyNotValid]: key 'a/rb': the previous version v1 is due for revocation at");
+    expect(h.mocks.sm.commandCalls(UpdateSecretVersionStageCommand)).toHaveLength(0);
+  });
 });
 
 describe('Command: freeze / unfreeze', () => {
