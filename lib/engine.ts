@@ -372,14 +372,24 @@ export class KeyRelayEngine extends Construct {
         },
       },
     });
-    this.rotationFailedRule.addTarget(
-      new targets.SnsTopic(this.alarmTopic, {
-        message: events.RuleTargetInput.fromText(
-          `keyrelay: Secrets Manager reported ${events.EventField.fromPath('$.detail.eventName')} for ` +
-            `${events.EventField.fromPath('$.detail.additionalEventData.SecretId')} at ${events.EventField.time}. ` +
-            'First: run `keyrelay status` on that secret and read the rotation function logs for the failing step; ' +
-            'fix the cause, then `keyrelay cancel` and `keyrelay rotate`.',
-        ),
+    const failureMessage = events.RuleTargetInput.fromText(
+      `keyrelay: Secrets Manager reported ${events.EventField.fromPath('$.detail.eventName')} for ` +
+        `${events.EventField.fromPath('$.detail.additionalEventData.SecretId')} at ${events.EventField.time}. ` +
+        'First: run `keyrelay status` on that secret and read the rotation function logs for the failing step; ' +
+        'fix the cause, then `keyrelay cancel` and `keyrelay rotate`.',
+    );
+    // Not targets.SnsTopic: it lets events.amazonaws.com publish with no condition, so a rule in any account
+    // (cross-account targets) could write to on-call's alarm topic. Only this rule may.
+    this.rotationFailedRule.addTarget({
+      bind: () => ({ arn: this.alarmTopic.topicArn, input: failureMessage, targetResource: this.alarmTopic }),
+    });
+    this.alarmTopic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'RotationFailedRule',
+        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.alarmTopic.topicArn],
+        conditions: { ArnEquals: { 'aws:SourceArn': this.rotationFailedRule.ruleArn } },
       }),
     );
 

@@ -114,6 +114,24 @@ describe('Class: KeyRelayEngine', () => {
         Targets: [Match.objectLike({ Arn: { Ref: logicalId(built.engine.alarmTopic) } })],
       });
     });
+
+    it("lets services publish to the alarm topic only for this account's alarms and this engine's rule (no confused deputy)", () => {
+      // Prepare
+      const policies = Object.values(engine.findResources('AWS::SNS::TopicPolicy')) as Json[];
+      const allows = policies
+        .flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[])
+        .filter((s) => s.Effect === 'Allow' && typeof s.Principal === 'object' && s.Principal !== null && 'Service' in s.Principal);
+
+      // Assess
+      const services = allows.flatMap((s) => asArray((s.Principal as { Service: string | string[] }).Service));
+      expect(services.sort()).toEqual(['cloudwatch.amazonaws.com', 'events.amazonaws.com']);
+      for (const s of allows) {
+        const scoped = s.Condition?.StringEquals?.['aws:SourceAccount'] ?? s.Condition?.ArnEquals?.['aws:SourceArn'];
+        expect(scoped, `topic policy statement for ${JSON.stringify(s.Principal)}`).toBeDefined();
+      }
+      const events = allows.find((s) => JSON.stringify(s.Principal).includes('events.amazonaws.com'));
+      expect(events?.Condition?.ArnEquals?.['aws:SourceArn']).toEqual({ 'Fn::GetAtt': [logicalId(built.engine.rotationFailedRule), 'Arn'] });
+    });
   });
 
   describe('least privilege', () => {
