@@ -35,7 +35,9 @@ export async function runRetire(ctx: Context, options: { name: string; json: boo
     const answer = await invokeRevoker(ctx, secret, { action: 'cancel', secretId: secret.arn, reason, operator });
     done.push('pending rotation abandoned', ...describeOutcomes(answer.keys));
   }
-  for (const record of secret.records.filter((r) => r.phase !== 'revoked')) {
+  // After a rollback the current key's record is still there (the next finishSecret replaces it): the revoker
+  // refuses to revoke a current key by id, and with --hand-over it must stay anyway.
+  for (const record of secret.records.filter((r) => r.phase !== 'revoked' && (r.versionId === undefined || r.versionId !== holders.current))) {
     const answer = await invokeRevoker(ctx, secret, { action: 'revokeNow', secretId: secret.arn, keyId: record.keyId, reason, operator });
     done.push(...describeOutcomes(answer.keys));
   }

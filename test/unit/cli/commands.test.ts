@@ -618,6 +618,23 @@ describe('Command: retire', () => {
     expect(h.stdout()).toContain('the current key is handed over');
     expect(h.stdout()).toContain("remove 'a/old' from keyrelay.config.json and deploy to finish");
   });
+
+  it('does not revoke by id the current key of a rolled-back secret (its record outlives the rollback)', async () => {
+    // Prepare: after `rollback`, AWSCURRENT is back on v1 and k-1's grace record is still there.
+    const h = harness();
+    withSecrets(h, [{ name: 'a/old', versions: { v1: ['AWSCURRENT'], v2: ['AWSPREVIOUS'] }, records: [{ keyId: 'k-1', phase: 'grace', due: NOW + 3600_000, versionId: 'v1' }] }]);
+    h.mocks.lambda
+      .on(InvokeCommand)
+      .resolves(revokerAnswer({ errorType: 'KeyInUse', errorMessage: "key 'k-1' is referenced by AWSCURRENT" }, true));
+
+    // Act
+    const code = await h.run('retire', 'a/old', '--hand-over', '--yes');
+
+    // Assess
+    expect(code).toBe(EXIT.ok);
+    expect(invoked(h)).toEqual([]);
+    expect(h.stdout()).toContain('the current key is handed over');
+  });
 });
 
 describe('Command: history', () => {
