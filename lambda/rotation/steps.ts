@@ -239,9 +239,13 @@ async function createSecret(ctx: StepContext): Promise<void> {
  * Issues a key after revoking any key already labelled for this token: such a key comes from an attempt that died
  * between "issue" and "put", so it is stored nowhere and its value cannot be read back from the provider.
  * Revoking first also frees its quota slot. Repeated on each transient retry, so a retry never leaves a second key.
+ *
+ * A key being replaced that no longer exists (revoked without replacement, or deleted by the provider after a leak)
+ * is exactly when a rotation is needed most: adapters that copy scopes from it answer `KeyNotFoundError`, so the key
+ * is issued once more without `replaces`, from the provider settings as on a first issue.
  */
 async function issueWithQuota(ctx: StepContext, provider: KeyProvider, request: IssueRequest) {
-  const issue = () =>
+  const once = () =>
     ctx.call(async () => {
       for (const key of await provider.list()) {
         if (key.label !== request.label) continue;
@@ -250,6 +254,19 @@ async function issueWithQuota(ctx: StepContext, provider: KeyProvider, request: 
       }
       return provider.issue(request);
     });
+  const issue = async () => {
+    try {
+      return await once();
+    } catch (err) {
+      if (!(err instanceof KeyNotFoundError) || request.replaces === undefined) throw err;
+      ctx.req.log.warn('the key being replaced no longer exists at the provider; issuing from the provider settings', {
+        keyId: request.replaces,
+        error: describeError(err),
+      });
+      request = { label: request.label };
+      return once();
+    }
+  };
   try {
     return await issue();
   } catch (err) {

@@ -3,6 +3,7 @@ import 'aws-sdk-client-mock-vitest/extend';
 import { describe, expect, it, vi } from 'vitest';
 import { parseSecretValue } from '../../../lambda/core/secret-value';
 import { TAGS } from '../../../lambda/core/state';
+import { KeyNotFoundError } from '../../../lambda/providers/errors';
 import { PendingValueConflictError, RotationFrozenError, RotationQuotaError } from '../../../lambda/rotation';
 import { secretValue } from '../../support/leak-guard';
 import { rotationHarness } from './harness';
@@ -257,5 +258,28 @@ describe('Step: createSecret, restrictions', () => {
     const h = await rotationHarness({ withCurrent: false });
     await h.step('createSecret', h.start());
     expect(h.provider.calls.filter((c) => c.op === 'issue').map((c) => c.keyId)).toEqual([undefined]);
+  });
+
+  it('still issues a key when the key it replaces was already deleted at the provider', async () => {
+    // Prepare: the current key is gone (revokeWithoutReplacement, or the provider revoked a leaked key), and the
+    // adapter, like Cloudflare's or SendGrid's, reads the replaced key by id to copy its scopes
+    const h = await rotationHarness();
+    const issue = h.provider.issue.bind(h.provider);
+    h.provider.issue = async (request) => {
+      if (request.replaces !== undefined && h.provider.keys.get(request.replaces)?.status === 'deleted') {
+        throw new KeyNotFoundError('fake', `read key scopes: key '${request.replaces}' does not exist`, { status: 404 });
+      }
+      return issue(request);
+    };
+    await h.provider.revoke(h.initialKeyId!);
+    const token = h.start();
+
+    // Act
+    await h.rotate(token);
+
+    // Assess: the rotation that replaces the dead key completes, from the provider settings
+    const current = parseSecretValue(h.sm.valueAt(h.arn, 'AWSCURRENT'), h.name);
+    expect(h.keysFor(token).map((k) => k.keyId)).toEqual([current.keyId]);
+    expect(h.output()).toContain('the key being replaced no longer exists at the provider');
   });
 });
