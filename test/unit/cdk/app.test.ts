@@ -1,4 +1,5 @@
 import { CfnResource } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { parseCron, shortestCronInterval } from '../../../lambda/core/cron';
 import { MAX_RESOURCES_PER_STACK, shardOf } from '../../../lib/app';
@@ -50,6 +51,21 @@ describe('Function: buildKeyRelay', () => {
     const { keys } = buildFast({ defaults: base, keys: { a: { shard: 2 } }, stacks: { shards: 3 } });
     // Assess
     expect(keys.get('a')!.stack.stackName).toBe('KeyRelay-Keys2');
+  });
+
+  it('grants a reader of the stack\'s own account by resource policy and key policy (keyrelay cannot edit its role)', () => {
+    // Prepare: buildFast deploys to account 123456789012.
+    const reader = 'arn:aws:iam::123456789012:role/same-account-app';
+    const config: KeyRelayConfig = { defaults: base, keys: { 'app/api': { rotateEvery: '7d' } }, readers: [{ principal: reader, keys: ['app/api'] }] };
+
+    // Act
+    const { engineStack, keyStacks } = buildFast(config);
+
+    // Assess
+    const secretPolicies = [...keyStacks.values()].flatMap((s) => Object.values(Template.fromStack(s).findResources('AWS::SecretsManager::ResourcePolicy')));
+    expect(JSON.stringify(secretPolicies)).toContain(reader);
+    const keyPolicy = JSON.stringify(Object.values(Template.fromStack(engineStack).findResources('AWS::KMS::Key')));
+    expect(keyPolicy).toContain(reader);
   });
 
   it('names the stacks after stacks.prefix', () => {
