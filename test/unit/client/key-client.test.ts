@@ -1,3 +1,4 @@
+import { DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { describe, expect, it } from 'vitest';
 import {
   ClientOptionsError,
@@ -9,6 +10,7 @@ import {
   createKeyClient,
   type KeyClientOptions,
 } from '../../../client/index';
+import { TAGS } from '../../../lambda/core/state';
 import { FakeClock } from '../../support/fake-clock';
 import { FakeSecret, awsErrors, mintKey, secretJson, turn } from './fake-secret';
 
@@ -303,6 +305,22 @@ describe('Class: KeyClient', () => {
       expect((err as SecretUnavailableError).code).toBe('SecretUnavailable');
     });
 
+    it('sends a new request on the next read after a cold read failed (no poisoned single-flight)', async () => {
+      // Prepare
+      const { secret, client } = setup();
+      secret.faults.get = awsErrors.serverError();
+      const failed = await Promise.allSettled([client.getApiKey(NAME), client.getApiKey(NAME)]);
+      delete secret.faults.get;
+
+      // Act
+      const key = await client.getApiKey(NAME);
+
+      // Assess
+      expect(failed.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+      expect(secret.calls('get')).toBe(2);
+      expect(key).toBe(await keyNow(secret));
+    });
+
     it('throws a StateError naming the bad field of an invalid value, without quoting it', async () => {
       // Prepare
       const key = mintKey('bad');
@@ -463,6 +481,29 @@ describe('Class: KeyClient', () => {
 
       // Assess
       expect(await client.getApiKey(NAME)).toBe(newKey);
+    });
+    it('does not let a check that was in flight when it was called bring back the old key', async () => {
+      // Prepare: a background check whose DescribeSecret saw the old version, answering only when told.
+      const { secret, client, elapse } = setup();
+      const firstKey = await client.getApiKey(NAME);
+      const seen = { Name: NAME, VersionIdsToStages: { [secret.current]: ['AWSCURRENT'] }, Tags: [{ Key: TAGS.gracePeriod, Value: '86400' }] };
+      let answerCheck: (value: typeof seen) => void = () => undefined;
+      secret.sm.on(DescribeSecretCommand).callsFake(() => new Promise<typeof seen>((resolve) => (answerCheck = resolve)));
+      await elapse(TTL);
+      expect(await client.getApiKey(NAME)).toBe(firstKey); // starts the check, served the cached key
+
+      // Act: the KeyRotated event arrives and a read fetches the new key; then the old check answers.
+      const newKey = mintKey('second');
+      secret.rotate(newKey);
+      client.invalidate(NAME);
+      const cold = await client.getApiKey(NAME);
+      answerCheck(seen);
+      await turn();
+
+      // Assess
+      expect(cold).toBe(newKey);
+      expect(await client.getApiKey(NAME)).toBe(newKey);
+      expect(secret.calls('describe')).toBe(1);
     });
   });
 
