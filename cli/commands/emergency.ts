@@ -5,7 +5,7 @@ import type { Context } from '../context';
 import { CliError, EXIT, toCliError, type ExitCode } from '../errors';
 import { formatRotationEvent, formatTimeline, type EmergencyTimeline } from '../format/rotate';
 import { invokeRevoker } from '../revoker';
-import { rotateSecret } from '../rotation';
+import { checkRotatable, rotateSecret } from '../rotation';
 import { loadSecret } from '../secrets';
 
 /** `keyrelay rotate --emergency NAME --reason ...` options. */
@@ -28,6 +28,7 @@ export interface EmergencyOptions {
  */
 export async function runEmergency(ctx: Context, options: EmergencyOptions): Promise<ExitCode> {
   const shown = await loadSecret(ctx, options.name);
+  if (!options.withoutReplacement) checkRotatable(shown); // frozen or stuck: say so before the operator confirms
   const operator = await ctx.operator();
   await confirm(ctx.io, {
     expected: shown.name,

@@ -320,6 +320,22 @@ describe('Command: rotate --emergency', () => {
     expect([noReason, twoNames, noEmergency]).toEqual([EXIT.usage, EXIT.usage, EXIT.usage]);
   });
 
+  it('refuses a frozen key before asking for the confirmation, saying how to go on', async () => {
+    // Prepare
+    const h = harness({ stdin: 'a/leak\n' });
+    withSecrets(h, [{ name: 'a/leak', frozen: '2026-11-22T09:00:00Z alice: provider outage' }]);
+
+    // Act
+    const code = await h.run('rotate', '--emergency', 'a/leak', '--reason', 'leak');
+
+    // Assess
+    expect(code).toBe(EXIT.failed);
+    expect(h.stderr()).not.toContain("Type 'a/leak' to confirm");
+    expect(h.stderr()).toContain('error [SecretFrozen]');
+    expect(h.stderr()).toContain('--revoke-without-replacement');
+    expect(h.mocks.sm.commandCalls(RotateSecretCommand)).toHaveLength(0);
+  });
+
   it('refuses, changing nothing, when the current key moved while the operator was confirming', async () => {
     // Prepare: the prompt showed v-cur (the leaked key); a scheduled rotation promoted v-sched before the answer.
     const h = emergencySetup('a/leak\n');
