@@ -25,7 +25,8 @@ export interface KeyClientOptions {
   staleIfError?: number;
   /**
    * The keys' grace period, when known ahead: checks `ttl`/`staleIfError` at construction. Each secret's
-   * `keyrelay:grace-period` tag, learned at the first check, is checked as well and wins.
+   * `keyrelay:grace-period` tag, learned at the first check, is checked as well and wins. Trusted until that first
+   * check: it must not exceed the smallest grace period of the secrets read, or a lower one can be outlasted.
    * @default - learned from each secret; until then the config's minimum (60 s) is assumed
    */
   gracePeriod?: number;
