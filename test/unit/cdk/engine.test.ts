@@ -170,9 +170,17 @@ describe('Class: KeyRelayEngine', () => {
           Statement: [Match.objectLike({ Principal: { Service: 'scheduler.amazonaws.com' }, Condition: { StringEquals: { 'aws:SourceAccount': '123456789012' } } })],
         },
       });
-      const invoke = iamStatements(engine).filter((s) => asArray(s.Action).includes('lambda:InvokeFunction'));
-      const schedulerInvoke = invoke.find((s) => JSON.stringify(s.Resource).includes(':function:KeyRelay-revoker:*'));
-      expect(asArray(schedulerInvoke?.Resource).map((r) => JSON.stringify(r))).toEqual([
+      // Every statement of every policy on the scheduler role, not just the one naming the revoker.
+      const role = { Ref: logicalId(built.engine.schedulerRole) };
+      const schedulerPolicies = ['AWS::IAM::Policy', 'AWS::IAM::ManagedPolicy'].flatMap(
+        (type) => Object.values(engine.findResources(type, { Properties: { Roles: Match.arrayWith([role]) } })) as Json[],
+      );
+      const schedulerInvoke = schedulerPolicies
+        .flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[])
+        .filter((s) => asArray(s.Action).some((a) => a.startsWith('lambda:')));
+      expect(schedulerInvoke).toHaveLength(1);
+      expect(schedulerInvoke[0]?.Action).toBe('lambda:InvokeFunction');
+      expect(asArray(schedulerInvoke[0]?.Resource).map((r) => JSON.stringify(r))).toEqual([
         expect.stringContaining(':function:KeyRelay-revoker"'),
         expect.stringContaining(':function:KeyRelay-revoker:*"'),
       ]);
