@@ -35,16 +35,36 @@ export interface Runtime {
   metrics: Metrics;
 }
 
-/** Builds the {@link Runtime} from `env` (see `lambda/core/env.ts` for the variables). */
-export function runtimeFromEnv(env: NodeJS.ProcessEnv = process.env): Runtime {
-  const sm = new SecretsManagerClient({});
+/** Per-call timeouts of the AWS SDK clients, ms (each SDK attempt; the SDK and the steps retry on top). */
+export interface AwsTimeouts {
+  /** Time to open the connection. */
+  connectionTimeout: number;
+  /** Time for the answer once connected. */
+  requestTimeout: number;
+}
+
+/**
+ * The SDK sets no timeout: without one, a function with no network path to AWS (a VPC without an endpoint or NAT)
+ * waits in its first call until Lambda kills it, and nothing says which call hung. With these a call fails with a
+ * transient `TimeoutError` that the steps retry within their deadline and then report.
+ */
+export const AWS_TIMEOUTS: AwsTimeouts = { connectionTimeout: 3_000, requestTimeout: 10_000 };
+
+/**
+ * Builds the {@link Runtime} from `env` (see `lambda/core/env.ts` for the variables).
+ * @param timeouts per-call timeouts of the SDK clients. @default AWS_TIMEOUTS
+ */
+export function runtimeFromEnv(env: NodeJS.ProcessEnv = process.env, timeouts: AwsTimeouts = AWS_TIMEOUTS): Runtime {
+  // Without throwOnRequestTimeout the SDK only warns when requestTimeout passes, and keeps waiting.
+  const config = { requestHandler: { ...timeouts, throwOnRequestTimeout: true } };
+  const sm = new SecretsManagerClient(config);
   const clock = systemClock;
   return {
     sm,
     clock,
     provider: (secret) => providerForSecret(secret, sm, clock),
-    scheduler: eventBridgeScheduler(new SchedulerClient({}), clock, schedulerTargetFromEnv(env)),
-    events: eventBridgePublisher(new EventBridgeClient({}), env[ENV.eventBus] ?? 'default'),
+    scheduler: eventBridgeScheduler(new SchedulerClient(config), clock, schedulerTargetFromEnv(env)),
+    events: eventBridgePublisher(new EventBridgeClient(config), env[ENV.eventBus] ?? 'default'),
     logger: createLogger(),
     metrics: createMetrics(),
   };
