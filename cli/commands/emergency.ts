@@ -1,5 +1,6 @@
 import { isoTime } from '../../lambda/core/clock';
 import { stageHolders, type ManagedSecret } from '../../lambda/core/state';
+import type { RevokerResponse } from '../../lambda/revoker/protocol';
 import { confirm } from '../confirm';
 import type { Context } from '../context';
 import { CliError, EXIT, toCliError, type ExitCode } from '../errors';
@@ -50,15 +51,14 @@ export async function runEmergency(ctx: Context, options: EmergencyOptions): Pro
   };
   if (options.withoutReplacement) {
     const answer = await invokeRevoker(ctx, secret, { action: 'revokeWithoutReplacement', secretId: secret.arn, reason: options.reason, operator, acceptDowntime: true });
-    const ids = answer.keys.filter((k) => k.outcome === 'revoked').map((k) => k.keyId);
-    timeline.steps.push({ step: 'current key revoked, no replacement', atSeconds: at(), detail: ids.join(', ') || undefined });
+    timeline.steps.push({ step: 'current key revoked, no replacement', atSeconds: at(), detail: revokedIds(answer).join(', ') });
   } else {
     const result = await rotateSecret(ctx, secret, { timeoutMs: options.timeoutMs, onEvent: (e) => ctx.progress(formatRotationEvent(e, t0)) });
     timeline.steps.push({ step: 'new key current', atSeconds: (result.currentAt - t0) / 1000, detail: `version ${result.versionId}` });
     ctx.progress(`${secret.name}: revoking the old key now`);
-    let answer;
+    let ids: string[];
     try {
-      answer = await invokeRevoker(ctx, secret, { action: 'revokeNow', secretId: secret.arn, previous: true, reason: options.reason, operator });
+      ids = revokedIds(await invokeRevoker(ctx, secret, { action: 'revokeNow', secretId: secret.arn, previous: true, reason: options.reason, operator }));
     } catch (err) {
       // The leaked key is now AWSPREVIOUS: the revoker's generic hints (e.g. --revoke-without-replacement for a
       // provider outage) would revoke the new key and leave the leaked one alive.
@@ -70,11 +70,19 @@ export async function runEmergency(ctx: Context, options: EmergencyOptions): Pro
         { cause: err },
       );
     }
-    const ids = answer.keys.filter((k) => k.outcome === 'revoked').map((k) => k.keyId);
-    timeline.steps.push({ step: 'old key revoked', atSeconds: at(), detail: ids.join(', ') || 'no previous key to revoke' });
+    timeline.steps.push({ step: 'old key revoked', atSeconds: at(), detail: ids.join(', ') });
   }
   ctx.io.stdout.write(formatTimeline(timeline, { json: options.json }));
   return EXIT.ok;
+}
+
+/** The keys the revoker says it revoked; none is a failure, not a success to report. @throws CliError `NothingRevoked` */
+function revokedIds(answer: RevokerResponse): string[] {
+  const ids = answer.keys.filter((k) => k.outcome === 'revoked').map((k) => k.keyId);
+  if (ids.length === 0) {
+    throw new CliError('NothingRevoked', `the revoker answered ${answer.action} without revoking any key`, "read the revoker's logs; check the revoker is the same keyrelay version as this CLI");
+  }
+  return ids;
 }
 
 /**

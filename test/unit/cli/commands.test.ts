@@ -354,6 +354,20 @@ describe('Command: rotate --emergency', () => {
     expect(invoked(h)).toEqual([]);
   });
 
+  it('does not report success when the revoker answers without revoking any key', async () => {
+    // Prepare
+    const h = emergencySetup(null);
+    h.mocks.lambda.on(InvokeCommand).resolves(ok('revokeNow', []));
+
+    // Act
+    const code = await h.run('rotate', '--emergency', 'a/leak', '--reason', 'leak', '--yes');
+
+    // Assess
+    expect(code).toBe(EXIT.failed);
+    expect(h.stderr()).toMatch(/was NOT revoked/);
+    expect(h.stdout()).not.toContain('old key revoked');
+  });
+
   it('says the new key is current but the leaked one is NOT revoked when revocation fails, and how to finish', async () => {
     // Prepare
     const h = emergencySetup(null);
