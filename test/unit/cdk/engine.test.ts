@@ -391,6 +391,10 @@ describe('Class: KeyRelayEngine', () => {
           expect([...asArray(s.Action)].sort()).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
         }
       }
+      // Every key policy statement naming a reader lets it only decrypt, only through Secrets Manager.
+      const [key] = Object.values(engine.findResources('AWS::KMS::Key')) as Json[];
+      const forReaders = (key!.Properties.KeyPolicy.Statement as Statement[]).filter((s) => /111111111111|222222222222/.test(JSON.stringify(s.Principal)));
+      expect(forReaders).toHaveLength(1);
       engine.hasResourceProperties('AWS::KMS::Key', {
         KeyPolicy: {
           Statement: Match.arrayWith([
@@ -434,6 +438,8 @@ describe('Class: KeyRelayEngine', () => {
           Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com' } },
         }),
       );
+      // Nothing else: no other action on the secrets, no other use of the key.
+      expect(statements).toHaveLength(2);
     });
   });
 
