@@ -159,16 +159,18 @@ interface StepContext {
 export async function runStep(deps: RotationDeps, req: StepRequest, cache: VersionCache): Promise<void> {
   const budget = { ...BUDGET_DEFAULTS, ...deps.retry };
   const deadline = deps.clock.now() + (req.remainingMs ?? budget.defaultBudgetMs) - budget.marginMs;
-  const call: Call = (fn) =>
-    retry(fn, {
+  const call: Call = (fn) => {
+    const pace = paced(deps.clock, deadline, budget.maxMs);
+    return retry(() => pace.run(fn), {
       clock: deps.clock,
       attempts: budget.attempts,
       baseMs: budget.baseMs,
       maxMs: budget.maxMs,
       random: budget.random,
-      retryable: (err) => isTransient(err) && deps.clock.now() + budget.maxMs <= deadline,
+      retryable: (err) => isTransient(err) && pace.fits(),
       onRetry: (err, attempt, waitMs) => req.log.warn('retrying a transient failure', { error: describeError(err), attempt, waitMs }),
     });
+  };
   let providerType = 'unknown';
   try {
     const secret = await call(() => readManagedSecret(deps.sm, req.secretId));
@@ -186,6 +188,26 @@ export async function runStep(deps: RotationDeps, req: StepRequest, cache: Versi
     count(deps, METRICS.rotationStepFailed, req.step, providerType);
     throw err;
   }
+}
+
+/**
+ * Paces retries against the invocation's deadline: another attempt is worth starting only when the longest wait plus
+ * an attempt as slow as the slowest so far (a provider timing out takes its full timeout) still ends before the
+ * deadline. Otherwise Lambda kills the function mid-attempt, and the step's error, log line and metric are lost.
+ */
+function paced(clock: Clock, deadline: number, maxWaitMs: number) {
+  let slowest = 0;
+  return {
+    async run<T>(fn: () => Promise<T>): Promise<T> {
+      const started = clock.now();
+      try {
+        return await fn();
+      } finally {
+        slowest = Math.max(slowest, clock.now() - started);
+      }
+    },
+    fits: () => clock.now() + maxWaitMs + slowest <= deadline,
+  };
 }
 
 function count(deps: RotationDeps, metric: string, step: string, provider: string): void {
@@ -383,12 +405,13 @@ async function testSecret(ctx: StepContext): Promise<void> {
 async function verifyPending(ctx: StepContext, provider: KeyProvider, pending: SecretValue): Promise<VerifiedKey> {
   const { budget, deps, deadline } = ctx;
   const started = deps.clock.now();
+  const pace = paced(deps.clock, deadline, budget.verifyMaxMs);
   let attempts = 0;
   try {
     return await retry(
       (attempt) => {
         attempts = attempt;
-        return provider.verify(pending.apiKey);
+        return pace.run(() => provider.verify(pending.apiKey));
       },
       {
         clock: deps.clock,
@@ -397,8 +420,7 @@ async function verifyPending(ctx: StepContext, provider: KeyProvider, pending: S
         maxMs: budget.verifyMaxMs,
         // Half jitter: propagation needs real waiting, and full jitter may spend every attempt in a few ms.
         random: () => 0.5 + budget.random() / 2,
-        retryable: (err) =>
-          (err instanceof ProviderAuthError || isTransient(err)) && deps.clock.now() + budget.verifyMaxMs <= deadline,
+        retryable: (err) => (err instanceof ProviderAuthError || isTransient(err)) && pace.fits(),
         onRetry: (err, attempt, waitMs) =>
           ctx.req.log.info('pending key not accepted yet; retrying', { error: describeError(err), attempt, waitMs }),
       },

@@ -3,6 +3,7 @@ import 'aws-sdk-client-mock-vitest/extend';
 import { describe, expect, it } from 'vitest';
 import { parseSecretValue } from '../../../lambda/core/secret-value';
 import { TAGS } from '../../../lambda/core/state';
+import { ProviderUnavailableError } from '../../../lambda/providers/errors';
 import { PrincipalMismatchError } from '../../../lambda/rotation';
 import type { FakeFault } from '../../support/fake-provider';
 import type { SmFault } from '../../support/fake-secrets-manager';
@@ -137,6 +138,25 @@ describe('Throttling (behaviour 11)', () => {
     await expect(result).rejects.toThrow('Rate exceeded');
     expect(h.clock.now() - before).toBeLessThanOrEqual(20_000 - 3_000);
     expect(h.sm.mock.commandCalls(DescribeSecretCommand).length).toBeGreaterThan(3);
+  });
+
+  it('starts no attempt that cannot finish before the Lambda timeout when each attempt is slow', async () => {
+    // Prepare: the provider times out after 10 s on every call (the HTTP adapters' per-request timeout)
+    const h = await rotationHarness({ deps: { retry: { random: () => 0.5 } } });
+    const token = h.start();
+    h.provider.list = async () => {
+      await h.clock.sleep(10_000);
+      throw new ProviderUnavailableError('fake', 'list API keys: timed out after 10000 ms');
+    };
+    const before = h.clock.now();
+
+    // Act
+    const result = h.handler({ Step: 'createSecret', SecretId: h.arn, ClientRequestToken: token }, { getRemainingTimeInMillis: () => 30_000 });
+
+    // Assess: it fails with the provider's error while the function is still alive to report it
+    await expect(result).rejects.toThrow(ProviderUnavailableError);
+    expect(h.clock.now() - before).toBeLessThanOrEqual(30_000 - 3_000);
+    expect(h.metrics().some((m) => 'RotationStepFailed' in m)).toBe(true);
   });
 });
 
