@@ -37,7 +37,17 @@ export async function invokeRevoker(ctx: Context, secret: ManagedSecret, request
       ),
     );
   } catch (err) {
-    throw toCliError(err, `invoking revoker '${fn}' (${request.action}) for key '${secret.name}'`);
+    const e = toCliError(err, `invoking revoker '${fn}' (${request.action}) for key '${secret.name}'`);
+    if (e.code === 'UnknownKey') {
+      // Lambda's ResourceNotFoundException: the function is missing, not the key.
+      throw new CliError(
+        'RevokerNotFound',
+        `revoker function '${fn}' (named by tag '${TAGS.revoker}' of key '${secret.name}') does not exist here: ${e.message}`,
+        'deploy the keyrelay stack (or start the local stack), and check --region / AWS_ENDPOINT_URL point where it runs',
+        { cause: err },
+      );
+    }
+    throw e;
   }
   const text = answer.Payload ? new TextDecoder().decode(answer.Payload) : '';
   if (answer.FunctionError) {

@@ -404,6 +404,24 @@ describe('Command: revoke / cancel / restore', () => {
     expect(h.stdout()).toContain('key k-7 revoked');
   });
 
+  it('says the revoker function is missing, not the key, when Lambda cannot find it', async () => {
+    // Prepare
+    const h = harness();
+    withSecrets(h, [{ name: 'a/1' }]);
+    h.mocks.lambda
+      .on(InvokeCommand)
+      .rejects(Object.assign(new Error('Function not found: arn:aws:lambda:us-east-1:123456789012:function:keyrelay-revoker'), { name: 'ResourceNotFoundException', $metadata: { httpStatusCode: 404 } }));
+
+    // Act
+    const code = await h.run('revoke', 'a/1', '--key-id', 'k-7', '--reason', 'in a paste', '--yes');
+
+    // Assess
+    expect(code).toBe(EXIT.failed);
+    expect(h.stderr()).toContain('error [RevokerNotFound]');
+    expect(h.stderr()).toContain("keyrelay:revoker");
+    expect(h.stderr()).not.toContain('UnknownKey');
+  });
+
   it('requires --key-id and --reason (exit 2)', async () => {
     // Prepare
     const h = harness();
