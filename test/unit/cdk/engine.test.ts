@@ -79,6 +79,10 @@ describe('Class: KeyRelayEngine', () => {
             Condition: { StringEquals: { 'kms:ViaService': 'secretsmanager.eu-west-1.amazonaws.com' } },
           }),
         );
+        // And no use of the key outside a service: every KMS statement is bound to Secrets Manager or SQS.
+        for (const s of statements.filter((s) => asArray(s.Action).some((a) => a.startsWith('kms:')))) {
+          expect(s.Condition?.StringEquals?.['kms:ViaService'], JSON.stringify(s)).toMatch(/^(secretsmanager|sqs)\.eu-west-1\.amazonaws\.com$/);
+        }
       }
     });
 
