@@ -49,7 +49,8 @@ export function defaultKeyClient(create = true): KeyClient | undefined {
  * const key = await getApiKey('payments/stripe');
  */
 export function getApiKey(name: string): Promise<string> {
-  return (shared ?? (defaultKeyClient() as KeyClient)).getApiKey(name);
+  if (shared !== undefined) return shared.getApiKey(name);
+  return created().then((client) => client.getApiKey(name));
 }
 
 /**
@@ -59,5 +60,14 @@ export function getApiKey(name: string): Promise<string> {
  * const user = await withApiKey('search/reference-api', (key) => api.whoami(key));
  */
 export function withApiKey<T>(name: string, fn: (apiKey: string) => Promise<T> | T): Promise<T> {
-  return (shared ?? (defaultKeyClient() as KeyClient)).withApiKey(name, fn);
+  if (shared !== undefined) return shared.withApiKey(name, fn);
+  return created().then((client) => client.withApiKey(name, fn));
+}
+
+/**
+ * The default client, created now; a malformed environment variable rejects (the next call tries again) rather than
+ * throwing past a caller that chains `.catch()` on the promise these functions return.
+ */
+async function created(): Promise<KeyClient> {
+  return defaultKeyClient() as KeyClient;
 }

@@ -1,6 +1,6 @@
 import { DescribeSecretCommand, GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createKeyClient, getApiKey, handleKeyRotatedEvent, withApiKey } from '../../../client/index';
 import { FakeClock } from '../../support/fake-clock';
 import { FakeSecret, mintKey, secretJson } from './fake-secret';
@@ -38,6 +38,29 @@ describe('Function: getApiKey / withApiKey (default client)', () => {
     // Assess
     expect(key).toBe(newKey);
     sm.restore();
+  });
+  it('rejects, rather than throws, when the environment holds a malformed option', async () => {
+    // Prepare: a fresh module, so its default client is created from this environment
+    vi.resetModules();
+    vi.stubEnv('KEYRELAY_CLIENT_TTL', 'soon');
+    const fresh = await import('../../../client/index');
+    const call = <T>(fn: () => Promise<T>): { thrown?: unknown; returned?: Promise<T> } => {
+      try {
+        return { returned: fn() };
+      } catch (thrown) {
+        return { thrown };
+      }
+    };
+
+    // Act
+    const read = call(() => fresh.getApiKey('default/secret'));
+    const used = call(() => fresh.withApiKey('default/secret', (k) => k));
+    vi.unstubAllEnvs();
+
+    // Assess: callers chaining .catch() get the error, not an exception thrown past them
+    expect([read.thrown, used.thrown]).toEqual([undefined, undefined]);
+    await expect(read.returned).rejects.toThrow(/KEYRELAY_CLIENT_TTL/);
+    await expect(used.returned).rejects.toBeInstanceOf(fresh.ClientOptionsError);
   });
 });
 
