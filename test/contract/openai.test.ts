@@ -16,7 +16,10 @@ const error = (status: number, type: string, message: string, headers?: Record<s
   body: { error: { message, type, param: null, code: null } },
 });
 
-async function harness(keyType: 'service-account' | 'admin', settings: Record<string, string> = {}): Promise<ContractHarness & { calls: () => string[] }> {
+async function harness(
+  keyType: 'service-account' | 'admin',
+  settings: Record<string, string> = {},
+): Promise<ContractHarness & { calls: () => string[]; addMemberKey: (name: string) => string }> {
   const clock = new FakeClock();
   const prefix = keyType === 'admin' ? 'sk-admin-' : 'sk-svcacct-';
   const store = new KeyStore(clock, 1000, (n) => `key_${n.toString().padStart(16, '0')}`, () => mintKey(prefix, 64));
@@ -25,6 +28,9 @@ async function harness(keyType: 'service-account' | 'admin', settings: Record<st
   const serviceAccountId = 'svc_acct_xyz789';
   const secondsOf = (ms: number) => Math.floor(ms / 1000);
   const owner = { type: 'service_account', service_account: { id: serviceAccountId, name: 'app', created_at: 1_700_000_000, role: 'member' } };
+  /** Project keys of a project member (a person), not of keyrelay's service account. */
+  const userOwned = new Set<string>();
+  const userOwner = { type: 'user', user: { id: 'user_2', email: 'dev@example.com', name: 'Dev', created_at: 1_700_000_000, role: 'member' } };
   const projectKey = (k: ReturnType<typeof store.add>) => ({
     object: 'organization.project.api_key',
     redacted_value: `${prefix}***${k.value.slice(-4)}`,
@@ -33,7 +39,7 @@ async function harness(keyType: 'service-account' | 'admin', settings: Record<st
     last_used_at: k.lastUsed === null ? null : secondsOf(k.lastUsed),
     id: k.id,
     owner_project_access: 'active',
-    owner,
+    owner: userOwned.has(k.id) ? userOwner : owner,
   });
   const adminApiKey = (k: ReturnType<typeof store.add>) => ({
     object: 'organization.admin_api_key',
@@ -127,6 +133,11 @@ async function harness(keyType: 'service-account' | 'admin', settings: Record<st
     keyCount: () => store.keys.size,
     violations: () => contractViolations(fake, UNDOCUMENTED),
     calls: () => fake.calls,
+    addMemberKey: (name) => {
+      const k = store.add(name);
+      userOwned.add(k.id);
+      return k.id;
+    },
     stop: () => fake.stop(),
   };
 }
@@ -135,6 +146,22 @@ describeProviderContract('openai (service-account keys)', () => harness('service
 describeProviderContract('openai (admin keys)', () => harness('admin'));
 
 describe('Class: OpenAiKeys', () => {
+  it("lists only its service account's keys, never a project member's (reconcile must not see them to revoke)", async () => {
+    // Prepare: a member's key, even one whose name looks like keyrelay's label.
+    const h = await harness('service-account');
+    const memberKey = h.addMemberKey('keyrelay/app/not-ours');
+    const issued = await h.provider.issue({ label: 'keyrelay/app/t1' });
+
+    // Act
+    const listed = await h.provider.list();
+
+    // Assess
+    expect(listed.map((k) => k.keyId)).toContain(issued.keyId);
+    expect(listed.map((k) => k.keyId)).not.toContain(memberKey);
+    expect(h.violations()).toEqual([]);
+    await h.stop();
+  });
+
   it('adds keys to the existing service account instead of creating service accounts', async () => {
     // Prepare
     const h = await harness('service-account');
