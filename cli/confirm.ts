@@ -49,9 +49,10 @@ export async function confirm(io: CliIo, request: ConfirmRequest): Promise<void>
     );
   }
   if (answer.trim() !== request.expected) {
+    // The answer is not repeated: it may be the leaked key, pasted by mistake (a terminal shows what was typed anyway).
     throw new CliError(
       'ConfirmationRefused',
-      `confirmation did not match: expected '${request.expected}', got '${answer.trim()}'; nothing was changed`,
+      `confirmation did not match: expected '${request.expected}' (${answer.trim().length} characters received); nothing was changed`,
       `rerun and type '${request.expected}' exactly`,
       { exitCode: EXIT.refused },
     );

@@ -260,7 +260,7 @@ describe('Command: rotate --emergency', () => {
   });
 
   it.each([
-    ['a wrong name', 'a/other\n', /expected 'a\/leak', got 'a\/other'/],
+    ['a wrong name', 'a/other\n', /did not match: expected 'a\/leak'/],
     ['end of input', '', /no confirmation received/],
   ])('refuses on %s with exit 4 and changes nothing', async (_what, stdin, message) => {
     // Prepare

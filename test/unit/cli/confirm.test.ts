@@ -4,6 +4,7 @@ import { confirm, readSecretInput } from '../../../cli/confirm';
 import { CliError, EXIT } from '../../../cli/errors';
 import type { CliIo } from '../../../cli/io';
 import { FakeClock } from '../../support/fake-clock';
+import { secretValue } from '../../support/leak-guard';
 
 function io(stdin: PassThrough & { isTTY?: boolean; setRawMode?: (mode: boolean) => unknown }): CliIo & { err: string[] } {
   const err: string[] = [];
@@ -43,7 +44,7 @@ describe('Function: confirm', () => {
   });
 
   it.each([
-    ['a different name', 'payments/other\n', /expected 'payments\/api', got 'payments\/other'/],
+    ['a different name', 'payments/other\n', /did not match: expected 'payments\/api'/],
     ['end of input', '', /no confirmation received \(end of input\)/],
   ])('refuses %s with ConfirmationRefused and exit 4', async (_what, input, message) => {
     // Act
@@ -52,6 +53,19 @@ describe('Function: confirm', () => {
     // Assess
     await expect(result).rejects.toThrow(message);
     await expect(confirm(io(piped(input)), { expected: 'payments/api', consequence: 'x' })).rejects.toMatchObject({ code: 'ConfirmationRefused', exitCode: EXIT.refused });
+  });
+
+  it('never repeats the answer, which may be a key pasted by mistake', async () => {
+    // Prepare: the leaked key is on the clipboard at 3 a.m.
+    const pasted = secretValue('rk_live_pasted_by_mistake_0123456789');
+    const target = io(piped(`${pasted}\n`));
+
+    // Act
+    const err = await confirm(target, { expected: 'payments/api', consequence: 'x' }).catch((e: unknown) => e);
+
+    // Assess
+    expect(err).toBeInstanceOf(CliError);
+    expect(`${(err as CliError).message} ${(err as CliError).hint} ${target.err.join('')}`).not.toContain(pasted);
   });
 
   it('does not read stdin with yes', async () => {
