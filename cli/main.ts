@@ -1,4 +1,4 @@
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option, type OutputConfiguration } from 'commander';
 import { parseDuration } from '../lambda/core/duration';
 import type { Context, GlobalOptions } from './context';
 import { CliError, EXIT, toCliError } from './errors';
@@ -59,6 +59,18 @@ function usage(message: string, hint: string): CliError {
   return new CliError('UsageError', message, hint, { exitCode: EXIT.usage });
 }
 
+/**
+ * Commander's streams. An unknown `--option=value` is reported without its value: an operator guessing how to pass a
+ * key to `import` would otherwise see it (and a CI log keep it).
+ */
+function output(io: CliIo): OutputConfiguration {
+  return {
+    writeOut: (s) => void io.stdout.write(s),
+    writeErr: (s) => void io.stderr.write(s),
+    outputError: (s, write) => write(s.replace(/(unknown option '[^'=\s]*=)[^']*'/g, "$1...'")),
+  };
+}
+
 const jsonOption = (): Option => new Option('--json', 'print the result as JSON on stdout (progress stays on stderr)').default(false);
 const yesOption = (): Option => new Option('-y, --yes', 'skip the typed confirmation (automation)').default(false);
 
@@ -72,7 +84,7 @@ export function buildProgram(io: CliIo, runner: Runner): Command {
     .option('--debug', 'print stack traces with errors')
     .exitOverride()
     .showHelpAfterError('(add --help for usage)')
-    .configureOutput({ writeOut: (s) => void io.stdout.write(s), writeErr: (s) => void io.stderr.write(s) })
+    .configureOutput(output(io))
     .addHelpText(
       'after',
       `\nExit codes: 0 ok, 1 failed, 2 usage, 3 needs attention (status, plan), 4 confirmation refused.` +
@@ -80,7 +92,7 @@ export function buildProgram(io: CliIo, runner: Runner): Command {
     );
   const sub = (name: string, description: string, example: string[]): Command => {
     const cmd = program.command(name).description(description).addHelpText('after', examples(...example));
-    cmd.exitOverride().configureOutput({ writeOut: (s) => void io.stdout.write(s), writeErr: (s) => void io.stderr.write(s) });
+    cmd.exitOverride().configureOutput(output(io));
     return cmd;
   };
 

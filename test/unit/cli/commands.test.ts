@@ -570,6 +570,20 @@ describe('Command: freeze / unfreeze', () => {
 });
 
 describe('Command: import', () => {
+  it('does not echo a key value passed as an unknown --option=value', async () => {
+    // Prepare: an operator guessing how to pass the key
+    const k = keyValue('k-arg');
+    const h = harness();
+
+    // Act
+    const code = await h.run('import', 'a/imp', '--key-id', 'k-arg', `--api-key=${k.value.apiKey}`);
+
+    // Assess
+    expect(code).toBe(EXIT.usage);
+    expect(h.stderr()).toContain("unknown option '--api-key=");
+    expect(h.stderr() + h.stdout()).not.toContain(k.value.apiKey);
+  });
+
   it('reads the key from piped stdin, stores it as AWSCURRENT and prints only its fingerprint', async () => {
     // Prepare
     const k = keyValue('k-imp');
