@@ -159,10 +159,15 @@ export function settingsToTags(settings: KeySettings): Tag[] {
     });
 }
 
+// Number('') and Number(' ') are 0: a cleared tag or field would otherwise read as "no grace" or "due at the epoch".
+function wholeNumber(text: string | undefined): number {
+  return text !== undefined && /^\d+$/.test(text) ? Number(text) : NaN;
+}
+
 function seconds(tags: Record<string, string>, key: string, secret: string): number | undefined {
   const raw = tags[key];
   if (raw === undefined) return undefined;
-  const n = Number(raw);
+  const n = wholeNumber(raw);
   if (!Number.isInteger(n) || n < 0) {
     throw new StateError(`secret '${secret}': tag '${key}' must be a whole number of seconds, got '${raw}'`);
   }
@@ -246,11 +251,11 @@ export function parseKeyRecord(key: string, value: string): KeyRecord | undefine
     if (eq > 0) fields.set(part.slice(0, eq), part.slice(eq + 1));
   }
   const phase = fields.get('phase');
-  const due = Number(fields.get('due'));
-  if (!phase || !PHASES.has(phase) || !Number.isFinite(due)) {
+  const due = wholeNumber(fields.get('due'));
+  const held = fields.get('held');
+  if (!phase || !PHASES.has(phase) || !Number.isFinite(due) || (held !== undefined && !Number.isFinite(wholeNumber(held)))) {
     throw new StateError(`tag '${key}' is not a key record (expected 'phase=<grace|held|disabled|revoked> due=<epoch seconds>', got '${value}')`);
   }
-  const held = fields.get('held');
   return {
     keyId,
     phase: phase as KeyPhase,

@@ -41,6 +41,13 @@ describe('State contract: settings tags', () => {
     );
   });
 
+  it.each(['', ' '])('refuses a blank number (%j) rather than reading it as 0 seconds of grace', (blank) => {
+    // A tag value cleared in the console must not turn into "revoke the old key at once".
+    expect(() => settingsFromTags('s', { ...tagMap(settingsToTags(settings)), [TAGS.gracePeriod]: blank })).toThrow(
+      `secret 's': tag 'keyrelay:grace-period' must be a whole number of seconds, got '${blank}'`,
+    );
+  });
+
   it("checks AWS's tag value limits, which moto does not", () => {
     expect(tagValueProblem('a'.repeat(257))).toMatch(/at most 256/);
     expect(tagValueProblem('{"json":true}')).toMatch(/may hold only/);
@@ -88,6 +95,10 @@ describe('State contract: key records', () => {
   it('rejects a malformed record naming the expected shape', () => {
     expect(() => parseKeyRecord('keyrelay:key:x', 'phase=gone')).toThrow(/expected 'phase=<grace\|held\|disabled\|revoked> due=/);
     expect(parseKeyRecord('other', 'x')).toBeUndefined();
+  });
+
+  it('rejects a blank deadline rather than reading it as the epoch (due at once)', () => {
+    expect(() => parseKeyRecord('keyrelay:key:x', 'phase=grace due=')).toThrow(/is not a key record/);
   });
 
   it('writes a record with TagResource', async () => {
