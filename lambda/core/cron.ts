@@ -36,6 +36,9 @@ function field(text: string, name: string, min: number, max: number, names: stri
     else if (range.includes('-')) {
       const [a = '', b = ''] = range.split('-');
       [lo, hi] = [value(a), value(b)];
+      if (lo > hi) {
+        throw new ConfigError(`cron ${name} '${text}': range '${range}' runs backwards and matches nothing; keyrelay does not wrap ranges around, list both parts (e.g. 22-23,0-2)`);
+      }
     } else {
       lo = value(range);
       hi = stepText === undefined ? lo : max;

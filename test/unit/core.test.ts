@@ -85,6 +85,9 @@ describe('Function: parseCron', () => {
     ['cron(0 4 L * ? *)', /L, W and # are not supported/],
     ['cron(0 25 * * ? *)', /'25' is not in 0-23/],
     ['cron(0 4 * * * *)', /'\?' in exactly one of day-of-month and day-of-week/],
+    // A backwards range matched nothing: the key never rotated, and config said only "never fires twice in 5 years".
+    ['cron(0 22-2 * * ? *)', /hours '22-2': range '22-2' runs backwards/],
+    ['cron(0 0 ? * FRI-MON *)', /range 'FRI-MON' runs backwards/],
   ])('rejects %s', (expr, message) => expect(() => parseCron(expr)).toThrow(message));
 });
 
