@@ -1,4 +1,4 @@
-import { GetSecretValueCommand, RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, PutSecretValueCommand, RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { describe, expect, it } from 'vitest';
 import { parseSecretValue, type SecretValue } from '../../lambda/core/secret-value';
 import { providerKeyLabel } from '../../lambda/core/state';
@@ -142,6 +142,26 @@ describe('Class: RotationService (local RotateSecret)', () => {
     const after = await valueOf(name);
     expect(after.versionId).toBe(token);
     expect(liveKeys(name)).toEqual([before.keyId, after.keyId].sort());
+  });
+
+  it('abandons a failed rotation when a new version is written before its retry, as AWS does (RotationAbandoned)', async () => {
+    // Prepare: the first attempt fails after createSecret put the new key on the pending version.
+    const name = await local.addKey('abandoned');
+    local.stack.crashOnce('after:createSecret', name);
+    const token = await rotate(name);
+    expect(await attemptEnded(name)).toBe('retrying');
+    // An operator writes the secret by hand (here: the current value again, e.g. `keyrelay import`).
+    const current = await local.sm().send(new GetSecretValueCommand({ SecretId: name, VersionStage: 'AWSCURRENT' }));
+    const manual = await local.sm().send(new PutSecretValueCommand({ SecretId: name, SecretString: current.SecretString }));
+
+    // Act
+    await local.stack.advance(60_000);
+
+    // Assess: the retry does not promote the pending key over the manual write.
+    expect(local.stack.rotation.get(name)?.runs.at(-1)).toMatchObject({ token, status: 'abandoned', attempts: 2 });
+    const stages = await local.waitFor(name, () => true);
+    expect(stages[manual.VersionId as string]).toContain('AWSCURRENT');
+    expect(stages[token] ?? []).not.toContain('AWSPENDING');
   });
 
   it('gives up after the last retry and leaves AWSPENDING for the operator', async () => {
