@@ -447,13 +447,17 @@ async function finishSecret(ctx: StepContext): Promise<void> {
   // One TagResource, before the move: the old key's deadline (a retry after the move returns early, so it would be
   // lost) and a note of the new key's fingerprint for `status` (checked against AWSCURRENT when read).
   const tags = [currentKeyTag({ versionId: req.token, keyId: pending.keyId, fingerprint: fingerprint(pending.apiKey) })];
-  if (current?.value) {
+  const previousKeyId = current?.value?.keyId;
+  const earlier = previousKeyId === undefined ? undefined : secret.records.find((r) => r.keyId === previousKeyId);
+  if (earlier?.phase === 'revoked') {
+    // Revoked without replacement (or found dead): nothing to wait for or arrange, and its record keeps who and why.
+    req.log.info('the previous key is already revoked: no grace period to arrange', { previousKeyId: earlier.keyId });
+  } else if (current?.value) {
     // Always now + grace, counted from this promotion: a record left from earlier (the key was demoted before, then
     // rolled back to; or a finish that wrote it and was retried much later) must not shorten the grace. A later
     // deadline already recorded is kept: a deadline only ever moves out.
     const keyId = current.value.keyId;
-    const earlier = secret.records.find((r) => r.keyId === keyId && r.phase === 'grace');
-    const due = Math.max(deps.clock.now() + secret.settings.gracePeriod * 1000, earlier?.due ?? 0);
+    const due = Math.max(deps.clock.now() + secret.settings.gracePeriod * 1000, earlier?.phase === 'grace' ? earlier.due : 0);
     record = { keyId, phase: 'grace', due, versionId: current.versionId };
     tags.push(keyRecordTag(record));
   }

@@ -2,7 +2,7 @@ import { TagResourceCommand, UpdateSecretVersionStageCommand } from '@aws-sdk/cl
 import 'aws-sdk-client-mock-vitest/extend';
 import { describe, expect, it, vi } from 'vitest';
 import { fingerprint, parseSecretValue } from '../../../lambda/core/secret-value';
-import { TAGS, readManagedSecret } from '../../../lambda/core/state';
+import { TAGS, putKeyRecord, readManagedSecret } from '../../../lambda/core/state';
 import { GRACE, rotationHarness } from './harness';
 
 describe('Step: finishSecret (behaviour 9)', () => {
@@ -172,6 +172,23 @@ describe('Step: finishSecret (behaviour 9)', () => {
     // Assess: apps that picked K0 back up get the whole grace period again
     const record = (await readManagedSecret(h.sm.client, h.arn)).records.find((r) => r.keyId === h.initialKeyId);
     expect(record?.due).toBe(h.clock.now() + GRACE * 1000);
+  });
+
+  it('leaves the record of a current key already revoked without replacement as it is, and arranges nothing for it', async () => {
+    // Prepare: on-call revoked the current key (revokeWithoutReplacement): deleted, recorded with who and why
+    const h = await rotationHarness();
+    await h.provider.revoke(h.initialKeyId!);
+    const revoked = { keyId: h.initialKeyId!, phase: 'revoked' as const, due: h.clock.now(), versionId: h.initialVersion, reason: 'no-replacement', by: 'ana' };
+    await putKeyRecord(h.sm.client, h.arn, revoked);
+    await h.clock.advance(60_000);
+
+    // Act: the rotation that replaces it
+    await h.rotate(h.start());
+
+    // Assess: the audit trail (who revoked it, and why) survives, and no revocation is arranged for a dead key
+    const record = (await readManagedSecret(h.sm.client, h.arn)).records.find((r) => r.keyId === h.initialKeyId);
+    expect(record).toEqual({ ...revoked, due: Math.floor(revoked.due / 1000) * 1000 });
+    expect(h.scheduled).toEqual([]);
   });
 });
 
