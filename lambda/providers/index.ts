@@ -30,7 +30,8 @@ export const PROVIDERS: Readonly<Record<string, ProviderDefinition>> = {
 
 /** The definition of `type`. @throws ConfigError listing the known types. */
 export function providerDefinition(type: string): ProviderDefinition {
-  const def = PROVIDERS[type];
+  // Own keys only: `constructor` or `toString` would otherwise find Object.prototype's and fail with a TypeError.
+  const def = Object.hasOwn(PROVIDERS, type) ? PROVIDERS[type] : undefined;
   if (!def) {
     throw new ConfigError(`unknown provider type '${type}'; known types: ${Object.keys(PROVIDERS).sort().join(', ')}`);
   }

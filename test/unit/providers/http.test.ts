@@ -9,7 +9,7 @@ import {
   QuotaExceededError,
   ThrottledError,
 } from '../../../lambda/providers/errors';
-import { PROVIDERS } from '../../../lambda/providers';
+import { createProvider, PROVIDERS } from '../../../lambda/providers';
 import { keySettings, resolveConfig } from '../../../lib/config';
 import { settingsToTags } from '../../../lambda/core/state';
 import { ProviderHttp, errorText, jsonPath, lazyCredential, paginate, parseAdminCredential } from '../../../lambda/providers/http';
@@ -249,6 +249,15 @@ describe('Registry: PROVIDERS', () => {
 
   it('rejects unknown settings, so a typo fails at synth', () => {
     expect(PROVIDERS.datadog?.settings.safeParse({ sit: 'datadoghq.eu' }).success).toBe(false);
+  });
+
+  it.each(['constructor', 'toString', '__proto__'])("throws ConfigError naming the known types for type '%s' (an Object.prototype name)", (type) => {
+    // Act
+    const creating = () => createProvider(type, { settings: {}, adminCredential: async () => '{}', clock: new FakeClock() });
+
+    // Assess
+    expect(creating).toThrow(ConfigError);
+    expect(creating).toThrow(/known types: aws-iam, cloudflare/);
   });
 });
 
