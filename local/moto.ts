@@ -108,6 +108,12 @@ export async function startMoto(options: StartMotoOptions = {}): Promise<MotoSer
     stdio: 'ignore',
   });
   watchdog.unref();
+  // A start that fails must not leave the watchdog polling: it would outlive the failure and later kill whatever
+  // process group reuses moto's pid.
+  const abandon = (): void => {
+    killGroup(child, 'SIGKILL');
+    watchdog.kill('SIGTERM');
+  };
 
   let output = '';
   let onEarlyExit: (code: number | null) => void = () => undefined;
@@ -115,7 +121,7 @@ export async function startMoto(options: StartMotoOptions = {}): Promise<MotoSer
     const timer = setTimeout(() => fail(`moto_server printed no port within ${timeoutMs} ms`), timeoutMs);
     const fail = (why: string): void => {
       clearTimeout(timer);
-      killGroup(child, 'SIGKILL');
+      abandon();
       reject(new MotoError(`${why}; output: ${output.slice(-500) || '(none)'}. Check \`${command} -H 127.0.0.1 -p 0\` by hand`));
     };
     const onData = (chunk: Buffer): void => {
@@ -150,7 +156,7 @@ export async function startMoto(options: StartMotoOptions = {}): Promise<MotoSer
       // not listening yet
     }
     if (Date.now() > deadline) {
-      killGroup(child, 'SIGKILL');
+      abandon();
       throw new MotoError(`moto_server at ${url} did not answer within ${timeoutMs} ms`);
     }
     await new Promise((resolve) => setTimeout(resolve, 50));

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -17,6 +17,28 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** Pids of the moto watchdogs this process started that are still running (Linux /proc). */
+function watchdogs(): number[] {
+  const found: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let argv: string[];
+    try {
+      argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue; // exited meanwhile
+    }
+    if (argv[1] === '-e' && argv[2]?.includes('process.kill(-group') && argv[3] === String(process.pid)) found.push(Number(entry));
+  }
+  return found;
+}
+
+/** Waits (real process exits, at most 5 s) until no watchdog of this process is left; returns those left. */
+async function watchdogsAfterExit(): Promise<number[]> {
+  for (let i = 0; i < 100 && watchdogs().length > 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+  return watchdogs();
 }
 
 describe('Function: findMotoServer', () => {
@@ -52,5 +74,15 @@ describe('Function: startMoto', () => {
     expect(before.status).toBe(200);
     expect(alive(moto.pid)).toBe(false);
     await expect(fetch(`${moto.url}/moto-api/data.json`)).rejects.toThrow();
+    expect(await watchdogsAfterExit()).toEqual([]);
+  });
+
+  it('throws MotoError and leaves neither moto nor its watchdog behind when moto is not up in time', async () => {
+    // Act
+    const starting = startMoto({ timeoutMs: 1 });
+
+    // Assess
+    await expect(starting).rejects.toThrow(MotoError);
+    expect(await watchdogsAfterExit()).toEqual([]);
   });
 });
