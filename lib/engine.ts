@@ -643,6 +643,11 @@ export class KeyRelayEngine extends Construct {
         sm('Freeze', ['secretsmanager:TagResource', 'secretsmanager:UntagResource'], {
           'ForAllValues:StringEquals': { 'aws:TagKeys': [TAGS.frozen] },
         }),
+        // rollback gives the key it demotes a fresh grace deadline (a key record), as finishSecret does. Writing one
+        // gives on-call nothing new: it can already revoke a non-current key at once through the revoker.
+        sm('RollbackDeadline', ['secretsmanager:TagResource'], {
+          'ForAllValues:StringLike': { 'aws:TagKeys': [`${TAGS.keyRecord}*`] },
+        }),
         new iam.PolicyStatement({
           sid: 'ImportEncryptsThroughSecretsManager',
           actions: ['kms:GenerateDataKey', 'kms:Decrypt'],

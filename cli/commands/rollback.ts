@@ -1,6 +1,6 @@
 import { UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import { isoTime } from '../../lambda/core/clock';
-import { stageHolders } from '../../lambda/core/state';
+import { demotionRecord, putKeyRecord, recordOperator, stageHolders } from '../../lambda/core/state';
 import { withThrottleRetry } from '../aws';
 import { confirm } from '../confirm';
 import type { Context } from '../context';
@@ -18,10 +18,11 @@ const DUE_MARGIN_MS = 60_000;
 
 /**
  * `keyrelay rollback NAME`: moves AWSCURRENT back to the AWSPREVIOUS version while its key is still valid per its
- * lifecycle record (phase `grace` or `held`). One `UpdateSecretVersionStage`, no key value read, no tag written:
- * the revoker leaves the record of a key AWSCURRENT references alone (the next finishSecret replaces it), and the
- * reconcile sweep revokes the demoted key as an orphan a full grace period after it first sees it (or at once with
- * `keyrelay revoke`). The revoker's `inspect` names it (best effort: the move does not depend on it).
+ * lifecycle record (phase `grace` or `held`). No key value is read. Before the move it gives the key it demotes a full
+ * grace period from now (`demotionRecord`, the same rule as finishSecret): a record left from that key's earlier
+ * demotion would otherwise let the revoker delete it early. The demoted key is known from finishSecret's
+ * `keyrelay:current` note or a record of the current version; when neither names it, the reconcile sweep gives it a
+ * full grace period when it first sees it unreferenced. The revoker leaves the record of the key made current alone.
  */
 export async function runRollback(ctx: Context, options: { name: string; json: boolean; yes: boolean }): Promise<ExitCode> {
   const secret = await loadSecret(ctx, options.name);
@@ -52,6 +53,12 @@ export async function runRollback(ctx: Context, options: { name: string; json: b
     yes: options.yes,
     consequence: `Roll back '${secret.name}': key ${record.keyId} (valid until ${isoTime(record.due)}) becomes current again; the current key (version ${current}) stops being current.`,
   });
+  const demotedKeyId = secret.currentKey?.versionId === current ? secret.currentKey.keyId : secret.records.find((r) => r.versionId === current)?.keyId;
+  const deadline = demotedKeyId === undefined ? undefined : demotionRecord(secret, demotedKeyId, current, ctx.clock.now());
+  if (deadline) {
+    const written = { ...deadline, reason: 'rollback', by: recordOperator(operator) };
+    await withThrottleRetry(ctx.clock, () => putKeyRecord(ctx.clients.sm, secret.arn, written));
+  }
   await withThrottleRetry(ctx.clock, () =>
     ctx.clients.sm.send(new UpdateSecretVersionStageCommand({ SecretId: secret.arn, VersionStage: 'AWSCURRENT', MoveToVersionId: previous, RemoveFromVersionId: current })),
   );

@@ -280,6 +280,24 @@ function parseCurrentKey(value: string | undefined): CurrentKeyNote | undefined 
   return m ? { versionId: m[1]!, keyId: m[2]!, fingerprint: m[3]! } : undefined;
 }
 
+/**
+ * The record for a key as it stops being current (finishSecret, `keyrelay rollback`): a full grace period from `now`.
+ * A record left from an earlier demotion (the key was rolled back to since) can therefore never shorten the grace
+ * applications get, and a later deadline already recorded is kept: deadlines only move out. Undefined when the key is
+ * already revoked: nothing to wait for, and its record keeps who revoked it and why.
+ */
+export function demotionRecord(
+  secret: Pick<ManagedSecret, 'records' | 'settings'>,
+  keyId: string,
+  versionId: string,
+  now: number,
+): KeyRecord | undefined {
+  const earlier = secret.records.find((r) => r.keyId === keyId);
+  if (earlier?.phase === 'revoked') return undefined;
+  const due = Math.max(now + secret.settings.gracePeriod * 1000, earlier?.phase === 'grace' ? earlier.due : 0);
+  return { keyId, phase: 'grace', due, versionId };
+}
+
 /** Tags as a plain object. */
 export function tagMap(tags: Tag[] | undefined): Record<string, string> {
   const out: Record<string, string> = {};
@@ -374,18 +392,36 @@ export function stageHolders(versions: Record<string, string[]>): { current?: st
 const LABEL_PREFIX = 'keyrelay/';
 
 /**
- * The label every provider key keyrelay issues carries: `keyrelay/<secret name>/<token>`, so a retried
- * createSecret finds the key it already issued, and the reconcile sweep knows which secret a key belongs to.
+ * How provider key labels name a secret: its ARN's resource id, the name plus the random suffix AWS gives every
+ * secret (`payments/api-AbCdEf`). Two deployments that share a provider admin credential and a secret name (staging
+ * and production, two regions) therefore never take each other's keys for their own orphans; a name alone would let
+ * one deployment's sweep revoke the other's current key. Falls back to the name when `arn` is not an ARN.
  */
-export function providerKeyLabel(secretName: string, token: string): string {
-  return `${LABEL_PREFIX}${secretName}/${token}`;
+export function secretLabelId(secret: { arn: string; name: string }): string {
+  const at = secret.arn.indexOf(':secret:');
+  return at >= 0 ? secret.arn.slice(at + ':secret:'.length) : secret.name;
 }
 
-/** Inverse of {@link providerKeyLabel}; undefined for keys keyrelay did not label. */
-export function parseProviderKeyLabel(label: string | undefined): { secretName: string; token: string } | undefined {
+/**
+ * The label every provider key keyrelay issues carries: `keyrelay/<secret label id>/<token>` (see
+ * {@link secretLabelId}), so a retried createSecret finds the key it already issued, and the reconcile sweep knows
+ * which secret a key belongs to.
+ */
+export function providerKeyLabel(secret: { arn: string; name: string }, token: string): string {
+  return `${LABEL_PREFIX}${secretLabelId(secret)}/${token}`;
+}
+
+/** Inverse of {@link providerKeyLabel}: the secret's label id and the token; undefined for keys keyrelay did not label. */
+export function parseProviderKeyLabel(label: string | undefined): { secret: string; token: string } | undefined {
   if (!label?.startsWith(LABEL_PREFIX)) return undefined;
   const rest = label.slice(LABEL_PREFIX.length);
   const slash = rest.lastIndexOf('/');
   if (slash <= 0 || slash === rest.length - 1) return undefined;
-  return { secretName: rest.slice(0, slash), token: rest.slice(slash + 1) };
+  return { secret: rest.slice(0, slash), token: rest.slice(slash + 1) };
+}
+
+/** The token of `label` when it labels a key of `secret`, else undefined. */
+export function labelledTokenFor(secret: { arn: string; name: string }, label: string | undefined): string | undefined {
+  const parsed = parseProviderKeyLabel(label);
+  return parsed?.secret === secretLabelId(secret) ? parsed.token : undefined;
 }

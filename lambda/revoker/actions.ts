@@ -6,8 +6,10 @@ import { judgeRotation } from '../core/overdue';
 import { fingerprint } from '../core/secret-value';
 import {
   listManagedSecrets,
+  labelledTokenFor,
   parseProviderKeyLabel,
   providerKeyLabel,
+  secretLabelId,
   readManagedSecret,
   type ManagedSecret,
 } from '../core/state';
@@ -191,9 +193,9 @@ export async function revokeNow(deps: RevokerDeps, request: Req<'revokeNow'>): P
   refuseReferenced(state, keyId, 'rotate first (emergency rotation), or revokeWithoutReplacement if no replacement can be issued');
   if (!request.previous) {
     const listed = await providerCall(work, 'list', keyId, () => provider.list());
-    const owner = parseProviderKeyLabel(listed.find((k) => k.keyId === keyId)?.label)?.secretName;
+    const owner = parseProviderKeyLabel(listed.find((k) => k.keyId === keyId)?.label)?.secret;
     const known = state.records.has(keyId) || listed.every((k) => k.keyId !== keyId);
-    if (owner !== state.secret.name && !known) {
+    if (owner !== secretLabelId(state.secret) && !known) {
       throw new KeyInUseError(
         `secret '${state.secret.name}': key '${keyId}' is ${owner ? `labelled for secret '${owner}'` : 'not labelled by keyrelay'}; ` +
           (owner ? `revoke it through '${owner}'` : 'revoke it at the provider by hand'),
@@ -238,7 +240,7 @@ export async function cancel(deps: RevokerDeps, request: Req<'cancel'>): Promise
   const pending = state.holders.pending;
   audit(deps, 'cancel', state.secret.name, { pendingVersion: pending ?? null, operator: request.operator, reason: request.reason });
   if (pending !== undefined) {
-    const label = providerKeyLabel(state.secret.name, pending);
+    const label = providerKeyLabel(state.secret, pending);
     const listed = await providerCall(work, 'list', undefined, () => provider.list());
     const targets = new Set(listed.filter((k) => k.label === label).map((k) => k.keyId));
     if (state.pending) targets.add(state.pending.keyId);
@@ -336,11 +338,10 @@ export async function inspect(deps: RevokerDeps, request: Req<'inspect'>): Promi
   const orphans = new Set(findOrphans(state, listed, now).map((o) => o.keyId));
   const keys: InspectedKey[] = [];
   for (const key of listed) {
-    const label = parseProviderKeyLabel(key.label);
     const stages = [...(state.referenced.get(key.keyId) ?? [])];
     if (previous?.keyId === key.keyId) stages.push('AWSPREVIOUS');
     const record = state.records.get(key.keyId);
-    if (label?.secretName !== state.secret.name && stages.length === 0 && !record) continue;
+    if (labelledTokenFor(state.secret, key.label) === undefined && stages.length === 0 && !record) continue;
     keys.push({
       keyId: key.keyId,
       status: key.status,

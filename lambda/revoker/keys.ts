@@ -2,7 +2,7 @@ import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { parseSecretValue, type SecretValue } from '../core/secret-value';
 import {
-  parseProviderKeyLabel,
+  labelledTokenFor,
   readManagedSecret,
   stageHolders,
   type KeyRecord,
@@ -102,15 +102,15 @@ export function findOrphans(state: KeyState, providerKeys: ProviderKey[], now: n
   const { secret } = state;
   const orphans: Orphan[] = [];
   for (const key of providerKeys) {
-    const label = parseProviderKeyLabel(key.label);
-    if (!label || label.secretName !== secret.name) continue;
-    if (state.referenced.has(key.keyId) || label.token === state.holders.pending) continue;
+    const token = labelledTokenFor(secret, key.label);
+    if (token === undefined) continue;
+    if (state.referenced.has(key.keyId) || token === state.holders.pending) continue;
     const record = state.records.get(key.keyId);
     if (record && record.phase !== 'revoked') continue;
     if (key.createdAt !== undefined && now - key.createdAt < ORPHAN_MIN_AGE_MS) continue;
     const deadline = record ? now : now + Math.max(secret.settings.gracePeriod * 1000, key.createdAt === undefined ? ORPHAN_MIN_AGE_MS : 0);
-    const stored = secret.versions[label.token] !== undefined;
-    orphans.push({ keyId: key.keyId, deadline, versionId: stored ? label.token : undefined });
+    const stored = secret.versions[token] !== undefined;
+    orphans.push({ keyId: key.keyId, deadline, versionId: stored ? token : undefined });
   }
   return orphans;
 }

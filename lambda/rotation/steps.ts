@@ -10,6 +10,7 @@ import { fingerprint, type SecretValue } from '../core/secret-value';
 import {
   TAGS,
   currentKeyTag,
+  demotionRecord,
   keyRecordTag,
   providerKeyLabel,
   putStateTags,
@@ -232,7 +233,7 @@ async function createSecret(ctx: StepContext): Promise<void> {
     req.log.warn('pending version holds an invalid value: treating it as not created', { problem: pending.problem });
   }
   const provider = await ctx.provider();
-  const label = providerKeyLabel(secret.name, req.token);
+  const label = providerKeyLabel(secret, req.token);
   // The adapter copies scopes/policies from the key being replaced, so a rotation never widens or narrows access.
   // The read is cached by version id, so setSecret gets the current value for free.
   const replaces = (await currentValue(ctx))?.value?.keyId;
@@ -447,19 +448,12 @@ async function finishSecret(ctx: StepContext): Promise<void> {
   // One TagResource, before the move: the old key's deadline (a retry after the move returns early, so it would be
   // lost) and a note of the new key's fingerprint for `status` (checked against AWSCURRENT when read).
   const tags = [currentKeyTag({ versionId: req.token, keyId: pending.keyId, fingerprint: fingerprint(pending.apiKey) })];
-  const previousKeyId = current?.value?.keyId;
-  const earlier = previousKeyId === undefined ? undefined : secret.records.find((r) => r.keyId === previousKeyId);
-  if (earlier?.phase === 'revoked') {
+  if (current?.value) {
+    // Counted from this promotion (a finish retried much later, or a key rolled back to, gets the whole grace).
+    record = demotionRecord(secret, current.value.keyId, current.versionId, deps.clock.now());
+    if (record) tags.push(keyRecordTag(record));
     // Revoked without replacement (or found dead): nothing to wait for or arrange, and its record keeps who and why.
-    req.log.info('the previous key is already revoked: no grace period to arrange', { previousKeyId: earlier.keyId });
-  } else if (current?.value) {
-    // Always now + grace, counted from this promotion: a record left from earlier (the key was demoted before, then
-    // rolled back to; or a finish that wrote it and was retried much later) must not shorten the grace. A later
-    // deadline already recorded is kept: a deadline only ever moves out.
-    const keyId = current.value.keyId;
-    const due = Math.max(deps.clock.now() + secret.settings.gracePeriod * 1000, earlier?.phase === 'grace' ? earlier.due : 0);
-    record = { keyId, phase: 'grace', due, versionId: current.versionId };
-    tags.push(keyRecordTag(record));
+    else req.log.info('the previous key is already revoked: no grace period to arrange', { previousKeyId: current.value.keyId });
   }
   if (secret.tags[TAGS.current] !== tags[0]!.Value || tags.length > 1) {
     await ctx.call(() => putStateTags(deps.sm, secret.arn, tags));

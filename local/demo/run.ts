@@ -279,7 +279,7 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<DemoResult>
       const keysById = new Map(s.provider.keys().map((k) => [k.name, k]));
       for (; seenEvents < s.events.length; seenEvents++) {
         const { time, detail } = s.events[seenEvents] as (typeof s.events)[number];
-        const info = keysById.get(providerKeyLabel(detail.secretName, detail.versionId));
+        const info = keysById.get(providerKeyLabel({ arn: detail.secretArn, name: detail.secretName }, detail.versionId));
         const keyId = info?.id ?? `version ${detail.versionId}`;
         const span: KeySpan = spans.get(keyId) ?? { secretName: detail.secretName, keyId, issuedAt: info?.createdAt ?? time };
         span.currentAt = time;
@@ -528,8 +528,10 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<DemoResult>
       for (const k of answer.inspect?.keys ?? []) if (k.orphan) orphans.push(`${name} ${k.keyId}`);
     }
     for (const k of s.provider.keys()) {
-      const label = parseProviderKeyLabel(k.name);
-      const span = spans.get(k.id) ?? (label ? { secretName: label.secretName, keyId: k.id, issuedAt: k.createdAt } : undefined);
+      // A label names the secret by its ARN resource id: the name plus AWS's '-' and 6-character suffix.
+      const labelled = parseProviderKeyLabel(k.name)?.secret;
+      const secretName = names.find((n) => labelled === n || (labelled?.startsWith(`${n}-`) && labelled.length === n.length + 7));
+      const span = spans.get(k.id) ?? (secretName ? { secretName, keyId: k.id, issuedAt: k.createdAt } : undefined);
       if (!span) continue;
       if (k.status === 'deleted') span.revokedAt ??= timeline.end;
       spans.set(k.id, span);

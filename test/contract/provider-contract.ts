@@ -60,7 +60,7 @@ export function describeProviderContract(name: string, setup: () => Promise<Cont
   describe(`Provider contract: ${name}`, () => {
     let h: ContractHarness;
     let n = 0;
-    const label = () => providerKeyLabel(`contract/${name}`, `token-${++n}`);
+    const label = () => providerKeyLabel({ arn: `arn:aws:secretsmanager:us-east-1:123456789012:secret:contract/${name}-AbCdEf`, name: `contract/${name}` }, `token-${++n}`);
 
     beforeAll(async () => {
       h = await setup();

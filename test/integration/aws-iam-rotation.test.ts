@@ -96,7 +96,7 @@ async function world(config: { gracePeriod: string; observationWindow?: string; 
   const revoker = createRevokerHandler(revokerDeps);
 
   // The first key, imported the way `keyrelay import` stores one: AWSCURRENT.
-  const first = await provider.issue({ label: providerKeyLabel(name, 'initial') });
+  const first = await provider.issue({ label: providerKeyLabel({ arn, name }, 'initial') });
   const value: SecretValue = { ...first, provider: 'aws-iam', issuedAt: isoTime(clock.now()) };
   const SecretString = formatSecretValue(value);
   await sm.send(new PutSecretValueCommand({ SecretId: arn, ClientRequestToken: randomUUID(), SecretString, VersionStages: ['AWSCURRENT'] }));

@@ -3,7 +3,6 @@ import { GetSecretValueCommand, RotateSecretCommand } from '@aws-sdk/client-secr
 import { afterAll, describe, expect, it } from 'vitest';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { fingerprint, parseSecretValue, type SecretValue } from '../../lambda/core/secret-value';
-import { providerKeyLabel } from '../../lambda/core/state';
 import type { RevokerRequest, RevokerResponse } from '../../lambda/revoker/protocol';
 import { LOCAL_CREDENTIALS, LOCAL_FUNCTIONS, LOCAL_REGION } from '../../local/stack';
 import { useLocalStack } from '../support/local-stack';
@@ -134,7 +133,7 @@ describe('Revoker on the local stack', () => {
     const res = await fetch(`${local.stack.providerUrl}/v1/keys`, {
       method: 'POST',
       headers: { authorization: `Bearer ${local.stack.provider.adminKeys[0] ?? ''}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ name: providerKeyLabel(name, 'lost-token') }),
+      body: JSON.stringify({ name: await local.labelFor(name, 'lost-token') }),
     });
     const orphan = (await res.json()) as { id: string };
     const status = () => local.stack.provider.keys().find((k) => k.id === orphan.id)?.status;

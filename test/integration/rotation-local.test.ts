@@ -1,9 +1,8 @@
 import { GetSecretValueCommand, PutSecretValueCommand, RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { describe, expect, it } from 'vitest';
 import { parseSecretValue, type SecretValue } from '../../lambda/core/secret-value';
-import { providerKeyLabel } from '../../lambda/core/state';
 import type { HookPoint } from '../../local/stack';
-import { useLocalStack } from '../support/local-stack';
+import { labelNamesSecret, useLocalStack } from '../support/local-stack';
 
 // Rotations through the real AWS SDK against the local endpoint: RotateSecret answers at once, the four steps of
 // the real handler run in-process, failures are retried like AWS (the test advances the clock to the retry).
@@ -31,7 +30,7 @@ async function whoami(apiKey: string): Promise<number> {
 function liveKeys(secretName: string): string[] {
   return local.stack.provider
     .keys()
-    .filter((k) => k.status !== 'deleted' && k.name.startsWith(providerKeyLabel(secretName, '')))
+    .filter((k) => k.status !== 'deleted' && labelNamesSecret(k.name, secretName))
     .map((k) => k.id)
     .sort();
 }

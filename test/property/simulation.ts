@@ -3,7 +3,7 @@ import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import fc from 'fast-check';
 import { parseSecretValue } from '../../lambda/core/secret-value';
-import { parseProviderKeyLabel, providerKeyLabel, readManagedSecret, settingsToTags, stageHolders, type KeySettings } from '../../lambda/core/state';
+import { demotionRecord, labelledTokenFor, providerKeyLabel, putKeyRecord, readManagedSecret, settingsToTags, stageHolders, type KeySettings } from '../../lambda/core/state';
 import type { FakeFault } from '../support/fake-provider';
 import { createRotationHandler, ROTATION_STEPS, type RotationHandler } from '../../lambda/rotation';
 import { freeQuota } from '../../lambda/revoker/actions';
@@ -219,7 +219,7 @@ export async function runScenario(scenario: Scenario): Promise<void> {
         continue;
       }
       if (!seenActive.delete(key.keyId) || !everCurrent.has(key.keyId) || revokedOnPurpose.has(key.keyId)) continue;
-      const s = secrets.find((x) => parseProviderKeyLabel(key.label)?.secretName === x.name);
+      const s = secrets.find((x) => labelledTokenFor(x, key.label) !== undefined);
       if (!s) continue;
       const notBefore = Math.max((lastNeeded.get(key.keyId) ?? 0) + s.settings.gracePeriod * 1000, restoredUntil.get(key.keyId) ?? 0);
       if (now < notBefore) {
@@ -257,8 +257,8 @@ export async function runScenario(scenario: Scenario): Promise<void> {
       const window = Math.max(s.settings.gracePeriod, s.settings.observation ?? 0) * 1000 + holdMax;
       const records = new Map(state.records.map((r) => [r.keyId, r]));
       for (const key of provider.alive()) {
-        const label = parseProviderKeyLabel(key.label);
-        if (label?.secretName !== s.name || refs.has(key.keyId) || label.token === pending || key.status !== 'active') continue;
+        const token = labelledTokenFor(s, key.label);
+        if (token === undefined || refs.has(key.keyId) || token === pending || key.status !== 'active') continue;
         if (now - key.createdAt < ORPHAN_MIN_AGE_MS) continue;
         const record = records.get(key.keyId);
         if (!record || record.phase === 'revoked' || record.due <= now) {
@@ -354,11 +354,16 @@ export async function runScenario(scenario: Scenario): Promise<void> {
           if (previous === undefined || (pending !== undefined && pending !== current)) break;
           const key = parseSecretValue(sm.valueAt(s.arn, 'AWSPREVIOUS'), s.name).keyId;
           if (provider.keys.get(key)?.status !== 'active') break; // nobody rolls back to a dead key
+          // As `keyrelay rollback`: the demoted key (named by the current-key note or a record) gets a fresh deadline.
+          const state = await readManagedSecret(sm.client, s.arn);
+          const demoted = state.currentKey && state.currentKey.versionId === current ? state.currentKey.keyId : state.records.find((r) => r.versionId === current)?.keyId;
+          const deadline = demoted === undefined || current === undefined ? undefined : demotionRecord(state, demoted, current, clock.now());
+          if (deadline) await putKeyRecord(sm.client, s.arn, { ...deadline, reason: 'rollback' });
           await sm.send(new UpdateSecretVersionStageCommand({ SecretId: s.arn, VersionStage: 'AWSCURRENT', MoveToVersionId: previous, RemoveFromVersionId: current }));
           break;
         }
         case 'strayKey':
-          await provider.issue({ label: providerKeyLabel(secrets[op.secret]!.name, `stray-${++tokens}`) });
+          await provider.issue({ label: providerKeyLabel(secrets[op.secret]!, `stray-${++tokens}`) });
           break;
       }
     } catch (err) {

@@ -3,6 +3,7 @@ import { DescribeSecretCommand, type SecretsManagerClient } from '@aws-sdk/clien
 import { afterAll, beforeAll } from 'vitest';
 import { resolveConfig, type KeyRelayConfig, type ResolvedKey } from '../../lib/config';
 import { createRevokerHandler } from '../../lambda/revoker/handler';
+import { parseProviderKeyLabel, providerKeyLabel } from '../../lambda/core/state';
 import { LOCAL_FUNCTIONS, startLocalStack, type LocalStack, type LocalStackOptions } from '../../local/stack';
 import { registerSecret } from './leak-guard';
 
@@ -27,8 +28,19 @@ export interface LocalStackFixture {
    * @returns the secret's name
    */
   addKey(prefix: string, key?: KeyRelayConfig['keys'][string], options?: { issue?: boolean }): Promise<string>;
+  /** The label keyrelay gives a key of secret `name` for `token` (labels name the secret by its ARN resource id). */
+  labelFor(name: string, token: string): Promise<string>;
   /** Polls DescribeSecret (real I/O, never clock time) until `done` holds. @throws after `timeoutMs` of real time. */
   waitFor(secretId: string, done: (stages: Record<string, string[]>) => boolean, timeoutMs?: number): Promise<Record<string, string[]>>;
+}
+
+/**
+ * Whether a provider key's label names the secret called `name`: labels carry the ARN resource id, `name` plus AWS's
+ * `-` and 6-character suffix.
+ */
+export function labelNamesSecret(label: string | undefined, name: string): boolean {
+  const secret = parseProviderKeyLabel(label)?.secret;
+  return secret !== undefined && secret.startsWith(`${name}-`) && secret.length === name.length + 7;
 }
 
 /** Admin credential secret the fixture's keys use. */
@@ -98,6 +110,10 @@ export function useLocalStack(options: LocalStackFixtureOptions = {}): LocalStac
       const name = uniqueName(prefix);
       await fixture.stack.addKey(testKey(name, key), addOptions);
       return name;
+    },
+    async labelFor(name, token) {
+      const { ARN } = await fixture.sm().send(new DescribeSecretCommand({ SecretId: name }));
+      return providerKeyLabel({ arn: ARN ?? name, name }, token);
     },
     async waitFor(secretId, done, timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;

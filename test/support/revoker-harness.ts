@@ -91,7 +91,7 @@ export class RevokerWorld {
   async createPending(): Promise<string> {
     const token = `v${++this.seq}`;
     this.sm.startRotation(this.arn, token);
-    const issued = await this.provider.issue({ label: providerKeyLabel(this.name, token) });
+    const issued = await this.provider.issue({ label: providerKeyLabel(this, token) });
     const value: SecretValue = { apiKey: issued.apiKey, keyId: issued.keyId, provider: 'fake', issuedAt: new Date(this.clock.now()).toISOString() };
     await this.sm.send(new PutSecretValueCommand({ SecretId: this.arn, ClientRequestToken: token, SecretString: formatSecretValue(value), VersionStages: ['AWSPENDING'] }));
     return token;

@@ -6,6 +6,7 @@ import {
   keyRecordTag,
   listManagedSecrets,
   parseKeyRecord,
+  labelledTokenFor,
   parseProviderKeyLabel,
   providerKeyLabel,
   putKeyRecord,
@@ -141,10 +142,23 @@ describe('State contract: reading', () => {
 });
 
 describe('State contract: provider key labels', () => {
-  it('round-trips secret names containing slashes', () => {
-    const label = providerKeyLabel('team/payments/stripe', '8c1c-uuid');
-    expect(label).toBe('keyrelay/team/payments/stripe/8c1c-uuid');
-    expect(parseProviderKeyLabel(label)).toEqual({ secretName: 'team/payments/stripe', token: '8c1c-uuid' });
+  const arnIn = (account: string, region: string, suffix: string) => `arn:aws:secretsmanager:${region}:${account}:secret:team/payments/stripe-${suffix}`;
+
+  it("names the secret by its ARN resource id, slashes included, and round-trips", () => {
+    const label = providerKeyLabel({ arn: arnIn('111111111111', 'eu-west-1', 'AbCdEf'), name: 'team/payments/stripe' }, '8c1c-uuid');
+    expect(label).toBe('keyrelay/team/payments/stripe-AbCdEf/8c1c-uuid');
+    expect(parseProviderKeyLabel(label)).toEqual({ secret: 'team/payments/stripe-AbCdEf', token: '8c1c-uuid' });
+  });
+
+  it('tells apart two deployments that share a secret name (and a provider admin credential)', () => {
+    // Prepare: staging and production deploy the same config into two accounts
+    const staging = { arn: arnIn('111111111111', 'eu-west-1', 'AbCdEf'), name: 'team/payments/stripe' };
+    const production = { arn: arnIn('222222222222', 'eu-west-1', 'GhIjKl'), name: 'team/payments/stripe' };
+    // Act
+    const label = providerKeyLabel(production, 'tok');
+    // Assess: production's key is not staging's to sweep
+    expect(labelledTokenFor(production, label)).toBe('tok');
+    expect(labelledTokenFor(staging, label)).toBeUndefined();
   });
 
   it('ignores keys keyrelay did not label', () => {

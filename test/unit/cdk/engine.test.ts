@@ -210,7 +210,7 @@ describe('Class: KeyRelayEngine', () => {
       expect(put[0]!.Condition).toEqual({ StringEquals: { 'events:source': 'keyrelay' } });
     });
 
-    it('gives on-call exactly the CLI actions: no GetSecretValue, freeze tag only, as an output', () => {
+    it('gives on-call exactly the CLI actions: no GetSecretValue, tag writes only for freeze and key records, as an output', () => {
       // Prepare
       const managed = Object.values(engine.findResources('AWS::IAM::ManagedPolicy')) as Json[];
       const statements = managed.flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
@@ -229,8 +229,13 @@ describe('Class: KeyRelayEngine', () => {
           'cloudwatch:DescribeAlarms',
         ]),
       );
-      const freeze = statements.find((s) => asArray(s.Action).includes('secretsmanager:TagResource'));
-      expect(freeze?.Condition?.['ForAllValues:StringEquals']).toEqual({ 'aws:TagKeys': [TAGS.frozen] });
+      // Every tag write is bounded to keyrelay's freeze tag, or to key records (rollback's fresh deadline).
+      const tagging = statements.filter((s) => asArray(s.Action).some((a) => a.endsWith('TagResource')));
+      expect(tagging.map((s) => s.Condition)).toEqual([
+        expect.objectContaining({ 'ForAllValues:StringEquals': { 'aws:TagKeys': [TAGS.frozen] } }),
+        expect.objectContaining({ 'ForAllValues:StringLike': { 'aws:TagKeys': [`${TAGS.keyRecord}*`] } }),
+      ]);
+      expect(asArray(tagging[1]!.Action)).toEqual(['secretsmanager:TagResource']);
       engine.hasOutput('*', { Value: { Ref: logicalId(built.engine.onCallPolicy) } });
     });
   });

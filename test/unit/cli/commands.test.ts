@@ -493,7 +493,7 @@ describe('Command: revoke / cancel / restore', () => {
 });
 
 describe('Command: rollback', () => {
-  it('moves AWSCURRENT back while the previous key is in grace, reading no value and writing no tag', async () => {
+  it('moves AWSCURRENT back while the previous key is in grace, reading no value (the demoted key unknown: no tag)', async () => {
     // Prepare
     const h = harness();
     withSecrets(h, [{ name: 'a/rb', versions: { v2: ['AWSCURRENT'], v1: ['AWSPREVIOUS'] }, records: [{ keyId: 'k-1', phase: 'grace', due: NOW + 3600_000, versionId: 'v1' }] }]);
@@ -511,6 +511,27 @@ describe('Command: rollback', () => {
     expect(h.mocks.sm.commandCalls(UpdateSecretVersionStageCommand)[0]?.args[0].input).toEqual({ SecretId: arnOf('a/rb'), VersionStage: 'AWSCURRENT', MoveToVersionId: 'v1', RemoveFromVersionId: 'v2' });
     expect(h.stdout()).toContain('AWSCURRENT moved back to version v1 (key k-1)');
     expect(h.stdout()).toContain('key k-2 (now AWSPREVIOUS) stays valid for a grace period');
+  });
+
+  it.each<[string, Pick<SecretFixture, 'records' | 'extraTags'>]>([
+    ['a record of its earlier demotion', { records: [{ keyId: 'k-2', phase: 'grace', due: NOW + 300_000, versionId: 'v2' }] }],
+    ["finishSecret's current-key note", { extraTags: [{ Key: 'keyrelay:current', Value: 'v=v2 key=k-2 fp=sha256:000000000000' }] }],
+  ])('gives the key it demotes a full grace period from now, before the move (known from %s)', async (_from, known) => {
+    // Prepare: k-2 (current, v2) was demoted once already and rolled back to; its old record would expire in 5 minutes
+    const h = harness();
+    const previous = { keyId: 'k-1', phase: 'grace' as const, due: NOW + 3600_000, versionId: 'v1' };
+    withSecrets(h, [{ name: 'a/rb', versions: { v2: ['AWSCURRENT'], v1: ['AWSPREVIOUS'] }, extraTags: known.extraTags, records: [previous, ...(known.records ?? [])] }]);
+
+    // Act
+    const code = await h.run('rollback', 'a/rb', '--yes', '--operator', 'ana@example.com');
+
+    // Assess: apps that picked k-2 up again get the whole grace period (86400 s) after it stops being current
+    expect(code).toBe(EXIT.ok);
+    const calls = h.mocks.sm.calls().map((c) => c.args[0].constructor.name).filter((n) => n !== 'DescribeSecretCommand');
+    expect(calls).toEqual(['TagResourceCommand', 'UpdateSecretVersionStageCommand']);
+    expect(h.mocks.sm.commandCalls(TagResourceCommand)[0]?.args[0].input.Tags).toEqual([
+      { Key: 'keyrelay:key:k-2', Value: `phase=grace due=${(NOW + 86_400_000) / 1000} v=v2 reason=rollback by=ana@example.com` },
+    ]);
   });
 
   it.each([

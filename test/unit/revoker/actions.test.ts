@@ -34,7 +34,7 @@ describe('Action: reconcile', () => {
   it('gives an orphan older than the rotation window a grace period from its first sighting, then revokes it', async () => {
     // Prepare
     const { world } = await rotated();
-    const orphan = await world.provider.issue({ label: providerKeyLabel(world.name, 'crashed-token') });
+    const orphan = await world.provider.issue({ label: providerKeyLabel(world, 'crashed-token') });
     await world.clock.advance(ORPHAN_MIN_AGE_MS - 1000);
     await world.handler({ action: 'reconcile', secretId: world.arn });
     expect(await world.record(orphan.keyId)).toBeUndefined();
@@ -55,14 +55,29 @@ describe('Action: reconcile', () => {
     const { world } = await rotated();
     const token = `pending-token`;
     world.sm.startRotation(world.arn, token);
-    const pending = await world.provider.issue({ label: providerKeyLabel(world.name, token) });
-    const other = await world.provider.issue({ label: providerKeyLabel('other/secret', 'x') });
+    const pending = await world.provider.issue({ label: providerKeyLabel(world, token) });
+    const other = await world.provider.issue({ label: providerKeyLabel({ arn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:other/secret-XyZ123', name: 'other/secret' }, 'x') });
     const manual = await world.provider.issue({ label: 'made by hand' });
     await world.clock.advance(2 * HOUR);
     // Act
     await world.handler({ action: 'reconcile', secretId: world.arn });
     // Assess
     expect([pending, other, manual].map((k) => world.status(k.keyId))).toEqual(['active', 'active', 'active']);
+  });
+
+  it("never takes a key of another deployment's secret with the same name for an orphan", async () => {
+    // Prepare: production, in another account, shares the provider admin credential and the secret name
+    const { world } = await rotated();
+    const production = { arn: world.arn.replace(':123456789012:', ':222222222222:').replace(/-[A-Za-z0-9]{6}$/, '-PrOdXy'), name: world.name };
+    expect(production.arn).not.toBe(world.arn);
+    const theirs = await world.provider.issue({ label: providerKeyLabel(production, 'their-current-token') });
+    await world.clock.advance(30 * 24 * HOUR);
+    // Act
+    await world.handler({ action: 'reconcile', secretId: world.arn });
+    await world.clock.advance(30 * 24 * HOUR);
+    await world.handler({ action: 'reconcile', secretId: world.arn });
+    // Assess
+    expect(world.status(theirs.keyId)).toBe('active');
   });
 
   it('never revokes a previous key whose record was lost (rollback) sooner than a grace period from now', async () => {
@@ -139,18 +154,18 @@ describe('Action: revokeNow', () => {
   it("refuses another secret's key", async () => {
     // Prepare
     const { world } = await rotated();
-    const other = await world.provider.issue({ label: providerKeyLabel('other/secret', 't') });
+    const other = await world.provider.issue({ label: providerKeyLabel({ arn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:other/secret-XyZ123', name: 'other/secret' }, 't') });
     // Act
     const result = world.handler({ action: 'revokeNow', secretId: world.arn, keyId: other.keyId, ...who });
     // Assess
-    await expect(result).rejects.toThrow(/labelled for secret 'other\/secret'/);
+    await expect(result).rejects.toThrow(/labelled for secret 'other\/secret-XyZ123'/);
     expect(world.status(other.keyId)).toBe('active');
   });
 
   it('revokes an orphan by key id, and counts a key already gone as revoked', async () => {
     // Prepare
     const { world } = await rotated();
-    const orphan = await world.provider.issue({ label: providerKeyLabel(world.name, 'lost') });
+    const orphan = await world.provider.issue({ label: providerKeyLabel(world, 'lost') });
     // Act
     await world.handler({ action: 'revokeNow', secretId: world.arn, keyId: orphan.keyId, ...who });
     const again = await world.handler({ action: 'revokeNow', secretId: world.arn, keyId: orphan.keyId, ...who });
@@ -212,7 +227,7 @@ describe('Action: cancel', () => {
     // Prepare
     const { world } = await rotated();
     world.sm.startRotation(world.arn, 'crashed');
-    const issued = await world.provider.issue({ label: providerKeyLabel(world.name, 'crashed') });
+    const issued = await world.provider.issue({ label: providerKeyLabel(world, 'crashed') });
     // Act
     await world.handler({ action: 'cancel', secretId: world.arn, operator: 'ana' });
     // Assess
@@ -306,7 +321,7 @@ describe('Action: inspect', () => {
   it('lists the secret keys with stages, records, orphan flag and quota', async () => {
     // Prepare
     const { world, old } = await rotated({ gracePeriod: 7200 });
-    const orphan = await world.provider.issue({ label: providerKeyLabel(world.name, 'lost') });
+    const orphan = await world.provider.issue({ label: providerKeyLabel(world, 'lost') });
     await world.clock.advance(ORPHAN_MIN_AGE_MS);
     const current = world.value('AWSCURRENT');
     // Act

@@ -125,7 +125,7 @@ describe('Step: createSecret', () => {
       issuedAt: new Date(h.clock.now()).toISOString().replace('.000Z', 'Z'),
       principal: 'acct-1',
     });
-    expect(key?.label).toBe(`keyrelay/${h.name}/${token}`);
+    expect(key?.label).toBe(`keyrelay/${h.arn.slice(h.arn.indexOf(':secret:') + 8)}/${token}`);
   });
 
   it('treats an invalid pending value as not created (moto overwrites it)', async () => {
