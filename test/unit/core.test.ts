@@ -143,6 +143,11 @@ describe('Function: retry', () => {
     expect(calls).toBe(3);
   });
 
+  it.each(['EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'ECONNABORTED', 'ENOTFOUND', 'UND_ERR_CONNECT_TIMEOUT'])(
+    'treats a network failure (%s) as transient, so clients serve their cached key within the bound',
+    (code) => expect(isTransient(Object.assign(new Error('network'), { code }))).toBe(true),
+  );
+
   it('classifies errors', () => {
     expect(isThrottling({ $metadata: { httpStatusCode: 429 } })).toBe(true);
     expect(isTransient({ $metadata: { httpStatusCode: 403 } })).toBe(false);
