@@ -2,11 +2,12 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { OpenAPIBackend, type Document, type Operation } from 'openapi-backend';
 
 /**
  * A local fake of a provider's key API, driven by the provider's own OpenAPI document
- * (`../shared/fixtures/provider-openapi/<name>.json`, read at test time). The router of `openapi-backend` maps each
+ * (`test/contract/fixtures/provider-openapi/<name>.json`, read at test time). The router of `openapi-backend` maps each
  * request onto an operation; the same library validates (ajv) every request the adapter sends and every response
  * the fake returns against that operation, and records what fails in {@link OpenApiFake.violations}: a contract
  * test asserts the list is empty, so neither the adapter nor the fake can drift from the provider's contract.
@@ -15,8 +16,11 @@ import { OpenAPIBackend, type Document, type Operation } from 'openapi-backend';
  * logged as `undocumented` rather than validated, and a test that uses them says which prose docs it follows.
  */
 
-/** Where the provider specs live: `shared/` beside the repository (locally and in CI). */
-export const FIXTURES_DIR = join(process.cwd(), '..', 'shared', 'fixtures', 'provider-openapi');
+/**
+ * Where the provider specs live: a copy, kept in the repository so any clone tests against them, of the subsets cut
+ * from each provider's own published OpenAPI document (sources and commits in that folder's README.md).
+ */
+export const FIXTURES_DIR = fileURLToPath(new URL('./fixtures/provider-openapi', import.meta.url));
 
 /** Loads `<name>.json` from {@link FIXTURES_DIR}. */
 export function loadSpec(name: string): Document {
