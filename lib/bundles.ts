@@ -1,0 +1,70 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildSync } from 'esbuild';
+
+/** keyrelay's Lambda functions and their entry modules (each exports `handler`). */
+export const LAMBDA_ENTRIES = {
+  rotation: 'lambda/rotation/handler.ts',
+  revoker: 'lambda/revoker/handler.ts',
+} as const;
+
+/** A function keyrelay deploys. */
+export type LambdaName = keyof typeof LAMBDA_ENTRIES;
+
+/** Node.js major of the Lambda runtime the bundles target (`nodejs24.x`). */
+export const LAMBDA_NODE_MAJOR = 24;
+
+/** The handler setting of every function: `index.js`, export `handler`. */
+export const LAMBDA_HANDLER = 'index.handler';
+
+const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** Options of {@link buildLambdaBundles}. */
+export interface BuildLambdaOptions {
+  /** Directory holding `lambda/`. @default - this package's root */
+  readonly codeRoot?: string;
+  /** Where the bundles go, one directory per function. @default - `<codeRoot>/dist/lambda` */
+  readonly outDir?: string;
+}
+
+/** The directory of one function's bundle: what Lambda unzips, alone. */
+export function bundleDir(name: LambdaName, outDir = join(PACKAGE_ROOT, 'dist', 'lambda')): string {
+  return join(outDir, name);
+}
+
+/**
+ * Builds every function's bundle: one CommonJS file `index.js` per function, the AWS SDK included and pinned to the
+ * version the tests run (the runtime's own SDK version cannot be seen offline), minified, no source map (its load
+ * costs cold-start time). The CDK app deploys exactly these directories and the local stack runs exactly these
+ * files under the runtime's Node major, so what is tested is what deploys.
+ *
+ * Lambda unzips a bundle with no `package.json` above it, so `.js` is CommonJS there: the bundle is CJS.
+ *
+ * @example
+ * const dirs = buildLambdaBundles(); // { rotation: '.../dist/lambda/rotation', revoker: '.../dist/lambda/revoker' }
+ */
+export function buildLambdaBundles(options: BuildLambdaOptions = {}): Record<LambdaName, string> {
+  const codeRoot = options.codeRoot ?? PACKAGE_ROOT;
+  const outDir = options.outDir ?? join(codeRoot, 'dist', 'lambda');
+  const dirs = {} as Record<LambdaName, string>;
+  for (const [name, entry] of Object.entries(LAMBDA_ENTRIES) as Array<[LambdaName, string]>) {
+    const dir = bundleDir(name, outDir);
+    mkdirSync(dir, { recursive: true });
+    buildSync({
+      entryPoints: [join(codeRoot, entry)],
+      outfile: join(dir, 'index.js'),
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: `node${LAMBDA_NODE_MAJOR}`,
+      minify: true,
+      sourcemap: false,
+      legalComments: 'none',
+      logLevel: 'error',
+      absWorkingDir: codeRoot,
+    });
+    dirs[name] = dir;
+  }
+  return dirs;
+}
