@@ -285,7 +285,7 @@ export class KeyRelayEngine extends Construct {
       entry: join(codeRoot, 'lambda/rotation/handler.ts'),
       timeout: props.rotationTimeout ?? Duration.minutes(5),
       role: rotationRole,
-      logGroup: this.logGroup('RotationLogs', rotationName, retention),
+      logGroup: this.logGroup('RotationLogs', rotationName, retention, rotationRole),
     });
 
     const revokerRole = this.functionRole('RevokerRole', 'keyrelay revoker function');
@@ -296,7 +296,7 @@ export class KeyRelayEngine extends Construct {
       entry: join(codeRoot, 'lambda/revoker/handler.ts'),
       timeout: props.revokerTimeout ?? Duration.minutes(10),
       role: revokerRole,
-      logGroup: this.logGroup('RevokerLogs', this.revokerFunctionName, retention),
+      logGroup: this.logGroup('RevokerLogs', this.revokerFunctionName, retention, revokerRole),
       deadLetterQueue: this.revokerDeadLetterQueue,
       retryAttempts: 2,
     });
@@ -529,12 +529,18 @@ export class KeyRelayEngine extends Construct {
     return new iam.Role(this, id, { description, assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
   }
 
-  private logGroup(id: string, functionName: string, retention: logs.RetentionDays): logs.LogGroup {
-    return new logs.LogGroup(this, id, {
+  /**
+   * The function's log group, and its role's right to write it: a custom role has no AWSLambdaBasicExecutionRole,
+   * and without `CreateLogStream`/`PutLogEvents` Lambda silently drops every log line and EMF metric.
+   */
+  private logGroup(id: string, functionName: string, retention: logs.RetentionDays, role: iam.Role): logs.LogGroup {
+    const group = new logs.LogGroup(this, id, {
       logGroupName: `/aws/lambda/${functionName}`,
       retention,
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    group.grantWrite(role);
+    return group;
   }
 
   private grantManagedSecrets(role: iam.Role, actions: string[]): void {
@@ -543,7 +549,10 @@ export class KeyRelayEngine extends Construct {
     );
   }
 
-  /** Lifecycle records only: the functions cannot change settings tags or the managed marker. */
+  /**
+   * Lifecycle records and the current-key note only (finishSecret writes both in one TagResource): the functions
+   * cannot change settings tags or the managed marker.
+   */
   private grantKeyRecords(role: iam.Role): void {
     role.addToPolicy(
       new iam.PolicyStatement({
@@ -552,7 +561,7 @@ export class KeyRelayEngine extends Construct {
         resources: [this.secretArnPattern],
         conditions: {
           ...this.managedSecretCondition,
-          'ForAllValues:StringLike': { 'aws:TagKeys': [`${TAGS.keyRecord}*`] },
+          'ForAllValues:StringLike': { 'aws:TagKeys': [`${TAGS.keyRecord}*`, TAGS.current] },
         },
       }),
     );

@@ -157,13 +157,13 @@ describe('Class: KeyRelayEngine', () => {
       }
     });
 
-    it('lets the functions write only key-record tags', () => {
+    it('lets the functions write only key-record tags and the current-key note (finishSecret writes both)', () => {
       // Assess
       const tagging = iamStatements(engine).filter((s) => asArray(s.Action).includes('secretsmanager:TagResource'));
       expect(tagging.length).toBeGreaterThan(0);
       for (const s of tagging) {
         const keys = s.Condition?.['ForAllValues:StringLike']?.['aws:TagKeys'] ?? s.Condition?.['ForAllValues:StringEquals']?.['aws:TagKeys'];
-        expect(asArray(keys as string[]).every((k) => k === `${TAGS.keyRecord}*` || k === TAGS.frozen)).toBe(true);
+        expect(asArray(keys as string[]).every((k) => k === `${TAGS.keyRecord}*` || k === TAGS.current || k === TAGS.frozen)).toBe(true);
       }
     });
 
