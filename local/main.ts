@@ -6,7 +6,7 @@ import { onShutdown } from './shutdown';
 import { startLocalStack } from './stack';
 
 /**
- * `npm run local [-- --config FILE] [--speed N] [--seed N] [--out FILE]`: starts the local AWS (moto behind keyrelay's proxy, the reference
+ * `npm run local [-- --config FILE] [--speed N] [--seed N] [--quota N] [--out FILE]`: starts the local AWS (moto behind keyrelay's proxy, the reference
  * provider, keyrelay's functions in-process), prints one line `keyrelay local ready <json>` (the same JSON goes to
  * `.keyrelay/local.json`, or `--out`) and stays up until SIGINT/SIGTERM, then stops everything it started.
  */
@@ -16,6 +16,7 @@ async function main(): Promise<number> {
       config: { type: 'string', default: 'keyrelay.config.json' },
       speed: { type: 'string', default: '1' },
       seed: { type: 'string', default: '1' },
+      quota: { type: 'string', default: '5' },
       out: { type: 'string', default: '.keyrelay/local.json' },
     },
     strict: true,
@@ -30,9 +31,14 @@ async function main(): Promise<number> {
     process.stderr.write(`keyrelay local: --seed must be a whole number, got '${values.seed}'\n`);
     return 2;
   }
+  const quota = Number(values.quota);
+  if (!Number.isInteger(quota) || quota < 1) {
+    process.stderr.write(`keyrelay local: --quota must be a whole number >= 1 (reference provider keys per admin credential), got '${values.quota}'\n`);
+    return 2;
+  }
   // EMF metric lines would drown the terminal; nothing reads them locally.
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
-  const stack = await startLocalStack({ configPath: resolve(values.config), speed, seed });
+  const stack = await startLocalStack({ configPath: resolve(values.config), speed, seed, quota });
 
   const done = new Promise<void>((resolveDone) => {
     onShutdown((reason) => {

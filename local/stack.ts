@@ -44,6 +44,10 @@ export class InjectedCrash extends KeyRelayError {
   }
 }
 
+/** How to raise the reference provider's quota, for errors: every way the local stack is started. */
+export const QUOTA_WAY_OUT =
+  'raise it with `npm run local -- --quota N` (`npm start -- --quota N` for the demo, option `quota` of startLocalStack)';
+
 /** The local stack could not set up a configured key (code `LocalStackSetup`). */
 export class LocalStackError extends KeyRelayError {
   constructor(message: string) {
@@ -74,7 +78,10 @@ export interface LocalStackOptions {
   clock?: LocalClock;
   /** Seed of the random moment inside rotation windows. @default 1 */
   seed?: number;
-  /** Reference provider key quota per admin credential. @default 5 */
+  /**
+   * Reference provider key quota per admin credential (`npm run local -- --quota N`); keys of the config's reference
+   * provider get it as their `quota` setting. @default 5
+   */
   quota?: number;
   /** Called with every key value the reference provider issues (tests: the leak guard's `registerSecret`). */
   onIssue?: (apiKey: string) => void;
@@ -279,7 +286,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         adminSecrets.add(key.adminSecret);
         await sm.send(new CreateSecretCommand({ Name: key.adminSecret, SecretString: JSON.stringify({ adminKey }) }));
       }
-      const providerSettings = { ...key.providerSettings, ...(key.provider === 'reference' ? { baseUrl: provider.url } : {}) };
+      const providerSettings = {
+        ...key.providerSettings,
+        ...(key.provider === 'reference' ? { baseUrl: provider.url, quota: String(provider.quota) } : {}),
+      };
       const settings = keySettings({ ...key, providerSettings }, { revoker: LOCAL_FUNCTIONS.revoker });
       await sm.send(new CreateSecretCommand({ Name: key.name, Tags: settingsToTags(settings) }));
       if (addOptions.issue === false) return;
@@ -290,9 +300,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       });
       const run = (await rotation.settled(key.name))?.runs.at(-1);
       if (run?.status !== 'succeeded') {
+        const errors = run?.errors.join('; ') ?? 'no run';
         throw new LocalStackError(
-          `the first rotation of '${key.name}' did not succeed (${run?.errors.join('; ') ?? 'no run'}); ` +
-            'check the key\'s provider settings in the config, and the reference provider quota (option `quota`)',
+          `the first rotation of '${key.name}' did not succeed (${errors}); ` +
+            (key.provider === 'reference' && /RotationQuota(Error|Full)/.test(errors)
+              ? `the reference provider's quota of ${provider.quota} keys per admin credential is full: ${QUOTA_WAY_OUT}`
+              : `check the key's provider settings in the config, and the reference provider's quota (${QUOTA_WAY_OUT})`),
         );
       }
     };

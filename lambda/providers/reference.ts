@@ -9,7 +9,8 @@ import type { IssuedKey, IssueRequest, KeyProvider, ProviderContext, ProviderKey
  * The reference provider (`local/reference-provider`), HTTP API **v1** (docs/reference-provider.md).
  *
  * - Admin credential: the account's admin key; admin secret `{"adminKey": "<admin key>"}`, read once per adapter.
- * - Quota: 5 keys per admin credential (disabled keys count); beyond it `issue` throws `QuotaExceededError`.
+ * - Quota: the service's, per admin credential (disabled keys count), setting `quota` (@default "5", the service's
+ *   default; the local stack fills in what it started the service with); beyond it `issue` throws `QuotaExceededError`.
  * - Disable: yes (`POST /v1/keys/{id}/disable`, `/enable`). Last used: yes, recorded whenever a key authenticates at
  *   `GET /v1/whoami`, which is also what `verify` calls (so a `verify` counts as a use).
  * - Settings: `baseUrl` (optional in the config because the local stack fills it in; required at run time),
@@ -22,6 +23,8 @@ export const REFERENCE_API = 'reference provider HTTP API v1';
 
 const TYPE = 'reference';
 const QUOTA = 5;
+/** The largest `page_size` the service allows (docs/reference-provider.md): the sweep lists once per credential. */
+const PAGE_SIZE = 100;
 const ADMIN_SHAPE = '{"adminKey": "<admin key>"}';
 
 const Settings = z.object({
@@ -34,6 +37,11 @@ const Settings = z.object({
     .regex(/^[1-9]\d{0,5}$/, 'must be a whole number of milliseconds from 1 to 999999, e.g. "5000"')
     .optional()
     .describe('Per-request timeout in ms (a string: settings travel as tags). @default "10000"'),
+  quota: z
+    .string()
+    .regex(/^[1-9]\d{0,5}$/, 'must be a whole number of keys from 1 to 999999, e.g. "1000"')
+    .optional()
+    .describe("Keys the service allows per admin credential. @default \"5\" (the service's default; the local stack fills it in)"),
 });
 
 const Admin = z.object({ adminKey: z.string().min(1) });
@@ -55,7 +63,7 @@ const WhoAmI = z.object({ keyId: z.string().min(1), account: z.string().min(1) }
 class ReferenceKeys implements KeyProvider {
   readonly type = TYPE;
   readonly capabilities = { disable: true, lastUsed: true };
-  readonly quota = QUOTA;
+  readonly quota: number;
   private readonly http: ProviderHttp;
 
   constructor(settings: z.infer<typeof Settings>, context: ProviderContext) {
@@ -65,6 +73,7 @@ class ReferenceKeys implements KeyProvider {
           `(the local stack fills it in with the reference provider's URL)`,
       );
     }
+    this.quota = settings.quota === undefined ? QUOTA : Number(settings.quota);
     const admin = lazyCredential(context.adminCredential, (text) => parseAdminCredential(TYPE, text, Admin, ADMIN_SHAPE));
     this.http = new ProviderHttp({
       provider: TYPE,
@@ -72,7 +81,7 @@ class ReferenceKeys implements KeyProvider {
       clock: context.clock,
       fetch: context.fetch,
       timeoutMs: settings.timeoutMs === undefined ? undefined : Number(settings.timeoutMs),
-      quota: QUOTA,
+      quota: this.quota,
       isQuotaError: (status, body) => status === 409 && errorCode(body) === 'quota_exceeded',
       authHint: `the account's admin key in ${ADMIN_SHAPE}`,
       auth: async () => ({ authorization: `Bearer ${(await admin()).adminKey}` }),
@@ -100,9 +109,13 @@ class ReferenceKeys implements KeyProvider {
   }
 
   async list(): Promise<ProviderKey[]> {
-    // No page_size: the service's small default page makes every listing exercise pagination.
     return paginate<ProviderKey, string>(TYPE, async (pageToken) => {
-      const page = await this.call(KeyPage, { method: 'GET', path: '/v1/keys', query: { page_token: pageToken }, what: 'list keys' });
+      const page = await this.call(KeyPage, {
+        method: 'GET',
+        path: '/v1/keys',
+        query: { page_size: PAGE_SIZE, page_token: pageToken },
+        what: 'list keys',
+      });
       return { items: page.keys.map(toProviderKey), next: page.next_page_token ?? undefined };
     });
   }

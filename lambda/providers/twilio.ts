@@ -38,7 +38,8 @@ const Admin = z.union([
 ]);
 const ADMIN_SHAPE = '{"apiKeySid": "SK…", "apiKeySecret": "…"} (a Main key) or {"accountSid": "AC…", "authToken": "…"}';
 const MAX_FRIENDLY_NAME = 64;
-const PAGE_SIZE = 100;
+/** Twilio's documented maximum `PageSize` (default 50): the sweep lists once per credential. */
+const PAGE_SIZE = 1000;
 
 interface TwKey {
   sid: string;

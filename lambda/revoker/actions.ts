@@ -59,12 +59,14 @@ export async function revokeDue(deps: RevokerDeps, request: Req<'revokeDue'>): P
 /**
  * Quota pressure hook for createSecret (`onQuotaFull`): revokes the keys `secret` no longer references whose grace is
  * over (due records, disabled keys, due orphans), skipping the observation window (a disabled key still counts
- * against the quota) but honouring the usage hold. Never touches a key `AWSCURRENT` or `AWSPENDING` references.
+ * against the quota) but honouring the usage hold. Never touches a key `AWSCURRENT` or `AWSPENDING` references. A new
+ * secret (its current value a placeholder naming no key) holds no key, so a rotation that still cannot issue fails
+ * with createSecret's quota error, which names the way out.
  * @returns how many keys it revoked.
  * @throws RevocationFailedError when a revocation gave up (metric emitted).
  */
 export async function freeQuota(deps: RevokerDeps, secret: Pick<ManagedSecret, 'arn'>, provider: KeyProvider): Promise<number> {
-  const work = secretWork(deps, await loadKeyState(deps.sm, secret.arn), provider);
+  const work = secretWork(deps, await loadKeyState(deps.sm, secret.arn, { newSecretOk: true }), provider);
   const listed = await providerCall(work, 'list', undefined, () => provider.list());
   await recordOrphans(work, listed);
   await processDue(work, { quota: true });

@@ -34,6 +34,15 @@ function isNotFound(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { name?: string }).name === 'ResourceNotFoundException';
 }
 
+async function readVersionText(sm: SecretsManagerClient, secret: ManagedSecret, versionId: string): Promise<string | undefined> {
+  try {
+    return (await sm.send(new GetSecretValueCommand({ SecretId: secret.arn, VersionId: versionId }))).SecretString;
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
 /**
  * The value of one version, always read by `VersionId` (moto returns stale versions without one).
  * Undefined for a value-less placeholder; `strict` decides whether an invalid value throws (current) or counts as
@@ -46,33 +55,56 @@ export async function readVersionValue(
   strict: boolean,
 ): Promise<SecretValue | undefined> {
   if (versionId === undefined) return undefined;
-  let text: string | undefined;
+  return parseVersion(await readVersionText(sm, secret, versionId), secret, strict ? 'strict' : 'lenient');
+}
+
+/**
+ * How an invalid value counts: `strict` throws; `lenient` is "no key"; `keyless` is "no key" only when the value names
+ * no key id (a new secret's placeholder such as `{}`), and throws when it does (that key may be in use).
+ */
+type ValueCheck = 'strict' | 'lenient' | 'keyless';
+
+function parseVersion(text: string | undefined, secret: ManagedSecret, check: ValueCheck): SecretValue | undefined {
+  if (text === undefined || text === '') return undefined;
   try {
-    text = (await sm.send(new GetSecretValueCommand({ SecretId: secret.arn, VersionId: versionId }))).SecretString;
+    return parseSecretValue(text, secret.name);
   } catch (err) {
-    if (isNotFound(err)) return undefined;
+    if (check === 'lenient' || (check === 'keyless' && !namesKey(text))) return undefined;
     throw err;
   }
-  if (!strict) {
-    try {
-      return parseSecretValue(text, secret.name);
-    } catch {
-      return undefined;
-    }
+}
+
+function namesKey(text: string): boolean {
+  try {
+    const json: unknown = JSON.parse(text);
+    return typeof json === 'object' && json !== null && typeof (json as { keyId?: unknown }).keyId === 'string';
+  } catch {
+    return false;
   }
-  return text === undefined || text === '' ? undefined : parseSecretValue(text, secret.name);
+}
+
+/** Options of {@link loadKeyState}. */
+export interface LoadOptions {
+  /**
+   * A current value that names no key (a new secret's placeholder) counts as holding no key instead of throwing:
+   * createSecret's quota relief on a secret's first rotation. A value that names a key id still throws.
+   * @default false
+   */
+  newSecretOk?: boolean;
 }
 
 /**
  * Re-reads a secret and the values of its `AWSCURRENT` and `AWSPENDING` versions (every action starts here).
- * @throws StateError when the current value is not a valid secret value: then which key is in use is unknown, so
- * nothing may be revoked until it is fixed.
+ * @throws StateError when the current value is not a valid secret value (see {@link LoadOptions.newSecretOk}): then
+ * which key is in use is unknown, so nothing may be revoked until it is fixed.
  */
-export async function loadKeyState(sm: SecretsManagerClient, secretId: string): Promise<KeyState> {
+export async function loadKeyState(sm: SecretsManagerClient, secretId: string, options: LoadOptions = {}): Promise<KeyState> {
   const secret = await readManagedSecret(sm, secretId);
   const holders = stageHolders(secret.versions);
   const [current, pending] = await Promise.all([
-    readVersionValue(sm, secret, holders.current, true),
+    holders.current === undefined
+      ? Promise.resolve(undefined)
+      : readVersionText(sm, secret, holders.current).then((text) => parseVersion(text, secret, options.newSecretOk ? 'keyless' : 'strict')),
     holders.pending === holders.current ? Promise.resolve(undefined) : readVersionValue(sm, secret, holders.pending, false),
   ]);
   const referenced = new Map<string, string[]>();

@@ -19,6 +19,8 @@ export interface DemoOptions {
   keys: number;
   /** Seed of the random moment inside each rotation window. @default 1 */
   seed: number;
+  /** Reference provider keys per admin credential (every declared key shares one). @default 1000 */
+  quota: number;
   /** Deployable config the keys come from. @default 'examples/keyrelay.config.json' */
   configPath: string;
   /** Directory of the HTML report and the JSON summary. @default '.keyrelay' */
@@ -32,6 +34,7 @@ export const DEMO_DEFAULTS: DemoOptions = {
   duration: 60,
   keys: 5,
   seed: 1,
+  quota: 1000,
   configPath: join('examples', 'keyrelay.config.json'),
   outDir: '.keyrelay',
 };
@@ -51,6 +54,7 @@ Options:
   --speed N       clock speed, demo seconds per real second (default: 12 days over --duration)
   --keys N        keys to declare, at least 5: the example config's five plus copies (default ${DEMO_DEFAULTS.keys})
   --seed N        seed of the rotation windows' random moments (default ${DEMO_DEFAULTS.seed})
+  --quota N       reference provider keys per admin credential (default ${DEMO_DEFAULTS.quota})
   --config FILE   deployable config to take the keys from (default ${DEMO_DEFAULTS.configPath})
   --out DIR       where the report goes (default ${DEMO_DEFAULTS.outDir})
   -h, --help      this text
@@ -84,6 +88,7 @@ export function parseDemoArgs(args: string[]): DemoOptions | 'help' {
         speed: { type: 'string' },
         keys: { type: 'string' },
         seed: { type: 'string' },
+        quota: { type: 'string' },
         config: { type: 'string' },
         out: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -102,6 +107,7 @@ export function parseDemoArgs(args: string[]): DemoOptions | 'help' {
     ...(values.speed !== undefined ? { speed: positive('speed', values.speed, 1, false, 1) } : {}),
     keys: positive('keys', values.keys, d.keys, true, 5),
     seed: positive('seed', values.seed, d.seed, true, 0),
+    quota: positive('quota', values.quota, d.quota, true, 1),
     configPath: values.config ?? d.configPath,
     outDir: values.out ?? d.outDir,
   };

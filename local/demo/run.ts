@@ -247,7 +247,7 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<DemoResult>
       config: { ...config, keys: [] },
       clock: new LocalClock({ speed, realNow: () => warp.now() }),
       seed: opts.seed,
-      quota: 1000,
+      quota: opts.quota,
       onIssue: options.onIssue,
       logger: new Logger({ serviceName: 'keyrelay', logLevel: 'SILENT' }),
       metrics,

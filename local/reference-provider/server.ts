@@ -28,6 +28,8 @@ export interface ReferenceProvider {
   url: string;
   /** One admin credential per account: `adminKeys[0]` is `acct-1`'s. */
   adminKeys: string[];
+  /** Most keys not deleted per admin credential (see {@link ReferenceProviderOptions.quota}). */
+  quota: number;
   /** The faults of `/_admin/faults`, in-process. */
   faults: Pick<FaultSet, 'set' | 'clear' | 'list'>;
   /** Every key ever issued, deleted ones included (status `deleted`); never key values. */
@@ -86,6 +88,7 @@ export async function startReferenceProvider(options: ReferenceProviderOptions =
   return {
     url: `http://${hostPart}:${address.port}`,
     adminKeys,
+    quota,
     faults,
     keys: () => store.all(),
     stop: () =>

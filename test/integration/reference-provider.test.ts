@@ -80,12 +80,12 @@ describe('Class: ReferenceProvider (adapter against the real service)', () => {
     expect(server.keys()).toEqual([expect.objectContaining({ id: issued.keyId, status: 'deleted', name: 'keyrelay/app/token-1' })]);
   });
 
-  it('lists every key across pages', async () => {
+  it('lists every key across pages of the largest size the service allows', async () => {
     // Prepare
-    await start();
+    await start({ quota: 205 });
     const provider = adapterFor();
     const ids: string[] = [];
-    for (let i = 1; i <= 5; i++) ids.push((await provider.issue({ label: `label-${i}` })).keyId);
+    for (let i = 1; i <= 205; i++) ids.push((await provider.issue({ label: `label-${i}` })).keyId);
     requests = [];
     // Act
     const keys = await provider.list();
@@ -93,7 +93,11 @@ describe('Class: ReferenceProvider (adapter against the real service)', () => {
     expect(keys.map((k) => [k.keyId, k.label, k.status, k.createdAt, k.lastUsedAt])).toEqual(
       ids.map((id, i) => [id, `label-${i + 1}`, 'active', clock.now(), null]),
     );
-    expect(requests).toEqual(['GET /v1/keys', expect.stringMatching(/^GET \/v1\/keys\?page_token=/), expect.stringMatching(/page_token=/)]);
+    expect(requests).toEqual([
+      'GET /v1/keys?page_size=100',
+      expect.stringMatching(/^GET \/v1\/keys\?page_size=100&page_token=/),
+      expect.stringMatching(/^GET \/v1\/keys\?page_size=100&page_token=/),
+    ]);
   });
 
   it('records last use on whoami with the service clock', async () => {

@@ -15,13 +15,13 @@ export interface ReferenceAdapterInput {
 }
 
 /**
- * A contract harness around a real reference provider on 127.0.0.1 (quota raised to 100: the suite shares one
+ * A contract harness around a real reference provider on 127.0.0.1 (quota raised to 1000: the suite shares one
  * service across its cases; `fillQuota` injects the service's own quota answer). `make` builds the adapter under
  * test: the reference adapter itself, or any adapter mapped onto the service (generic-http).
  */
 export async function referenceServiceHarness(make: (input: ReferenceAdapterInput) => KeyProvider): Promise<ContractHarness> {
   const clock = new FakeClock();
-  const server = await startReferenceProvider({ clock, quota: 100, onIssue: registerSecret });
+  const server = await startReferenceProvider({ clock, quota: 1000, onIssue: registerSecret });
   const [adminKey = ''] = server.adminKeys;
   let pending: Promise<unknown> = Promise.resolve();
   const fetchAfterPending: typeof fetch = async (input, init) => {
@@ -50,7 +50,8 @@ export async function referenceServiceHarness(make: (input: ReferenceAdapterInpu
     },
     deleteOutOfBand: (keyId) => admin('DELETE', `/v1/keys/${keyId}`),
     seedPages: () => {
-      for (let i = 0; i < 5; i++) admin('POST', '/v1/keys', { name: `seed-${i}` });
+      // Three pages of the adapter's page_size of 100.
+      for (let i = 0; i < 205; i++) admin('POST', '/v1/keys', { name: `seed-${i}` });
     },
     keyCount: () => server.keys().filter((k) => k.status !== 'deleted').length,
     // The reference service has no OpenAPI document (its contract is docs/reference-provider.md).

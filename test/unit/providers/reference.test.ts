@@ -76,6 +76,7 @@ describe('Object: referenceProvider', () => {
       [{ baseUrl: BASE, timeoutMs: '0' }, /setting 'timeoutMs': must be a whole number of milliseconds/],
       [{ baseUrl: BASE, timeoutMs: 'soon' }, /setting 'timeoutMs'/],
       [{ baseUrl: BASE, baseURL: BASE }, /Unrecognized key: "baseURL"/],
+      [{ baseUrl: BASE, quota: '0' }, /setting 'quota': must be a whole number of keys/],
     ])('rejects the settings %j', (settings, message) => {
       // Prepare
       const { fetch } = fakeFetch();
@@ -94,6 +95,18 @@ describe('Object: referenceProvider', () => {
       expect(provider).toMatchObject({ type: 'reference', capabilities: { disable: true, lastUsed: true }, quota: 5 });
       expect(referenceProvider).toMatchObject({ needsAdminSecret: true, quota: 5, capabilities: { disable: true, lastUsed: true } });
       expect(referenceProvider.settings.safeParse({ timeoutMs: '2500' }).success).toBe(true);
+    });
+
+    it('reports the quota of its quota setting (the local stack runs the service with more than 5), in errors too', async () => {
+      // Prepare
+      const { fetch } = fakeFetch(json(409, { error: { code: 'quota_exceeded', message: 'full', limit: 1000 } }));
+      // Act
+      const provider = adapter(fetch, { settings: { baseUrl: BASE, quota: '1000' } });
+      const err = await provider.issue({ label: 'l' }).catch((e: unknown) => e);
+      // Assess
+      expect(provider.quota).toBe(1000);
+      expect(err).toBeInstanceOf(QuotaExceededError);
+      expect(err).toMatchObject({ quota: 1000, message: expect.stringMatching(/key quota of 1000 keys reached/) });
     });
   });
 
@@ -247,7 +260,7 @@ describe('Object: referenceProvider', () => {
   });
 
   describe('Method: list', () => {
-    it('follows every page and maps keys, labels, status and times', async () => {
+    it('follows every page of the largest size the service allows and maps keys, labels, status and times', async () => {
       // Prepare
       const used = '2026-11-22T11:30:00.000Z';
       const { fetch, calls } = fakeFetch(
@@ -258,7 +271,11 @@ describe('Object: referenceProvider', () => {
       // Act
       const keys = await adapter(fetch).list();
       // Assess
-      expect(calls.map((c) => c.url)).toEqual([`${BASE}/v1/keys`, `${BASE}/v1/keys?page_token=p%2F2%2B`, `${BASE}/v1/keys?page_token=p3`]);
+      expect(calls.map((c) => c.url)).toEqual([
+        `${BASE}/v1/keys?page_size=100`,
+        `${BASE}/v1/keys?page_size=100&page_token=p%2F2%2B`,
+        `${BASE}/v1/keys?page_size=100&page_token=p3`,
+      ]);
       expect(keys).toEqual([
         { keyId: 'key_1', label: 'label-key_1', status: 'active', createdAt: Date.UTC(2026, 10, 22, 10), lastUsedAt: null },
         { keyId: 'key_2', label: 'label-key_2', status: 'disabled', createdAt: Date.UTC(2026, 10, 22, 10), lastUsedAt: null },
