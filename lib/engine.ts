@@ -102,7 +102,24 @@ function acknowledge(scope: IConstruct, id: string, reason: string): void {
   Validations.of(scope).acknowledge({ id, reason });
 }
 
-const SECRET_WILDCARD = 'arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:*';
+/**
+ * Acknowledges cdk-nag's wildcard finding (IAM5) for `resource` on `scope`. The finding names the resource as the
+ * template holds it, so the acknowledgment is derived from the very ARN the policy uses, never written by hand: an
+ * environment-agnostic stack holds `arn:<AWS::Partition>:...:<AWS::Region>:<AWS::AccountId>:...`, one with an account
+ * and region (what `cdk deploy` synthesizes when it has credentials) holds the literal ARN.
+ */
+function acknowledgeWildcard(scope: IConstruct, resource: string, reason: string): void {
+  acknowledge(scope, NAG_RULE.wildcard(nagResourceText(Stack.of(scope).resolve(resource))), reason);
+}
+
+/** A resolved template value as cdk-nag flattens it in a finding: `Ref`s as `<Name>`, `Fn::Join`s joined. */
+function nagResourceText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const v = value as { Ref?: unknown; 'Fn::Join'?: [string, unknown[]] };
+  if (typeof v.Ref === 'string') return `<${v.Ref}>`;
+  if (v['Fn::Join']) return v['Fn::Join'][1].map(nagResourceText).join(v['Fn::Join'][0]);
+  throw new Error(`acknowledgeWildcard: cannot name ${JSON.stringify(value)} as cdk-nag does; use a literal, a Ref or a Fn::Join`);
+}
 
 /** The IAM user tags the `aws-iam` adapter writes (labels, issue intent) all start with keyrelay's tag prefix. */
 export const AWS_IAM_TAG_KEYS = 'keyrelay:*';
@@ -230,7 +247,7 @@ export class KeyRelayEngine extends Construct {
       retentionPeriod: Duration.days(14),
     });
 
-    const group = new CfnScheduleGroup(this, 'ScheduleGroup', { name: this.scheduleGroupName });
+    new CfnScheduleGroup(this, 'ScheduleGroup', { name: this.scheduleGroupName });
     this.schedulerRole = new iam.Role(this, 'SchedulerRole', {
       description: 'EventBridge Scheduler: invoke the keyrelay revoker at revocation deadlines',
       assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
@@ -241,9 +258,9 @@ export class KeyRelayEngine extends Construct {
       new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [revokerArn, `${revokerArn}:*`] }),
     );
     this.allowDeadLetterSend(this.schedulerRole);
-    acknowledge(
+    acknowledgeWildcard(
       this.schedulerRole,
-      NAG_RULE.wildcard(`arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:${this.revokerFunctionName}:*`),
+      `${revokerArn}:*`,
       'Qualified ARNs (versions and aliases) of the revoker only; the role can invoke nothing else.',
     );
 
@@ -317,7 +334,7 @@ export class KeyRelayEngine extends Construct {
       this.grantKeyRecords(role);
       this.grantKeyViaSecretsManager(role, ['kms:Decrypt', 'kms:GenerateDataKey']);
       this.grantAdminSecrets(role, props.adminSecrets ?? []);
-      this.grantSchedules(role, group);
+      this.grantSchedules(role);
     }
     this.functionRoles = [rotationRole, revokerRole];
     revokerRole.addToPolicy(
@@ -333,20 +350,20 @@ export class KeyRelayEngine extends Construct {
     );
 
     for (const role of [rotationRole, revokerRole]) {
-      acknowledge(
+      acknowledgeWildcard(
         role,
-        NAG_RULE.wildcard(SECRET_WILDCARD),
+        this.secretArnPattern,
         "Secret names are the config's key names; the statement is narrowed by the aws:ResourceTag/keyrelay:revoker condition to this engine's secrets, one statement instead of one per key (IAM size limits at hundreds of keys).",
       );
-      acknowledge(
+      acknowledgeWildcard(
         role,
-        NAG_RULE.wildcard(`arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/${this.scheduleGroupName}/kr-*`),
+        this.scheduleArnPattern,
         "Revocation schedules are created at run time, one per key version; scoped to keyrelay's own schedule group and name prefix.",
       );
     }
-    acknowledge(
+    acknowledgeWildcard(
       revokerRole,
-      NAG_RULE.wildcard('*'),
+      '*',
       'secretsmanager:ListSecrets has no resource-level permissions; the sweep filters on the keyrelay:managed tag and every action on a secret is tag-scoped.',
     );
     for (const fn of [this.rotationFunction, this.revokerFunction]) {
@@ -433,6 +450,11 @@ export class KeyRelayEngine extends Construct {
   /** ARN pattern of every secret in this account and region (narrowed by the tag condition). */
   get secretArnPattern(): string {
     return Stack.of(this).formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+  }
+
+  /** ARN pattern of this engine's revocation schedules: its schedule group, names starting `kr-` (lambda/runtime/scheduler.ts). */
+  get scheduleArnPattern(): string {
+    return Stack.of(this).formatArn({ service: 'scheduler', resource: 'schedule', resourceName: `${this.scheduleGroupName}/kr-*` });
   }
 
   /** The condition that limits a statement to this engine's secrets. */
@@ -591,14 +613,12 @@ export class KeyRelayEngine extends Construct {
     );
   }
 
-  private grantSchedules(role: iam.Role, group: CfnScheduleGroup): void {
-    const stack = Stack.of(this);
+  private grantSchedules(role: iam.Role): void {
     role.addToPolicy(
       new iam.PolicyStatement({
         sid: 'RevocationSchedules',
         actions: ['scheduler:CreateSchedule', 'scheduler:DeleteSchedule', 'scheduler:GetSchedule', 'scheduler:UpdateSchedule'],
-        // Schedule names start with `kr-` (lambda/runtime/scheduler.ts).
-        resources: [stack.formatArn({ service: 'scheduler', resource: 'schedule', resourceName: `${group.name}/kr-*` })],
+        resources: [this.scheduleArnPattern],
       }),
     );
     role.addToPolicy(
@@ -672,12 +692,12 @@ export class KeyRelayEngine extends Construct {
         new iam.PolicyStatement({ sid: 'Alarms', actions: ['cloudwatch:DescribeAlarms'], resources: ['*'] }),
       ],
     });
-    acknowledge(
+    acknowledgeWildcard(
       policy,
-      NAG_RULE.wildcard('*'),
+      '*',
       'secretsmanager:ListSecrets and cloudwatch:DescribeAlarms have no resource-level permissions; both only read metadata.',
     );
-    acknowledge(policy, NAG_RULE.wildcard(SECRET_WILDCARD), "Narrowed by the aws:ResourceTag/keyrelay:revoker condition to this engine's secrets.");
+    acknowledgeWildcard(policy, this.secretArnPattern, "Narrowed by the aws:ResourceTag/keyrelay:revoker condition to this engine's secrets.");
     return policy;
   }
 }

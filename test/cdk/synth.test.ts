@@ -1,20 +1,35 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /**
- * The one real synth: the CDK CLI on the example keyrelay.config.json, offline, with bundling (local esbuild),
- * CloudFormation validation and cdk-nag AwsSolutions, then cfn-lint on every template. Everything else about the
- * templates is asserted in test/unit/cdk without bundling.
+ * The one real synth: the CDK CLI on the example keyrelay.config.json, offline, with CloudFormation validation and
+ * cdk-nag AwsSolutions, then cfn-lint on every template; once environment-agnostic (no credentials) and once per
+ * region with an account, as `cdk deploy` runs the app when it has credentials (the CLI sets CDK_DEFAULT_ACCOUNT and
+ * CDK_DEFAULT_REGION, and `bin/keyrelay.ts` makes them the stacks' env). Everything else about the templates is
+ * asserted in test/unit/cdk.
  */
 
 const root = join(import.meta.dirname, '..', '..');
-const env = { ...process.env, CDK_DISABLE_CLI_TELEMETRY: '1', CDK_DEFAULT_ACCOUNT: '', CDK_DEFAULT_REGION: '' };
+const env = { ...process.env, CDK_DISABLE_CLI_TELEMETRY: '1', CDK_DEFAULT_ACCOUNT: '', CDK_DEFAULT_REGION: '', AWS_REGION: '', AWS_DEFAULT_REGION: '' };
+const ACCOUNT = '111111111111';
+/** Regions synthesized with an account: the CLI's fallback region and others (the ARNs differ per region). */
+const REGIONS = ['us-east-1', 'eu-west-1'] as const;
 
-function cdkSynth(out: string) {
-  return spawnSync('npx', ['cdk', 'synth', '--quiet', '--output', out], { cwd: root, env, encoding: 'utf8', timeout: 240_000 });
+type Run = { status: number | null; stdout: string; stderr: string };
+
+/** `cdk synth` into `out`; without `region`, environment-agnostic. Runs concurrently with the others. */
+function cdkSynth(out: string, region?: string): Promise<Run> {
+  // The CLI replaces CDK_DEFAULT_REGION with its own region (AWS_REGION here) and keeps a given account.
+  const runEnv = region ? { ...env, CDK_DEFAULT_ACCOUNT: ACCOUNT, AWS_REGION: region } : env;
+  const child = spawn('npx', ['cdk', 'synth', '--quiet', '--output', out], { cwd: root, env: runEnv });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve) => child.on('close', (status) => resolve({ status, stdout, stderr })));
 }
 
 type Report = { pluginReports: Array<{ pluginName: string; conclusion: string; violations: unknown[]; suppressedViolations?: Array<{ ruleName: string }> }> };
@@ -22,11 +37,15 @@ type Report = { pluginReports: Array<{ pluginName: string; conclusion: string; v
 describe('CLI: cdk synth', () => {
   const work = mkdtempSync(join(tmpdir(), 'keyrelay-synth-'));
   const out = join(work, 'cdk.out');
-  let run: ReturnType<typeof cdkSynth>;
+  const regionOut = (region: string) => join(work, `cdk.${region}.out`);
+  let run: Run;
+  const regionRuns = new Map<string, Run>();
 
-  beforeAll(() => {
-    run = cdkSynth(out);
-  }, 240_000);
+  beforeAll(async () => {
+    const runs = await Promise.all([cdkSynth(out), ...REGIONS.map((r) => cdkSynth(regionOut(r), r))]);
+    run = runs[0]!;
+    REGIONS.forEach((r, i) => regionRuns.set(r, runs[i + 1]!));
+  }, 300_000);
 
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
@@ -39,6 +58,23 @@ describe('CLI: cdk synth', () => {
     expect(nag?.violations).toEqual([]);
     // Every acknowledgment is deliberate: a new suppressed rule needs a reason in lib/engine.ts and a look here.
     expect(new Set(nag?.suppressedViolations?.map((v) => v.ruleName.replace(/\[.*$/, '')))).toEqual(new Set(['AwsSolutions-IAM5', 'AwsSolutions-L1']));
+  });
+
+  it.each(REGIONS)('synthesizes with an account and region %s (as cdk deploy does) with zero unacknowledged cdk-nag findings', (region) => {
+    // Prepare
+    const regionRun = regionRuns.get(region)!;
+    const dir = regionOut(region);
+    // Assess
+    expect(regionRun.status, regionRun.stderr).toBe(0);
+    expect(regionRun.stderr).not.toContain('Synthesis finished with errors');
+    const report = JSON.parse(readFileSync(join(dir, 'validation-report.json'), 'utf8')) as Report;
+    const nag = report.pluginReports.find((p) => p.pluginName === 'AwsSolutions');
+    expect(nag?.conclusion).toBe('success');
+    expect(nag?.violations).toEqual([]);
+    // The stacks really are bound to the account and region: their ARNs are literal, so the acknowledgments had to be.
+    const engine = readFileSync(join(dir, 'KeyRelay.template.json'), 'utf8');
+    expect(engine).toContain(`arn:aws:secretsmanager:${region}:${ACCOUNT}:secret:*`);
+    expect(nag?.suppressedViolations?.map((v) => v.ruleName)).toContain(`AwsSolutions-IAM5[Resource::arn:aws:secretsmanager:${region}:${ACCOUNT}:secret:*]`);
   });
 
   it('passes cfn-lint with zero errors on every template', () => {
