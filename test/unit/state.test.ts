@@ -3,6 +3,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
   TAGS,
+  demotionRecord,
   keyRecordTag,
   listManagedSecrets,
   parseKeyRecord,
@@ -165,5 +166,59 @@ describe('State contract: provider key labels', () => {
     expect(parseProviderKeyLabel('ci-key')).toBeUndefined();
     expect(parseProviderKeyLabel('keyrelay/onlyname')).toBeUndefined();
     expect(parseProviderKeyLabel(undefined)).toBeUndefined();
+  });
+});
+
+describe('State contract: demotion (a key stops being current)', () => {
+  const now = 1_800_000_000_000;
+  const GRACE_MS = settings.gracePeriod * 1000;
+  const secret = (records: Parameters<typeof demotionRecord>[0]['records']) => ({ records, settings });
+
+  it('gives a full grace period from now', () => {
+    expect(demotionRecord(secret([]), 'k1', 'v-1', now)).toEqual({ keyId: 'k1', phase: 'grace', due: now + GRACE_MS, versionId: 'v-1' });
+  });
+
+  it('keeps a later deadline already recorded: deadlines only move out', () => {
+    // Prepare: a rollback demoted the key earlier with a longer grace still running
+    const later = now + 3 * GRACE_MS;
+    // Act
+    const record = demotionRecord(secret([{ keyId: 'k1', phase: 'grace', due: later }]), 'k1', 'v-1', now);
+    // Assess
+    expect(record).toEqual({ keyId: 'k1', phase: 'grace', due: later, versionId: 'v-1' });
+  });
+
+  it('never shortens the grace to an earlier recorded deadline', () => {
+    expect(demotionRecord(secret([{ keyId: 'k1', phase: 'grace', due: now - 1000 }]), 'k1', 'v-1', now)?.due).toBe(now + GRACE_MS);
+  });
+
+  it.each(['held', 'disabled'] as const)('takes no deadline from a %s record (its due is a check or a deletion, not a grace)', (phase) => {
+    expect(demotionRecord(secret([{ keyId: 'k1', phase, due: now + 5 * GRACE_MS }]), 'k1', 'v-1', now)?.due).toBe(now + GRACE_MS);
+  });
+
+  it("reads only the demoted key's own record", () => {
+    expect(demotionRecord(secret([{ keyId: 'other', phase: 'grace', due: now + 5 * GRACE_MS }]), 'k1', 'v-1', now)?.due).toBe(now + GRACE_MS);
+  });
+
+  it('returns nothing for a key already revoked, keeping who revoked it and why', () => {
+    expect(demotionRecord(secret([{ keyId: 'k1', phase: 'revoked', due: now - 1000, by: 'ana' }]), 'k1', 'v-1', now)).toBeUndefined();
+  });
+});
+
+describe('State contract: tag keys', () => {
+  it.each([
+    ['a key id with a character AWS refuses in tag keys', 'key#1', /tag key may hold only letters/],
+    ['a key id that makes the tag key longer than 128 characters', 'k'.repeat(128 - TAGS.keyRecord.length + 1), /tag key must be 1 to 128 characters, got 129/],
+  ])('refuses a record for %s, naming the key', (_what, keyId, problem) => {
+    expect(() => keyRecordTag({ keyId, phase: 'grace', due: 0 })).toThrow(problem);
+    expect(() => keyRecordTag({ keyId, phase: 'grace', due: 0 })).toThrow(`key record for '${keyId}'`);
+  });
+
+  it('accepts a tag key of exactly 128 characters', () => {
+    const keyId = 'k'.repeat(128 - TAGS.keyRecord.length);
+    expect(keyRecordTag({ keyId, phase: 'grace', due: 0 }).Key).toHaveLength(128);
+  });
+
+  it('refuses a provider setting whose name AWS refuses as a tag key', () => {
+    expect(() => settingsToTags({ ...settings, providerSettings: { 'base url!': 'x' } })).toThrow(/tag 'keyrelay:provider:base url!': tag key may hold only/);
   });
 });
