@@ -26,6 +26,7 @@ import {
   ThrottledError,
 } from './errors';
 import { lazyCredential, paginate, parseAdminCredential, stringSettings, words } from './http';
+import { redactProviderCode, redactProviderText } from './redact';
 import type { ProviderDefinition } from './registry';
 import type { IssuedKey, IssueRequest, KeyProvider, ProviderContext, ProviderKey, VerifiedKey } from './types';
 
@@ -153,6 +154,8 @@ interface CallContext {
   quota?: boolean;
   /** The call is signed by the key being verified, not the admin credential. */
   verifying?: boolean;
+  /** Credentials the call carried, removed from AWS's error text (see `./redact.ts`). */
+  sent?: string[];
 }
 
 const AUTH_ERRORS = new Set([
@@ -248,9 +251,11 @@ export class AwsIamAccessKeys implements KeyProvider {
   }
 
   async verify(apiKey: string): Promise<VerifiedKey> {
-    const sts = this.clients.sts(parseAwsAccessKey(apiKey));
+    const credentials = parseAwsAccessKey(apiKey);
+    const sts = this.clients.sts(credentials);
+    const sent = [apiKey, credentials.accessKeyId, credentials.secretAccessKey];
     try {
-      const me = await this.call({ what: 'verify access key (GetCallerIdentity)', verifying: true }, () =>
+      const me = await this.call({ what: 'verify access key (GetCallerIdentity)', verifying: true, sent }, () =>
         sts.send(new GetCallerIdentityCommand({})),
       );
       return me.Arn ? { principal: me.Arn } : {};
@@ -336,9 +341,12 @@ export class AwsIamAccessKeys implements KeyProvider {
     if (err instanceof ProviderError || err instanceof ConfigError) return err;
     const code = awsCode(err);
     const status = httpStatus(err);
-    const detail = err instanceof Error ? err.message.slice(0, 300) : describeError(err);
+    // AWS's text is redacted like any provider's, and the SDK error is not kept as `cause` (loggers print causes):
+    // the admin credential's parts are not known here, so the token rule is what removes them.
+    const sent = ctx.sent ?? [];
+    const detail = redactProviderText(err instanceof Error ? err.message : describeError(err), sent);
     const said = `${ctx.what}: ${code || 'error'}${status === undefined ? '' : ` (HTTP ${status})`}: ${detail}`;
-    const options = { status, cause: err };
+    const options = { status, providerCode: redactProviderCode(code, sent) };
     if (code === 'NoSuchEntity' || code === 'NoSuchEntityException') {
       if (ctx.keyId !== undefined) {
         const gone = `access key '${ctx.keyId}' of user '${this.userName}' does not exist (already deleted?)`;
@@ -346,7 +354,6 @@ export class AwsIamAccessKeys implements KeyProvider {
       }
       return new ConfigError(
         `provider '${TYPE}' setting 'userName': IAM user '${this.userName}' does not exist (${code}); create it or fix the setting`,
-        { cause: err },
       );
     }
     if (ctx.quota && (code === 'LimitExceeded' || code === 'LimitExceededException')) {

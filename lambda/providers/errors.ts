@@ -15,23 +15,35 @@ export class ProviderError extends KeyRelayError {
   readonly status?: number;
   /** Whether retrying the same call later may succeed. */
   readonly transient: boolean;
+  /**
+   * The provider's own error code (`api_key_expired`, `20003`), redacted and bounded like the text in the message
+   * (see `./redact.ts`), when the provider gave one.
+   */
+  readonly providerCode?: string;
 
-  constructor(
-    code: string,
-    provider: string,
-    message: string,
-    options: { status?: number; transient?: boolean; cause?: unknown } = {},
-  ) {
+  constructor(code: string, provider: string, message: string, options: ProviderErrorOptions & { transient?: boolean } = {}) {
     super(code, `${provider}: ${message}`, { cause: options.cause });
     this.provider = provider;
     this.status = options.status;
     this.transient = options.transient ?? false;
+    this.providerCode = options.providerCode;
   }
+}
+
+/**
+ * What every provider error may carry besides its message. Never put a provider's raw error text (or an error that
+ * holds it) in `cause`: loggers print causes.
+ */
+export interface ProviderErrorOptions {
+  status?: number;
+  /** See {@link ProviderError.providerCode}. */
+  providerCode?: string;
+  cause?: unknown;
 }
 
 /** The provider rejected the credential. Check the admin credential's secret, or the key being verified. */
 export class ProviderAuthError extends ProviderError {
-  constructor(provider: string, message: string, options: { status?: number; cause?: unknown } = {}) {
+  constructor(provider: string, message: string, options: ProviderErrorOptions = {}) {
     super('ProviderAuthFailed', provider, message, options);
   }
 }
@@ -41,7 +53,7 @@ export class QuotaExceededError extends ProviderError {
   /** The provider's limit, when known. */
   readonly quota?: number;
 
-  constructor(provider: string, message: string, options: { quota?: number; status?: number; cause?: unknown } = {}) {
+  constructor(provider: string, message: string, options: ProviderErrorOptions & { quota?: number } = {}) {
     super('ProviderQuotaFull', provider, message, options);
     this.quota = options.quota;
   }
@@ -52,7 +64,7 @@ export class ThrottledError extends ProviderError {
   /** How long the provider asked us to wait, in ms (from `Retry-After`), when it said. */
   readonly retryAfterMs?: number;
 
-  constructor(provider: string, message: string, options: { retryAfterMs?: number; status?: number; cause?: unknown } = {}) {
+  constructor(provider: string, message: string, options: ProviderErrorOptions & { retryAfterMs?: number } = {}) {
     super('ProviderThrottled', provider, message, { ...options, transient: true });
     this.retryAfterMs = options.retryAfterMs;
   }
@@ -60,21 +72,21 @@ export class ThrottledError extends ProviderError {
 
 /** The key (or the resource named) does not exist at the provider. */
 export class KeyNotFoundError extends ProviderError {
-  constructor(provider: string, message: string, options: { status?: number; cause?: unknown } = {}) {
+  constructor(provider: string, message: string, options: ProviderErrorOptions = {}) {
     super('ProviderKeyNotFound', provider, message, options);
   }
 }
 
 /** The provider failed or could not be reached (5xx, timeout, connection refused). */
 export class ProviderUnavailableError extends ProviderError {
-  constructor(provider: string, message: string, options: { status?: number; cause?: unknown } = {}) {
+  constructor(provider: string, message: string, options: ProviderErrorOptions = {}) {
     super('ProviderUnavailable', provider, message, { ...options, transient: true });
   }
 }
 
 /** The provider answered in a way the adapter does not understand (a contract break). Not retried. */
 export class ProviderResponseError extends ProviderError {
-  constructor(provider: string, message: string, options: { status?: number; cause?: unknown } = {}) {
+  constructor(provider: string, message: string, options: ProviderErrorOptions = {}) {
     super('ProviderBadResponse', provider, message, options);
   }
 }

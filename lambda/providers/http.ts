@@ -11,6 +11,7 @@ import {
   ThrottledError,
   parseRetryAfter,
 } from './errors';
+import { credentialParts, redactProviderCode, redactProviderText } from './redact';
 
 /**
  * The HTTP plumbing every SaaS adapter shares: one `fetch` with a timeout, provider answers mapped onto the typed
@@ -71,10 +72,14 @@ export interface ProviderHttpOptions {
   fetch?: typeof fetch;
   /** Per-request timeout in ms. @default 10_000 */
   timeoutMs?: number;
-  /** Extracts the provider's error text from an error body. @default errorText */
+  /**
+   * Extracts the provider's error text from an error body. What it returns is redacted (`./redact.ts`) before any
+   * message carries it. @default errorText
+   */
   errorDetail?: (body: unknown) => string | undefined;
   /**
    * Whether a non-429 4xx answer means "no more keys" (providers signal their key quota in their own words).
+   * `detail` is the provider's unredacted text: decide with it, never quote it.
    * @default - a 4xx whose error text mentions a quota, or a limit/maximum of keys or tokens
    */
   isQuotaError?: (status: number, body: unknown, detail: string) => boolean;
@@ -91,7 +96,6 @@ export interface ProviderHttpOptions {
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
-const MAX_DETAIL = 300;
 // A quota answer talks about keys or tokens and a limit; "limit must be <= 100" (a bad parameter) does not.
 const QUOTA_WORDS = /quota|\b(keys?|tokens?)\b[^.;]*\b(limit|maximum)\b|\b(limit|maximum|max(imum)? number|too many)\b[^.;]*\b(keys?|tokens?)\b/i;
 
@@ -114,7 +118,8 @@ export class ProviderHttp {
   async request(req: HttpRequest): Promise<HttpResponse> {
     const { provider } = this.options;
     const url = this.url(req);
-    const headers: Record<string, string> = { accept: 'application/json', ...(req.auth ?? (await this.options.auth())), ...req.headers };
+    const credentials = req.auth ?? (await this.options.auth());
+    const headers: Record<string, string> = { accept: 'application/json', ...credentials, ...req.headers };
     let body: string | undefined;
     if (req.json !== undefined) {
       headers['content-type'] = 'application/json';
@@ -155,7 +160,7 @@ export class ProviderHttp {
     const text = await res.text().catch(() => '');
     const parsed = parseJson(text);
     if (res.ok || req.accept?.includes(res.status)) return { status: res.status, headers: res.headers, body: parsed };
-    throw this.error(req, res.status, res.headers, parsed);
+    throw this.error(req, res.status, res.headers, parsed, credentialParts(credentials));
   }
 
   /** Like {@link request}, for calls whose answer must be JSON: throws {@link ProviderResponseError} otherwise. */
@@ -178,31 +183,37 @@ export class ProviderHttp {
     return url;
   }
 
-  private error(req: HttpRequest, status: number, headers: Headers, body: unknown): ProviderError {
+  /**
+   * The typed error for a non-2xx answer. The provider's text and code are redacted of `sent` (every credential that
+   * went out with the request) and of token shapes: a provider that echoes the key never puts it in a message.
+   */
+  private error(req: HttpRequest, status: number, headers: Headers, body: unknown, sent: string[]): ProviderError {
     const { provider } = this.options;
-    const detail = (this.options.errorDetail ?? errorText)(body)?.slice(0, MAX_DETAIL) ?? '';
+    const raw = (this.options.errorDetail ?? errorText)(body) ?? '';
+    const detail = redactProviderText(raw, sent);
     const said = `${req.what}: HTTP ${status}${detail ? ` (${detail})` : ''}`;
+    const options = { status, providerCode: redactProviderCode(errorCode(body), sent) };
     if (status === 429) {
       const now = this.options.clock.now();
       const retryAfterMs = parseRetryAfter(headers.get('retry-after'), now) ?? this.options.retryAfterMs?.(headers, now);
       const wait = retryAfterMs === undefined ? 'no Retry-After given' : `retry after ${Math.ceil(retryAfterMs / 1000)} s`;
-      return new ThrottledError(provider, `${said}: rate limited, ${wait}`, { status, retryAfterMs });
+      return new ThrottledError(provider, `${said}: rate limited, ${wait}`, { ...options, retryAfterMs });
     }
-    if (status >= 500) return new ProviderUnavailableError(provider, `${said}: provider error, retry later`, { status });
+    if (status >= 500) return new ProviderUnavailableError(provider, `${said}: provider error, retry later`, options);
     if (status === 401 || status === 403) {
       const whose = req.auth ? 'the key was rejected' : `the admin credential was rejected${this.options.authHint ? `; it needs ${this.options.authHint}` : ''}`;
-      return new ProviderAuthError(provider, `${said}: ${whose}`, { status });
+      return new ProviderAuthError(provider, `${said}: ${whose}`, options);
     }
     if (status === 404) {
       const what = req.keyId ? `key '${req.keyId}' does not exist (already deleted?)` : 'not found: check the provider settings (account/project ids, base URL)';
-      return req.keyId ? new KeyNotFoundError(provider, `${said}: ${what}`, { status }) : new ProviderResponseError(provider, `${said}: ${what}`, { status });
+      return req.keyId ? new KeyNotFoundError(provider, `${said}: ${what}`, options) : new ProviderResponseError(provider, `${said}: ${what}`, options);
     }
     const isQuota = this.options.isQuotaError ?? ((_s: number, _b: unknown, d: string) => QUOTA_WORDS.test(d));
-    if (status >= 400 && isQuota(status, body, detail)) {
+    if (status >= 400 && isQuota(status, body, raw)) {
       const limit = this.options.quota === undefined ? '' : ` of ${this.options.quota} keys`;
-      return new QuotaExceededError(provider, `${said}: key quota${limit} reached; delete keys nothing uses, or let keyrelay's reconcile sweep revoke orphans`, { status, quota: this.options.quota });
+      return new QuotaExceededError(provider, `${said}: key quota${limit} reached; delete keys nothing uses, or let keyrelay's reconcile sweep revoke orphans`, { ...options, quota: this.options.quota });
     }
-    return new ProviderResponseError(provider, `${said}: unexpected answer`, { status });
+    return new ProviderResponseError(provider, `${said}: unexpected answer`, options);
   }
 }
 
@@ -249,6 +260,21 @@ export function errorText(body: unknown): string | undefined {
   }
   if (typeof b.message === 'string') parts.push(b.code === undefined ? b.message : `${String(b.code)}: ${b.message}`);
   return parts.length > 0 ? parts.join('; ') : undefined;
+}
+
+/**
+ * The provider's error code in the common JSON error shapes (`{error: {code}}`, `{errors: [{code}]}`, `{code}`),
+ * unredacted: {@link ProviderHttp} redacts it before it reaches an error.
+ */
+function errorCode(body: unknown): unknown {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const b = body as { errors?: unknown; error?: unknown; code?: unknown };
+  if (typeof b.error === 'object' && b.error !== null) return (b.error as { code?: unknown }).code;
+  if (Array.isArray(b.errors)) {
+    const first: unknown = b.errors[0];
+    if (typeof first === 'object' && first !== null) return (first as { code?: unknown }).code;
+  }
+  return b.code;
 }
 
 /** The most pages {@link paginate} follows before deciding the provider loops. */

@@ -119,7 +119,7 @@ export class StripeApiKeys implements KeyProvider {
       await this.http.request({ method: 'POST', path: `/v2/iam/api_keys/${encodeURIComponent(keyId)}/expire`, keyId, what: 'expire API key' });
     } catch (err) {
       // An expired key is a deleted key for keyrelay ("already gone counts as revoked").
-      if (err instanceof ProviderResponseError && /api_key_expired/.test(err.message)) {
+      if (err instanceof ProviderResponseError && err.providerCode === 'api_key_expired') {
         throw new KeyNotFoundError(this.type, `expire API key: key '${keyId}' has already expired`, { status: err.status, cause: err });
       }
       throw err;

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { OpenAPIBackend, type Document, type Operation } from 'openapi-backend';
+import { echoCredentials, echoedCredentials } from '../support/echo-credentials';
 
 /**
  * A local fake of a provider's key API, driven by the provider's own OpenAPI document
@@ -11,6 +12,9 @@ import { OpenAPIBackend, type Document, type Operation } from 'openapi-backend';
  * request onto an operation; the same library validates (ajv) every request the adapter sends and every response
  * the fake returns against that operation, and records what fails in {@link OpenApiFake.violations}: a contract
  * test asserts the list is empty, so neither the adapter nor the fake can drift from the provider's contract.
+ *
+ * Every error answer quotes the credentials of its request (`test/support/echo-credentials.ts`), the way a careless
+ * provider would: the adapters must keep them out of their errors.
  *
  * Requests to paths the document does not have (some providers' verify calls) go to `extraRoutes`; they are
  * logged as `undocumented` rather than validated, and a test that uses them says which prose docs it follows.
@@ -118,7 +122,7 @@ export async function startOpenApiFake(options: OpenApiFakeOptions): Promise<Ope
       opId = `${base.method} ${base.path}`;
       if (extra) {
         undocumented.push(opId);
-        reply = options.authenticate?.({ ...base, params: {}, operationId: opId }) ?? extra({ ...base, params: {}, operationId: opId });
+        reply = echoErrors(options.authenticate?.({ ...base, params: {}, operationId: opId }) ?? extra({ ...base, params: {}, operationId: opId }), req);
       } else {
         violations.push(`request ${opId}: no operation in the document matches`);
         reply = { status: 404, body: { message: 'no such route in the fake' } };
@@ -142,6 +146,7 @@ export async function startOpenApiFake(options: OpenApiFakeOptions): Promise<Ope
         violations.push(`request ${opId}: the fake has no handler for this operation`);
         reply = { status: 501 };
       }
+      reply = echoErrors(reply, req);
       validateReply(api, operation, reply, violations);
     }
     calls.push(`${opId} ${reply.status}`);
@@ -172,6 +177,10 @@ export async function startOpenApiFake(options: OpenApiFakeOptions): Promise<Ope
         server.close((err) => (err ? reject(err) : resolve()));
       }),
   };
+}
+
+function echoErrors(reply: FakeReply, req: IncomingMessage): FakeReply {
+  return reply.status < 400 ? reply : { ...reply, body: echoCredentials(reply.body, echoedCredentials(req.headers)) };
 }
 
 function validateReply(api: OpenAPIBackend, operation: Operation, reply: FakeReply, violations: string[]): void {

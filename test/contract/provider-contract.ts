@@ -11,7 +11,7 @@ import {
 } from '../../lambda/providers/errors';
 import type { KeyProvider } from '../../lambda/providers/types';
 import { FakeClock } from '../support/fake-clock';
-import { secretValue } from '../support/leak-guard';
+import { leakedSecrets, secretValue } from '../support/leak-guard';
 
 /**
  * The one meaning every adapter gives each operation, checked against each adapter's fake (or the reference
@@ -19,7 +19,8 @@ import { secretValue } from '../support/leak-guard';
  * the adapter; the suite then proves: issue returns a key that verify accepts and list shows with its label; revoke
  * makes verify fail and list drop it; revoking an already-deleted key throws KeyNotFoundError; a full quota throws
  * QuotaExceededError; a bad admin credential throws ProviderAuthError; 429 throws ThrottledError with
- * `retryAfterMs` (and `retry` then succeeds); 5xx throws ProviderUnavailableError.
+ * `retryAfterMs` (and `retry` then succeeds); 5xx throws ProviderUnavailableError. Every fake quotes the request's
+ * credentials in each error answer (`test/support/echo-credentials.ts`): no error may repeat them.
  */
 export interface ContractHarness {
   /** The adapter, with a valid admin credential. */
@@ -175,6 +176,37 @@ export function describeProviderContract(name: string, setup: () => Promise<Cont
 
       // Assess
       await expect(listing).rejects.toBeInstanceOf(ProviderUnavailableError);
+    });
+
+    it('keeps every credential it sent out of its errors, though the provider quotes them', async () => {
+      // Prepare: one failure of each kind, each answer quoting the admin credential or the key being verified.
+      const issued = await h.provider.issue({ label: label(), replaces: h.initialKeyId });
+      const failures: Array<() => Promise<unknown>> = [
+        () => h.provider.verify(mintKey('never-issued-', 48)),
+        () => h.badAdmin.list(),
+        () => h.badAdmin.issue({ label: label(), replaces: h.initialKeyId }),
+        () => (h.throttleNext(1), h.provider.list()),
+        () => (h.failNext(), h.provider.list()),
+        async () => {
+          const undo = h.fillQuota();
+          await h.provider.issue({ label: label(), replaces: h.initialKeyId }).finally(undo);
+        },
+        async () => {
+          h.deleteOutOfBand(issued.keyId);
+          await h.provider.revoke(issued.keyId);
+        },
+      ];
+
+      // Act
+      const errors: unknown[] = [];
+      for (const fail of failures) errors.push(await fail().then(() => undefined, (err: unknown) => err));
+
+      // Assess
+      for (const err of errors) {
+        expect(err).toBeInstanceOf(Error);
+        const e = err as Error;
+        expect(leakedSecrets(`${String(e)}\n${e.stack ?? ''}\n${JSON.stringify({ ...e })}\n${String(e.cause ?? '')}`)).toEqual([]);
+      }
     });
 
     it('gives a new key exactly the restrictions of the key it replaces', async ({ skip }) => {

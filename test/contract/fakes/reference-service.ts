@@ -1,5 +1,6 @@
 import { startReferenceProvider } from '../../../local/reference-provider';
 import type { KeyProvider } from '../../../lambda/providers/types';
+import { echoingFetch } from '../../support/echo-credentials';
 import { FakeClock } from '../../support/fake-clock';
 import { registerSecret } from '../../support/leak-guard';
 import type { ContractHarness } from '../provider-contract';
@@ -10,7 +11,10 @@ export interface ReferenceAdapterInput {
   /** Admin credential (the service's admin key, or a wrong one for `badAdmin`). */
   adminToken: string;
   clock: FakeClock;
-  /** Waits for queued out-of-band changes before each request, so the adapter sees them as done. */
+  /**
+   * Waits for queued out-of-band changes before each request, so the adapter sees them as done; every error answer
+   * quotes the request's credentials (`test/support/echo-credentials.ts`).
+   */
   fetch: typeof fetch;
 }
 
@@ -24,10 +28,10 @@ export async function referenceServiceHarness(make: (input: ReferenceAdapterInpu
   const server = await startReferenceProvider({ clock, quota: 1000, onIssue: registerSecret });
   const [adminKey = ''] = server.adminKeys;
   let pending: Promise<unknown> = Promise.resolve();
-  const fetchAfterPending: typeof fetch = async (input, init) => {
+  const fetchAfterPending: typeof fetch = echoingFetch(async (input, init) => {
     await pending;
     return fetch(input, init);
-  };
+  });
   const admin = (method: string, path: string, body?: unknown) => {
     pending = pending.then(() =>
       fetch(`${server.url}${path}`, {

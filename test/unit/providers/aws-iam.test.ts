@@ -242,6 +242,21 @@ describe('Class: AwsIamAccessKeys', () => {
       expect((err as Error).message).not.toContain(SECRET);
     });
 
+    it('keeps the key pair out of the error and its cause when AWS echoes it, keeping the AWS code', async () => {
+      // Prepare: an error text quoting what was sent (a proxy or a future AWS message might).
+      sts.on(GetCallerIdentityCommand).rejects(awsError('InvalidClientTokenId', 403, `The key ${NEW_ID}:${SECRET} is invalid (id ${NEW_ID})`));
+
+      // Act
+      const err = await adapter().verify(`${NEW_ID}:${SECRET}`).catch((e: unknown) => e);
+
+      // Assess
+      expect(err).toBeInstanceOf(ProviderAuthError);
+      expect(err).toMatchObject({ providerCode: 'InvalidClientTokenId', status: 403 });
+      const printed = JSON.stringify({ message: (err as Error).message, cause: String((err as Error).cause), stack: (err as Error).stack });
+      expect(printed).not.toContain(SECRET);
+      expect(printed).not.toContain(NEW_ID);
+    });
+
     it('throws ProviderAuthError without quoting a value that is not a key pair', async () => {
       // Act
       const err = await adapter().verify(SECRET).catch((e: unknown) => e);
