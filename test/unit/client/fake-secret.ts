@@ -31,6 +31,8 @@ export class FakeSecret {
   current = '';
   /** Value of the `keyrelay:grace-period` tag; undefined: no tag. */
   grace: string | undefined = '86400';
+  /** DescribeSecret answers without any `Tags` (a secret that has none). */
+  untagged = false;
   deleted = false;
   /** Thrown by every call of an operation until cleared. */
   readonly faults: Partial<Record<Op, unknown>> = {};
@@ -48,7 +50,11 @@ export class FakeSecret {
         ARN: `arn:aws:secretsmanager:us-east-1:123456789012:secret:${this.name}-AbCdEf`,
         DeletedDate: this.deleted ? new Date() : undefined,
         VersionIdsToStages: Object.fromEntries([...this.versions.keys()].map((v) => [v, v === this.current ? ['AWSCURRENT'] : []])),
-        Tags: this.grace === undefined ? [{ Key: TAGS.managed, Value: 'v1' }] : [{ Key: TAGS.gracePeriod, Value: this.grace }],
+        Tags: this.untagged
+          ? undefined
+          : this.grace === undefined
+            ? [{ Key: TAGS.managed, Value: 'v1' }]
+            : [{ Key: TAGS.gracePeriod, Value: this.grace }],
       })),
     );
     this.sm.on(GetSecretValueCommand).callsFake((input: { SecretId: string; VersionId?: string; VersionStage?: string }) =>

@@ -421,6 +421,72 @@ describe('Class: KeyClient', () => {
       expect(secret.calls('describe')).toBe(1);
     });
 
+    it('makes readers past the staleness bound wait on one shared check', async () => {
+      // Prepare
+      const { secret, client, elapse } = setup();
+      await client.getApiKey(NAME);
+      const newKey = mintKey('second');
+      secret.rotate(newKey);
+      await elapse(TTL + STALE);
+      secret.hold();
+
+      // Act
+      const reads = Array.from({ length: 100 }, () => client.getApiKey(NAME));
+      await turn();
+      secret.release();
+      const keys = await Promise.all(reads);
+
+      // Assess
+      expect(new Set(keys)).toEqual(new Set([newKey]));
+      expect(secret.calls('describe')).toBe(1);
+    });
+
+    it('serves a secret that has no tags at all like one without a grace-period tag', async () => {
+      // Prepare
+      const { secret, client, elapse } = setup({ ttl: 3600 });
+      secret.untagged = true;
+      const key = await client.getApiKey(NAME);
+
+      // Act
+      await elapse(12_500); // the early check
+      const checked = await client.getApiKey(NAME);
+      await turn();
+      await elapse(3_600_000 - 1);
+      const later = await client.getApiKey(NAME);
+
+      // Assess
+      expect(checked).toBe(key);
+      expect(later).toBe(key);
+      expect(secret.calls('describe')).toBe(1);
+      expect(secret.calls('get')).toBe(1); // the check kept the entry: no cold read again
+    });
+
+    it('answers reads of a refused key from the refusal until the provisional ttl, without asking again', async () => {
+      // Prepare: explicit options that break the grace period the first check learns
+      const { secret, client, elapse } = setup({ ttl: 300, staleIfError: 300 });
+      secret.grace = '600';
+      await client.getApiKey(NAME);
+      await elapse(12_500);
+      await client.getApiKey(NAME);
+      await turn();
+      const describes = secret.calls('describe');
+
+      // Act
+      const errors = [];
+      for (let i = 0; i < 5; i++) {
+        errors.push(await client.getApiKey(NAME).catch((e: unknown) => e));
+        await elapse(2000);
+      }
+
+      // Assess
+      expect(errors.every((e) => e instanceof ClientOptionsError)).toBe(true);
+      expect(secret.calls('describe')).toBe(describes);
+      expect(secret.calls('get')).toBe(1);
+      await elapse(2500);
+      await client.getApiKey(NAME).catch(() => undefined);
+      expect(secret.calls('describe')).toBe(describes + 1);
+    });
+
     it('never puts key material in an error message', async () => {
       // Prepare
       const key = mintKey('leak');
@@ -614,6 +680,26 @@ describe('Class: KeyClient', () => {
       await refuse();
       const within = secret.calls('describe');
       await elapse(4000);
+      await refuse();
+
+      // Assess
+      expect(within).toBe(1);
+      expect(secret.calls('describe')).toBe(2);
+    });
+
+    it('rate-limits forced checks by default (forcedRefreshInterval 5 s)', async () => {
+      // Prepare
+      const { secret, client, elapse } = setup();
+      await client.getApiKey(NAME);
+      const refuse = () => client.withApiKey(NAME, () => Promise.reject(unauthorized())).catch(() => undefined);
+
+      // Act
+      await elapse(1000);
+      await refuse();
+      await elapse(4999);
+      await refuse();
+      const within = secret.calls('describe');
+      await elapse(1);
       await refuse();
 
       // Assess
