@@ -14,7 +14,6 @@ import { awsIamProvider, type AwsIamSettings } from '../lambda/providers/aws-iam
  */
 
 const MIN_INTERVAL = 4 * 3600;
-const MAX_INTERVAL = 1000 * 86_400;
 
 const Duration = z.string().describe('A duration: 90s, 15m, 4h or 30d');
 
@@ -144,7 +143,11 @@ export const ConfigSchema = z
     defaults: KeyConfigSchema.partial().optional().describe('Settings every key inherits unless it sets its own'),
     keys: z
       .record(
-        z.string().regex(/^[A-Za-z0-9/_+=.@-]{1,256}$/, 'key names are secret names: 1-256 of A-Z a-z 0-9 / _ + = . @ -'),
+        z
+          .string()
+          .regex(/^[A-Za-z0-9/_+=.@-]{1,256}$/, 'key names are secret names: 1-256 of A-Z a-z 0-9 / _ + = . @ -')
+          // Maps by name would read `constructor` or `toString` from Object.prototype for a key that is not there.
+          .refine((name) => !(name in Object.prototype), 'is a name every JavaScript object has (constructor, toString, …); choose another secret name'),
         KeyEntrySchema,
       )
       .describe('The keys to rotate, by secret name'),
@@ -284,7 +287,6 @@ function resolveKey(name: string, raw: Partial<z.infer<typeof KeyConfigSchema>>)
     const every = duration(name, 'rotateEvery', raw.rotateEvery ?? DEFAULTS.rotateEvery);
     if (every % 3600 !== 0) fail(name, 'rotateEvery', `must be whole hours, got ${formatDuration(every)}`);
     if (every < MIN_INTERVAL) fail(name, 'rotateEvery', `must not be smaller than 4 hours, got ${formatDuration(every)}`);
-    if (every > MAX_INTERVAL) fail(name, 'rotateEvery', `must not be larger than 1000 days, got ${formatDuration(every)}`);
     schedule = { kind: 'rate', every };
   }
 
@@ -346,6 +348,7 @@ function resolveKey(name: string, raw: Partial<z.infer<typeof KeyConfigSchema>>)
  * @throws ConfigError naming the key and the field.
  */
 export function resolveConfig(input: unknown): ResolvedConfig {
+  refuseProtoKeys(input, 'keyrelay.config.json');
   const parsed = ConfigSchema.safeParse(input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -365,6 +368,19 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     return { ...one, ...(shard === undefined ? {} : { shard }) };
   });
   return { keys: resolved, deploy };
+}
+
+/**
+ * Refuses a `__proto__` name anywhere in the config. `JSON.parse` keeps it as an own property, but zod and every
+ * object spread skip or misread it: a key named `__proto__` would be dropped without a word.
+ * @throws ConfigError naming the path
+ */
+function refuseProtoKeys(value: unknown, path: string): void {
+  if (typeof value !== 'object' || value === null) return;
+  if (Object.prototype.hasOwnProperty.call(value, '__proto__')) {
+    throw new ConfigError(`${path}.__proto__: '__proto__' cannot be a name in the config (JavaScript objects drop it); rename it`);
+  }
+  for (const [k, v] of Object.entries(value)) refuseProtoKeys(v, `${path}.${k}`);
 }
 
 /**

@@ -8,6 +8,7 @@ import {
   type Tag,
 } from '@aws-sdk/client-secrets-manager';
 import { StateError } from './errors';
+import { formatDuration, MAX_DURATION_SECONDS } from './duration';
 
 /**
  * The state contract (docs/state.md): everything that must survive a crash lives on the secret itself, in tags.
@@ -170,6 +171,9 @@ function seconds(tags: Record<string, string>, key: string, secret: string): num
   const n = wholeNumber(raw);
   if (!Number.isInteger(n) || n < 0) {
     throw new StateError(`secret '${secret}': tag '${key}' must be a whole number of seconds, got '${raw}'`);
+  }
+  if (n > MAX_DURATION_SECONDS) {
+    throw new StateError(`secret '${secret}': tag '${key}' must not be larger than ${MAX_DURATION_SECONDS} seconds (${formatDuration(MAX_DURATION_SECONDS)}, the config's limit), got '${raw}'; fix the key in keyrelay.config.json and deploy`);
   }
   return n;
 }

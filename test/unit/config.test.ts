@@ -150,3 +150,45 @@ describe('Function: resolveConfig (deploy-only fields)', () => {
     expect(() => resolveConfig({ keys: { k: base }, ...extra })).toThrow(message);
   });
 });
+
+describe('Hardening: config bounds and names (issue 13)', () => {
+  it.each([
+    [{ ...base, usageHold: { quietPeriod: '1h', maxHold: '99999999999999999999d' } }, /key 'k': usageHold.maxHold must not be larger than 1000 days, got '99999999999999999999d'/],
+    [{ ...base, observationWindow: '1001d' }, /key 'k': observationWindow must not be larger than 1000 days/],
+    [{ ...base, usageHold: { quietPeriod: '86400001s', maxHold: '1d' } }, /usageHold.quietPeriod must not be larger than 1000 days/],
+  ])('rejects a duration longer than the functions accept: %j', (key, message) => {
+    expect(() => resolveConfig({ keys: { k: key } })).toThrow(message);
+  });
+
+  it('rejects a deploy duration longer than the limit', () => {
+    expect(() => resolveConfig({ keys: { k: base }, alarms: { overdueSlack: '1001d' } })).toThrow(/alarms.overdueSlack: alarms.overdueSlack must not be larger than 1000 days/);
+  });
+
+  it('writes the longest durations it accepts as tags the functions read back', () => {
+    // Prepare
+    const { keys } = resolveConfig({
+      keys: { k: { ...base, rotateEvery: '1000d', gracePeriod: '999d', usageHold: { quietPeriod: '1000d', maxHold: '1000d' }, observationWindow: '1000d' } },
+    });
+    const key = keys[0]!;
+
+    // Act
+    const settings = keySettings(key);
+    const read = settingsFromTags('k', tagMap(settingsToTags(settings)));
+
+    // Assess
+    expect(read).toEqual(expect.objectContaining({ usageMaxHold: 86_400_000, usageQuiet: 86_400_000, observation: 86_400_000, rotateEvery: 86_400_000 }));
+  });
+
+  it.each(['__proto__', 'constructor', 'toString'])('refuses a key named %s instead of dropping it', (name) => {
+    // Prepare: as loadConfig reads it (JSON.parse keeps __proto__ as an own name).
+    const input = JSON.parse(`{"keys": {"${name}": ${JSON.stringify(base)}, "ok": ${JSON.stringify(base)}}}`) as unknown;
+
+    // Act + Assess
+    expect(() => resolveConfig(input)).toThrow(new RegExp(`${name}`));
+  });
+
+  it('refuses __proto__ anywhere in the config, e.g. among provider settings', () => {
+    const input = JSON.parse(`{"keys": {"k": {"provider": {"type": "reference", "__proto__": {"baseUrl": "https://evil.example"}}, "adminSecret": "a/b"}}}`) as unknown;
+    expect(() => resolveConfig(input)).toThrow(/keys\.k\.provider\.__proto__/);
+  });
+});

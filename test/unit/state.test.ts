@@ -43,6 +43,12 @@ describe('State contract: settings tags', () => {
     );
   });
 
+  it('refuses a duration longer than the config allows, naming the limit', () => {
+    expect(() => settingsFromTags('s', { ...tagMap(settingsToTags(settings)), [TAGS.observation]: '86400001' })).toThrow(
+      /tag 'keyrelay:observation' must not be larger than 86400000 seconds/,
+    );
+  });
+
   it.each(['', ' '])('refuses a blank number (%j) rather than reading it as 0 seconds of grace', (blank) => {
     // A tag value cleared in the console must not turn into "revoke the old key at once".
     expect(() => settingsFromTags('s', { ...tagMap(settingsToTags(settings)), [TAGS.gracePeriod]: blank })).toThrow(
