@@ -1,12 +1,6 @@
-import {
-  BatchGetSecretValueCommand,
-  GetSecretValueCommand,
-  ListSecretsCommand,
-  type DescribeSecretCommandOutput,
-  type SecretListEntry,
-} from '@aws-sdk/client-secrets-manager';
+import { BatchGetSecretValueCommand, GetSecretValueCommand, ListSecretsCommand } from '@aws-sdk/client-secrets-manager';
 import { fingerprint, parseSecretValue } from '../lambda/core/secret-value';
-import { managedSecretFrom, readManagedSecret, stageHolders, TAGS, type ManagedSecret } from '../lambda/core/state';
+import { managedSecretFromListEntry, readManagedSecret, stageHolders, TAGS, type ManagedSecret } from '../lambda/core/state';
 import { mapLimit, withThrottleRetry } from './aws';
 import type { Context } from './context';
 import { CliError, toCliError } from './errors';
@@ -40,22 +34,6 @@ export async function loadSecret(ctx: Context, name: string): Promise<ManagedSec
   }
 }
 
-function fromListEntry(entry: SecretListEntry): ManagedSecret {
-  // A ListSecrets entry carries the same state as DescribeSecret (tags, stages, rotation dates): one call per 100 keys.
-  const described: DescribeSecretCommandOutput = {
-    $metadata: {},
-    ARN: entry.ARN,
-    Name: entry.Name,
-    Tags: entry.Tags,
-    VersionIdsToStages: entry.SecretVersionsToStages,
-    RotationEnabled: entry.RotationEnabled,
-    LastRotatedDate: entry.LastRotatedDate,
-    NextRotationDate: entry.NextRotationDate,
-    CreatedDate: entry.CreatedDate,
-  };
-  return managedSecretFrom(described);
-}
-
 /** Every managed secret's state from `ListSecrets` pages alone (filtered on the marker tag), sorted by name. */
 export async function listSecrets(ctx: Context): Promise<Listed[]> {
   const out: Listed[] = [];
@@ -67,7 +45,7 @@ export async function listSecrets(ctx: Context): Promise<Listed[]> {
     for (const entry of page.SecretList ?? []) {
       const name = entry.Name ?? entry.ARN ?? '(unnamed)';
       try {
-        out.push({ name, secret: fromListEntry(entry) });
+        out.push({ name, secret: managedSecretFromListEntry(entry) });
       } catch (err) {
         out.push({ name, error: toCliError(err).message });
       }

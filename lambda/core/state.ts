@@ -4,6 +4,7 @@ import {
   TagResourceCommand,
   UntagResourceCommand,
   type DescribeSecretCommandOutput,
+  type SecretListEntry,
   type SecretsManagerClient,
   type Tag,
 } from '@aws-sdk/client-secrets-manager';
@@ -134,6 +135,16 @@ function tagKeyProblem(key: string): string | undefined {
   if (key.toLowerCase().startsWith('aws:')) return `tag key must not start with 'aws:'`;
   if (!TAG_CHARS.test(key)) return `tag key may hold only letters, digits, spaces and _ . : / = + - @, got '${key}'`;
   return undefined;
+}
+
+/**
+ * Which adapter serves a secret: provider type, provider settings (in any order) and admin secret. Secrets with the
+ * same identity see the same provider keys, so the reconcile sweep lists once per identity, and share one cached
+ * adapter.
+ */
+export function providerIdentity(settings: Pick<KeySettings, 'provider' | 'providerSettings' | 'adminSecret'>): string {
+  const providerSettings = Object.entries(settings.providerSettings).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return JSON.stringify([settings.provider, providerSettings, settings.adminSecret ?? null]);
 }
 
 /** Encodes settings as tags. @throws StateError when a value breaks AWS's tag limits. */
@@ -334,6 +345,25 @@ export function managedSecretFrom(described: DescribeSecretCommandOutput): Manag
   };
 }
 
+/**
+ * Builds the state view from a `ListSecrets` entry, which carries what `DescribeSecret` does (tags, stages, rotation
+ * dates): one call per 100 secrets. `ListSecrets` is eventually consistent, so act on a secret only after
+ * {@link readManagedSecret}.
+ */
+export function managedSecretFromListEntry(entry: SecretListEntry): ManagedSecret {
+  return managedSecretFrom({
+    $metadata: {},
+    ARN: entry.ARN,
+    Name: entry.Name,
+    Tags: entry.Tags,
+    VersionIdsToStages: entry.SecretVersionsToStages,
+    RotationEnabled: entry.RotationEnabled,
+    LastRotatedDate: entry.LastRotatedDate,
+    NextRotationDate: entry.NextRotationDate,
+    CreatedDate: entry.CreatedDate,
+  });
+}
+
 /** Reads a managed secret's state (one `DescribeSecret`). */
 export async function readManagedSecret(sm: SecretsManagerClient, secretId: string): Promise<ManagedSecret> {
   return managedSecretFrom(await sm.send(new DescribeSecretCommand({ SecretId: secretId })));
@@ -366,16 +396,27 @@ export async function setFrozen(sm: SecretsManagerClient, secretId: string, note
   await sm.send(new TagResourceCommand({ SecretId: secretId, Tags: [{ Key: TAGS.frozen, Value: note }] }));
 }
 
-/** Names (ARNs) of every managed secret, all pages. */
-export async function listManagedSecrets(sm: SecretsManagerClient): Promise<Array<{ arn: string; name: string }>> {
-  const out: Array<{ arn: string; name: string }> = [];
+/** One managed secret as `ListSecrets` shows it: its state, or why its tags could not be read. */
+export type ListedSecret = { arn: string; name: string } & ({ secret: ManagedSecret; error?: never } | { secret?: never; error: unknown });
+
+/**
+ * Every managed secret with its state (see {@link managedSecretFromListEntry}), all pages of 100 filtered on the
+ * managed marker: `ceil(n / 100)` calls for `n` secrets.
+ */
+export async function listManagedSecrets(sm: SecretsManagerClient): Promise<ListedSecret[]> {
+  const out: ListedSecret[] = [];
   let NextToken: string | undefined;
   do {
     const page = await sm.send(
       new ListSecretsCommand({ Filters: [{ Key: 'tag-key', Values: [TAGS.managed] }], NextToken, MaxResults: 100 }),
     );
-    for (const s of page.SecretList ?? []) {
-      if (s.ARN && s.Name) out.push({ arn: s.ARN, name: s.Name });
+    for (const entry of page.SecretList ?? []) {
+      if (!entry.ARN || !entry.Name) continue;
+      try {
+        out.push({ arn: entry.ARN, name: entry.Name, secret: managedSecretFromListEntry(entry) });
+      } catch (error) {
+        out.push({ arn: entry.ARN, name: entry.Name, error });
+      }
     }
     NextToken = page.NextToken;
   } while (NextToken);

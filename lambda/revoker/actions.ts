@@ -1,36 +1,26 @@
 import { UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import { isoTime } from '../core/clock';
 import { describeError } from '../core/errors';
-import { METRICS } from '../core/metrics';
-import { judgeRotation } from '../core/overdue';
 import { fingerprint } from '../core/secret-value';
-import {
-  listManagedSecrets,
-  labelledTokenFor,
-  parseProviderKeyLabel,
-  providerKeyLabel,
-  secretLabelId,
-  readManagedSecret,
-  type ManagedSecret,
-} from '../core/state';
+import { labelledTokenFor, parseProviderKeyLabel, providerKeyLabel, secretLabelId, type ManagedSecret } from '../core/state';
 import { KeyNotFoundError, ProviderAuthError } from '../providers/errors';
 import type { KeyProvider, ProviderKey } from '../providers/types';
 import type { RevokerDeps } from './deps';
 import { KeyInUseError, NothingToDoError } from './errors';
 import { findOrphans, loadKeyState, readVersionValue, type KeyState } from './keys';
 import {
-  callProvider,
   deleteKey,
   fail,
   pastDeadline,
   processDue,
   providerCall,
+  recordOrphans,
   secretWork,
   throwIfFailed,
   writeRecord,
   type SecretWork,
 } from './lifecycle';
-import type { InspectedKey, KeyOutcome, RevokerRequest, RevokerResponse } from './protocol';
+import type { InspectedKey, RevokerRequest, RevokerResponse } from './protocol';
 
 type Req<A extends RevokerRequest['action']> = Extract<RevokerRequest, { action: A }>;
 
@@ -72,92 +62,6 @@ export async function freeQuota(deps: RevokerDeps, secret: Pick<ManagedSecret, '
   await processDue(work, { quota: true });
   throwIfFailed(work.failures);
   return work.outcomes.filter((o) => o.outcome === 'revoked').length;
-}
-
-async function recordOrphans(work: SecretWork, listed: ProviderKey[]): Promise<number> {
-  const orphans = findOrphans(work.state, listed, work.deps.clock.now());
-  for (const orphan of orphans) {
-    work.deps.logger.warn('orphan key found: labelled for this secret, referenced by no version', {
-      secret: work.state.secret.name, keyId: orphan.keyId, deadline: isoTime(orphan.deadline),
-    });
-    await writeRecord(work, { keyId: orphan.keyId, phase: 'grace', due: orphan.deadline, versionId: orphan.versionId, reason: 'orphan' });
-  }
-  return orphans.length;
-}
-
-async function reconcileOne(deps: RevokerDeps, secretId: string): Promise<{ work: SecretWork }> {
-  const secret = await readManagedSecret(deps.sm, secretId);
-  const provider = await deps.provider(secret);
-  // List first, then read the versions: a key issued by a rotation that started in between then has its pending
-  // token visible.
-  const listed = await callProvider(deps, secret.name, 'list', undefined, () => provider.list());
-  const work = secretWork(deps, await loadKeyState(deps.sm, secretId), provider);
-  await recordOrphans(work, listed);
-  const before = work.outcomes.length;
-  await processDue(work);
-  const orphansRevoked = work.outcomes
-    .slice(before)
-    .filter((o) => o.outcome === 'revoked' && work.state.records.get(o.keyId)?.reason === 'orphan').length;
-  if (orphansRevoked > 0) deps.metrics.addMetric(METRICS.orphansRevoked, 'Count', orphansRevoked);
-  return { work };
-}
-
-/** Counts keys overdue by their own schedule and logs each one (frozen keys apart). */
-class OverdueTally {
-  readonly overdue: string[] = [];
-  readonly frozen: string[] = [];
-
-  constructor(private readonly deps: RevokerDeps) {}
-
-  add(secret: ManagedSecret, now: number): void {
-    const verdict = judgeRotation(secret, now);
-    if (verdict.state === 'frozen') this.frozen.push(secret.name);
-    if (verdict.state !== 'overdue') return;
-    this.overdue.push(secret.name);
-    this.deps.logger.warn('rotation overdue: no successful rotation since it was due', {
-      secret: secret.name, due: isoTime(verdict.due), basis: verdict.basis, overdueSince: isoTime(verdict.overdueAt),
-      lastRotated: secret.lastRotatedDate && isoTime(secret.lastRotatedDate.getTime()), rotationEnabled: secret.rotationEnabled,
-    });
-  }
-}
-
-/**
- * `reconcile`: `revokeDue` plus orphan detection for one secret or every managed secret; emits the gauges
- * `KeysPastDeadline`, `KeysOverdue` (with a log line per overdue key) and `SecondsSinceLastRotation`. A secret that
- * fails does not stop the others; the action throws at the end when anything failed.
- */
-export async function reconcile(deps: RevokerDeps, request: Req<'reconcile'>): Promise<RevokerResponse> {
-  const ids = request.secretId ? [request.secretId] : (await listManagedSecrets(deps.sm)).map((s) => s.arn);
-  const outcomes: KeyOutcome[] = [];
-  const failures: SecretWork['failures'] = [];
-  const tally = new OverdueTally(deps);
-  let keysPastDeadline = 0;
-  let sinceRotation: number | undefined;
-  for (const id of ids) {
-    try {
-      const { work } = await reconcileOne(deps, id);
-      const now = deps.clock.now();
-      outcomes.push(...work.outcomes);
-      failures.push(...work.failures);
-      keysPastDeadline += pastDeadline(work.state, now);
-      tally.add(work.state.secret, now);
-      const last = work.state.secret.lastRotatedDate?.getTime();
-      if (last !== undefined) sinceRotation = Math.max(sinceRotation ?? 0, Math.floor((now - last) / 1000));
-    } catch (err) {
-      deps.metrics.addMetric(METRICS.revocationFailed, 'Count', 1);
-      deps.logger.error('reconcile failed for a secret', { secret: id, error: describeError(err) });
-      failures.push({ secretName: id, reason: describeError(err) });
-    }
-  }
-  deps.metrics.addMetric(METRICS.keysPastDeadline, 'Count', keysPastDeadline);
-  deps.metrics.addMetric(METRICS.keysOverdue, 'Count', tally.overdue.length);
-  if (sinceRotation !== undefined) deps.metrics.addMetric(METRICS.secondsSinceLastRotation, 'Seconds', sinceRotation);
-  deps.logger.info('reconcile done', {
-    secrets: ids.length, keysPastDeadline, keysOverdue: tally.overdue.length, overdue: tally.overdue,
-    frozen: tally.frozen, secondsSinceLastRotation: sinceRotation,
-  });
-  throwIfFailed(failures);
-  return { action: 'reconcile', keys: outcomes };
 }
 
 function refuseReferenced(state: KeyState, keyId: string, what: string): void {

@@ -1,9 +1,10 @@
 import { describeError } from '../core/errors';
-import { cancel, inspect, reconcile, restore, revokeDue, revokeNow, revokeWithoutReplacement } from './actions';
+import { cancel, inspect, restore, revokeDue, revokeNow, revokeWithoutReplacement } from './actions';
 import { runtimeFromEnv } from '../runtime';
 import { metricsFrom, type RevokerDeps } from './deps';
 import type { RevokerRequest, RevokerResponse } from './protocol';
 import { parseRevokerRequest } from './request';
+import { reconcile } from './sweep';
 
 /** The revoker's Lambda handler: one typed action per invocation. */
 export type RevokerHandler = (event: unknown) => Promise<RevokerResponse>;

@@ -5,11 +5,11 @@ import { retry } from '../core/retry';
 import { fingerprint } from '../core/secret-value';
 import { deleteKeyRecords, putKeyRecord, type KeyRecord } from '../core/state';
 import { KeyNotFoundError } from '../providers/errors';
-import type { KeyProvider } from '../providers/types';
+import type { KeyProvider, ProviderKey } from '../providers/types';
 import type { RevokerDeps } from './deps';
 import { DEFAULT_RETRY_BUDGET } from './deps';
 import { RevocationFailedError } from './errors';
-import { readVersionValue, type KeyState } from './keys';
+import { findOrphans, readVersionValue, type KeyState } from './keys';
 import type { KeyOutcome } from './protocol';
 
 /** Revoked records kept per secret for `inspect`/`history`; older ones are pruned (AWS allows 50 tags per secret). */
@@ -86,6 +86,22 @@ export function throwIfFailed(failures: SecretWork['failures']): void {
 }
 
 /**
+ * The last check before any provider call that stops a key working (revoke, disable), on the state the action re-read
+ * when it opened the secret: refuses a key `AWSCURRENT` or `AWSPENDING` references, unless `allowReferenced`
+ * (revokeWithoutReplacement). Every such call passes here, so a further check (ownership) belongs here too.
+ * @returns false when refused (failure recorded: metric emitted).
+ */
+export function mayStopKey(work: SecretWork, keyId: string, op: 'revoke' | 'disable', allowReferenced = false): boolean {
+  const stages = work.state.referenced.get(keyId);
+  if (stages && !allowReferenced) {
+    // Defence in depth: callers filter first; reaching this is a bug, and a loud one beats an outage.
+    fail(work, keyId, new Error(`refused to ${op === 'revoke' ? 'delete' : 'disable'} key '${keyId}': ${stages.join(', ')} references it`));
+    return false;
+  }
+  return true;
+}
+
+/**
  * Deletes a key at the provider ("already gone" counts) and records it revoked. Never called for a referenced key
  * except by revokeWithoutReplacement, which says so with `allowReferenced`.
  * @returns false when it gave up (metric emitted, failure recorded).
@@ -97,12 +113,7 @@ export async function deleteKey(
   allowReferenced = false,
 ): Promise<boolean> {
   const { deps, state, provider } = work;
-  const stages = state.referenced.get(keyId);
-  if (stages && !allowReferenced) {
-    // Defence in depth: callers filter first; reaching this is a bug, and a loud one beats an outage.
-    fail(work, keyId, new Error(`refused to delete key '${keyId}': ${stages.join(', ')} references it`));
-    return false;
-  }
+  if (!mayStopKey(work, keyId, 'revoke', allowReferenced)) return false;
   let detail = 'deleted';
   try {
     await providerCall(work, 'revoke', keyId, () => provider.revoke(keyId));
@@ -200,6 +211,7 @@ async function advance(work: SecretWork, record: KeyRecord, options: DueOptions)
       }
       const observation = state.secret.settings.observation;
       if (!options.quota && observation && provider.capabilities.disable && provider.disable) {
+        if (!mayStopKey(work, keyId, 'disable')) return;
         try {
           await providerCall(work, 'disable', keyId, () => provider.disable!(keyId));
         } catch (err) {
@@ -222,28 +234,52 @@ async function advance(work: SecretWork, record: KeyRecord, options: DueOptions)
 }
 
 /**
- * Acts on every record whose time has come and that no live label references, then prunes old revoked records.
- * Records of referenced keys are left alone (a finishSecret about to move `AWSCURRENT`, or a rollback).
+ * The records whose time has come and that no live label references, earliest first. Records of referenced keys are
+ * left alone (a finishSecret about to move `AWSCURRENT`, or a rollback).
  */
+export function dueRecords(state: Pick<KeyState, 'records' | 'referenced'>, now: number, options: DueOptions = {}): KeyRecord[] {
+  return [...state.records.values()]
+    .filter(
+      (r) =>
+        r.phase !== 'revoked' &&
+        !state.referenced.has(r.keyId) &&
+        (r.due <= now || (options.quota === true && r.phase === 'disabled')),
+    )
+    .sort((a, b) => a.due - b.due);
+}
+
+/** Acts on every {@link dueRecords} record, then prunes old revoked records. */
 export async function processDue(work: SecretWork, options: DueOptions = {}): Promise<void> {
-  const { deps, state } = work;
-  const now = deps.clock.now();
-  const due = [...state.records.values()].filter(
-    (r) =>
-      r.phase !== 'revoked' &&
-      !state.referenced.has(r.keyId) &&
-      (r.due <= now || (options.quota === true && r.phase === 'disabled')),
-  );
-  for (const record of due.sort((a, b) => a.due - b.due)) await advance(work, record, options);
+  for (const record of dueRecords(work.state, work.deps.clock.now(), options)) await advance(work, record, options);
   await pruneRevoked(work);
 }
 
+/** Revoked records beyond the {@link MAX_REVOKED_RECORDS} newest, to prune. */
+export function excessRevoked(state: Pick<KeyState, 'records'>): string[] {
+  const revoked = [...state.records.values()].filter((r) => r.phase === 'revoked').sort((a, b) => b.due - a.due);
+  return revoked.slice(MAX_REVOKED_RECORDS).map((r) => r.keyId);
+}
+
 async function pruneRevoked(work: SecretWork): Promise<void> {
-  const revoked = [...work.state.records.values()].filter((r) => r.phase === 'revoked').sort((a, b) => b.due - a.due);
-  const old = revoked.slice(MAX_REVOKED_RECORDS).map((r) => r.keyId);
+  const old = excessRevoked(work.state);
   if (old.length === 0) return;
   await deleteKeyRecords(work.deps.sm, work.state.secret.arn, old);
   for (const keyId of old) work.state.records.delete(keyId);
+}
+
+/**
+ * Records an orphan record (a full grace period from this first sighting) for each of the secret's keys in `listed`
+ * that {@link findOrphans} calls an orphan. @returns how many.
+ */
+export async function recordOrphans(work: SecretWork, listed: ProviderKey[]): Promise<number> {
+  const orphans = findOrphans(work.state, listed, work.deps.clock.now());
+  for (const orphan of orphans) {
+    work.deps.logger.warn('orphan key found: labelled for this secret, referenced by no version', {
+      secret: work.state.secret.name, keyId: orphan.keyId, deadline: isoTime(orphan.deadline),
+    });
+    await writeRecord(work, { keyId: orphan.keyId, phase: 'grace', due: orphan.deadline, versionId: orphan.versionId, reason: 'orphan' });
+  }
+  return orphans.length;
 }
 
 /** Records still past their deadline and alive as far as the records say (for the `KeysPastDeadline` gauge). */

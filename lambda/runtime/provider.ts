@@ -1,7 +1,7 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Clock } from '../core/clock';
 import { ConfigError } from '../core/errors';
-import { TAGS, type ManagedSecret } from '../core/state';
+import { providerIdentity, TAGS, type ManagedSecret } from '../core/state';
 import { createProvider } from '../providers';
 import type { KeyProvider } from '../providers/types';
 
@@ -46,8 +46,7 @@ export async function providerForSecret(
   create: typeof createProvider = createProvider,
 ): Promise<KeyProvider> {
   const { provider, providerSettings, adminSecret } = secret.settings;
-  const key = JSON.stringify([provider, providerSettings, adminSecret ?? null]);
-  return cache.get(key, clock.now(), () =>
+  return cache.get(providerIdentity(secret.settings), clock.now(), () =>
     create(provider, {
       settings: providerSettings,
       clock,

@@ -117,6 +117,18 @@ export class MemorySecretsManager {
     }
   }
 
+  /** A secret as a `ListSecrets` entry (`DescribeSecret` names the stages `VersionIdsToStages`). */
+  private entry(s: Secret) {
+    return {
+      ARN: s.arn, Name: s.name, RotationEnabled: s.rotationEnabled,
+      LastRotatedDate: s.lastRotated === undefined ? undefined : new Date(s.lastRotated),
+      NextRotationDate: s.nextRotation === undefined ? undefined : new Date(s.nextRotation),
+      CreatedDate: new Date(s.created),
+      Tags: [...s.tags].map(([Key, Value]) => ({ Key, Value })),
+      SecretVersionsToStages: this.stages(s.arn),
+    };
+  }
+
   async send(command: object): Promise<unknown> {
     const name = command.constructor.name.replace(/Command$/, '');
     this.sent.push(name);
@@ -124,14 +136,8 @@ export class MemorySecretsManager {
     const input = (command as { input: Record<string, unknown> }).input;
     if (command instanceof DescribeSecretCommand) {
       const s = this.find(command.input.SecretId);
-      return {
-        ARN: s.arn, Name: s.name, RotationEnabled: s.rotationEnabled,
-        LastRotatedDate: s.lastRotated === undefined ? undefined : new Date(s.lastRotated),
-        NextRotationDate: s.nextRotation === undefined ? undefined : new Date(s.nextRotation),
-        CreatedDate: new Date(s.created),
-        Tags: [...s.tags].map(([Key, Value]) => ({ Key, Value })),
-        VersionIdsToStages: this.stages(s.arn),
-      };
+      const { SecretVersionsToStages, ...entry } = this.entry(s);
+      return { ...entry, VersionIdsToStages: SecretVersionsToStages };
     }
     if (command instanceof GetSecretValueCommand) {
       const s = this.find(command.input.SecretId);
@@ -182,10 +188,12 @@ export class MemorySecretsManager {
       return {};
     }
     if (command instanceof ListSecretsCommand) {
+      // Entries carry tags, stages and rotation dates, as AWS's do; pages of MaxResults (AWS: at most 100).
       const key = command.input.Filters?.find((f) => f.Key === 'tag-key')?.Values?.[0];
-      return {
-        SecretList: [...this.secrets.values()].filter((s) => !key || s.tags.has(key)).map((s) => ({ ARN: s.arn, Name: s.name })),
-      };
+      const all = [...this.secrets.values()].filter((s) => !key || s.tags.has(key));
+      const from = Number(command.input.NextToken ?? 0);
+      const to = from + Math.min(command.input.MaxResults ?? 100, 100);
+      return { SecretList: all.slice(from, to).map((s) => this.entry(s)), NextToken: to < all.length ? String(to) : undefined };
     }
     throw new Error(`MemorySecretsManager: ${name} is not implemented (input ${JSON.stringify(Object.keys(input))})`);
   }

@@ -1,7 +1,16 @@
 import { PutSecretValueCommand, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import type { RevocationRequest, RevocationScheduler } from '../../lambda/core/ports';
-import { formatSecretValue, parseSecretValue, type SecretValue } from '../../lambda/core/secret-value';
-import { providerKeyLabel, putKeyRecord, readManagedSecret, settingsToTags, stageHolders, type KeySettings } from '../../lambda/core/state';
+import { fingerprint, formatSecretValue, parseSecretValue, type SecretValue } from '../../lambda/core/secret-value';
+import {
+  currentKeyTag,
+  keyRecordTag,
+  providerKeyLabel,
+  putStateTags,
+  readManagedSecret,
+  settingsToTags,
+  stageHolders,
+  type KeySettings,
+} from '../../lambda/core/state';
 import type { RevokerDeps, RevokerLogger, RevokerMetrics } from '../../lambda/revoker/deps';
 import { createRevokerHandler } from '../../lambda/revoker/handler';
 import { FakeClock } from './fake-clock';
@@ -59,15 +68,16 @@ export const TEST_SETTINGS: KeySettings = { provider: 'fake', providerSettings: 
 /**
  * One managed secret wired to a revoker over in-memory fakes: FakeClock (auto-advancing, so back-off returns at
  * once), MemorySecretsManager, FakeProvider, recording scheduler/logger/metrics. `rotate` is a model of the four
- * steps that keeps the state contract (grace record written before AWSCURRENT moves).
+ * steps that keeps the state contract (grace record and current-key note written before AWSCURRENT moves).
+ * {@link RevokerWorld.also} adds more secrets to the same fakes (one provider: one admin credential's keys).
  */
 export class RevokerWorld {
-  readonly clock = new FakeClock(undefined, true);
-  readonly sm = new MemorySecretsManager(this.clock);
+  readonly clock: FakeClock;
+  readonly sm: MemorySecretsManager;
   readonly provider: FakeProvider;
-  readonly scheduler = new RecordingScheduler();
-  readonly logger = new RecordingLogger();
-  readonly metrics = new RecordingMetrics();
+  readonly scheduler: RecordingScheduler;
+  readonly logger: RecordingLogger;
+  readonly metrics: RecordingMetrics;
   readonly deps: RevokerDeps;
   readonly handler: ReturnType<typeof createRevokerHandler>;
   readonly arn: string;
@@ -77,14 +87,25 @@ export class RevokerWorld {
     readonly name = 'payments/api',
     settings: Partial<KeySettings> = {},
     quota: number | undefined = 5,
+    shared?: RevokerWorld,
   ) {
-    this.provider = new FakeProvider(this.clock, quota);
+    this.clock = shared?.clock ?? new FakeClock(undefined, true);
+    this.sm = shared?.sm ?? new MemorySecretsManager(this.clock);
+    this.provider = shared?.provider ?? new FakeProvider(this.clock, quota);
+    this.scheduler = shared?.scheduler ?? new RecordingScheduler();
+    this.logger = shared?.logger ?? new RecordingLogger();
+    this.metrics = shared?.metrics ?? new RecordingMetrics();
     this.arn = this.sm.create(name, settingsToTags({ ...TEST_SETTINGS, ...settings }));
-    this.deps = {
+    this.deps = shared?.deps ?? {
       sm: this.sm.client, provider: async () => this.provider, clock: this.clock, scheduler: this.scheduler,
       logger: this.logger, metrics: this.metrics, random: () => 0.5,
     };
-    this.handler = createRevokerHandler(this.deps);
+    this.handler = shared?.handler ?? createRevokerHandler(this.deps);
+  }
+
+  /** Another managed secret in the same fakes (same provider, revoker and clock). */
+  also(name: string, settings: Partial<KeySettings> = {}): RevokerWorld {
+    return new RevokerWorld(name, settings, undefined, this);
   }
 
   /** Starts a rotation and stores its pending key (createSecret); returns the token. */
@@ -97,16 +118,22 @@ export class RevokerWorld {
     return token;
   }
 
-  /** finishSecret: grace record for the old key, then AWSCURRENT moves (AWSPENDING removed, as the local stack does). */
+  /**
+   * finishSecret: grace record for the old key and the `keyrelay:current` note in one write, then AWSCURRENT moves
+   * (AWSPENDING removed, as the local stack does).
+   */
   async finish(token: string): Promise<void> {
     const secret = await readManagedSecret(this.sm.client, this.arn);
     const current = stageHolders(secret.versions).current;
+    const pending = parseSecretValue(this.sm.valueAt(this.arn, 'AWSPENDING'), this.name);
+    const tags = [currentKeyTag({ versionId: token, keyId: pending.keyId, fingerprint: fingerprint(pending.apiKey) })];
     if (current !== undefined) {
       const old = this.value('AWSCURRENT');
       const due = this.clock.now() + secret.settings.gracePeriod * 1000;
-      await putKeyRecord(this.sm.client, this.arn, { keyId: old.keyId, phase: 'grace', due, versionId: current });
+      tags.push(keyRecordTag({ keyId: old.keyId, phase: 'grace', due, versionId: current }));
       await this.scheduler.scheduleRevocation({ secretArn: this.arn, secretName: this.name, keyId: old.keyId, due });
     }
+    await putStateTags(this.sm.client, this.arn, tags);
     await this.sm.send(new UpdateSecretVersionStageCommand({ SecretId: this.arn, VersionStage: 'AWSCURRENT', MoveToVersionId: token, RemoveFromVersionId: current }));
     await this.sm.send(new UpdateSecretVersionStageCommand({ SecretId: this.arn, VersionStage: 'AWSPENDING', RemoveFromVersionId: token }));
   }

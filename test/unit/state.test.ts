@@ -136,15 +136,19 @@ describe('State contract: reading', () => {
     expect(stageHolders(secret.versions)).toEqual({ current: 'b', pending: 'b', previous: 'a' });
   });
 
-  it('lists managed secrets across pages by the marker tag', async () => {
+  it('lists managed secrets with their state across pages of 100 by the marker tag, a malformed one as its error', async () => {
     sm.on(ListSecretsCommand)
-      .resolvesOnce({ SecretList: [{ ARN: 'a1', Name: 'a' }], NextToken: 't' })
-      .resolvesOnce({ SecretList: [{ ARN: 'b1', Name: 'b' }] });
-    expect(await listManagedSecrets(sm as unknown as SecretsManagerClient)).toEqual([
-      { arn: 'a1', name: 'a' },
-      { arn: 'b1', name: 'b' },
+      .resolvesOnce({ SecretList: [{ ARN: 'a1', Name: 'a', Tags: settingsToTags(settings), SecretVersionsToStages: { v1: ['AWSCURRENT'] } }], NextToken: 't' })
+      .resolvesOnce({ SecretList: [{ ARN: 'b1', Name: 'b', Tags: [{ Key: TAGS.managed, Value: 'v1' }] }] });
+    const listed = await listManagedSecrets(sm as unknown as SecretsManagerClient);
+    expect(listed).toEqual([
+      { arn: 'a1', name: 'a', secret: expect.objectContaining({ arn: 'a1', settings, versions: { v1: ['AWSCURRENT'] } }) },
+      { arn: 'b1', name: 'b', error: expect.objectContaining({ message: expect.stringMatching(/tag 'keyrelay:provider' is missing/) }) },
     ]);
-    expect(sm.commandCalls(ListSecretsCommand)[0]?.args[0].input.Filters).toEqual([{ Key: 'tag-key', Values: ['keyrelay:managed'] }]);
+    expect(sm.commandCalls(ListSecretsCommand).map((c) => c.args[0].input)).toEqual([
+      { Filters: [{ Key: 'tag-key', Values: ['keyrelay:managed'] }], MaxResults: 100 },
+      { Filters: [{ Key: 'tag-key', Values: ['keyrelay:managed'] }], MaxResults: 100, NextToken: 't' },
+    ]);
   });
 });
 

@@ -1,0 +1,197 @@
+import { isoTime } from '../core/clock';
+import { describeError } from '../core/errors';
+import { METRICS } from '../core/metrics';
+import { judgeRotation } from '../core/overdue';
+import {
+  listManagedSecrets,
+  parseProviderKeyLabel,
+  providerIdentity,
+  readManagedSecret,
+  secretLabelId,
+  stageHolders,
+  type ListedSecret,
+  type ManagedSecret,
+} from '../core/state';
+import type { KeyProvider, ProviderKey } from '../providers/types';
+import type { RevokerDeps } from './deps';
+import { findOrphans, loadKeyState, type KeyState } from './keys';
+import { callProvider, dueRecords, excessRevoked, pastDeadline, processDue, recordOrphans, secretWork, throwIfFailed, type SecretWork } from './lifecycle';
+import type { KeyOutcome, RevokerRequest, RevokerResponse } from './protocol';
+
+/**
+ * The reconcile sweep. Cost per sweep, for `n` secrets on `g` admin credentials (provider identities) holding `k`
+ * keys each: `ceil(n / 100)` `ListSecrets` pages, one provider listing per credential (`ceil(k / page size)` calls),
+ * and, only for a secret with something to do (a due record, an orphan candidate), a `DescribeSecret` and the values
+ * of `AWSCURRENT`/`AWSPENDING` re-read right before acting, plus the calls revocations make. See docs/revocation.md.
+ */
+
+/** One provider listing's worth of secrets: the same adapter identity (see {@link providerIdentity}). */
+interface Group {
+  secrets: ManagedSecret[];
+}
+
+/** Totals the sweep reports as gauges. */
+class Gauges {
+  keysPastDeadline = 0;
+  sinceRotation: number | undefined;
+  readonly overdue: string[] = [];
+  readonly frozen: string[] = [];
+
+  constructor(private readonly deps: RevokerDeps) {}
+
+  /** Counts one secret: records past their deadline, rotation overdue by its own schedule (logged), time since rotation. */
+  add(state: KeyState, now: number): void {
+    const { secret } = state;
+    this.keysPastDeadline += pastDeadline(state, now);
+    const last = secret.lastRotatedDate?.getTime();
+    if (last !== undefined) this.sinceRotation = Math.max(this.sinceRotation ?? 0, Math.floor((now - last) / 1000));
+    const verdict = judgeRotation(secret, now);
+    if (verdict.state === 'frozen') this.frozen.push(secret.name);
+    if (verdict.state !== 'overdue') return;
+    this.overdue.push(secret.name);
+    this.deps.logger.warn('rotation overdue: no successful rotation since it was due', {
+      secret: secret.name, due: isoTime(verdict.due), basis: verdict.basis, overdueSince: isoTime(verdict.overdueAt),
+      lastRotated: secret.lastRotatedDate && isoTime(secret.lastRotatedDate.getTime()), rotationEnabled: secret.rotationEnabled,
+    });
+  }
+}
+
+/**
+ * A secret as the listing shows it, before any value is read: the current key is the one finishSecret noted
+ * (`keyrelay:current`) while its version still holds `AWSCURRENT`, else unknown.
+ */
+function listedState(secret: ManagedSecret): KeyState {
+  const holders = stageHolders(secret.versions);
+  const note = secret.currentKey?.versionId === holders.current ? secret.currentKey : undefined;
+  return {
+    secret,
+    holders,
+    records: new Map(secret.records.map((r) => [r.keyId, r])),
+    referenced: new Map(note ? [[note.keyId, ['AWSCURRENT']]] : []),
+  };
+}
+
+/**
+ * Whether a secret may have work: a due record, an orphan candidate among its keys, or revoked records to prune.
+ * Errs towards work: a current key it cannot name from the note counts as a candidate, and the secret's state and
+ * values are then re-read before anything is judged for real.
+ */
+function mayHaveWork(secret: ManagedSecret, keys: ProviderKey[], now: number): boolean {
+  const state = listedState(secret);
+  return dueRecords(state, now).length > 0 || excessRevoked(state).length > 0 || findOrphans(state, keys, now).length > 0;
+}
+
+/** The provider's keys by the secret label id their label names; keys keyrelay did not label are left out. */
+function keysBySecret(listed: ProviderKey[]): Map<string, ProviderKey[]> {
+  const out = new Map<string, ProviderKey[]>();
+  for (const key of listed) {
+    const owner = parseProviderKeyLabel(key.label)?.secret;
+    if (owner === undefined) continue;
+    const keys = out.get(owner);
+    if (keys) keys.push(key);
+    else out.set(owner, [key]);
+  }
+  return out;
+}
+
+/** Groups secrets by adapter identity, in listing order. */
+function groupByCredential(secrets: ManagedSecret[]): Group[] {
+  const groups = new Map<string, Group>();
+  for (const secret of secrets) {
+    const id = providerIdentity(secret.settings);
+    const group = groups.get(id);
+    if (group) group.secrets.push(secret);
+    else groups.set(id, { secrets: [secret] });
+  }
+  return [...groups.values()];
+}
+
+/**
+ * Judges one secret from the group's listing: when it may have work, re-reads its state and values (after the
+ * listing, so a key issued by a rotation that started in between has its pending token visible), records orphans
+ * and acts on due records.
+ */
+async function sweepSecret(
+  deps: RevokerDeps,
+  provider: KeyProvider,
+  secret: ManagedSecret,
+  keys: ProviderKey[],
+): Promise<SecretWork | undefined> {
+  if (!mayHaveWork(secret, keys, deps.clock.now())) return undefined;
+  const work = secretWork(deps, await loadKeyState(deps.sm, secret.arn), provider);
+  await recordOrphans(work, keys);
+  const before = work.outcomes.length;
+  await processDue(work);
+  const orphansRevoked = work.outcomes
+    .slice(before)
+    .filter((o) => o.outcome === 'revoked' && work.state.records.get(o.keyId)?.reason === 'orphan').length;
+  if (orphansRevoked > 0) deps.metrics.addMetric(METRICS.orphansRevoked, 'Count', orphansRevoked);
+  return work;
+}
+
+/** One secret, fresh (`DescribeSecret`), as the listing would show it. */
+async function readOne(deps: RevokerDeps, secretId: string): Promise<ListedSecret> {
+  try {
+    const secret = await readManagedSecret(deps.sm, secretId);
+    return { arn: secret.arn, name: secret.name, secret };
+  } catch (error) {
+    return { arn: secretId, name: secretId, error };
+  }
+}
+
+/**
+ * `reconcile`: for one secret or every managed secret, records orphans and acts on due records (as `revokeDue`),
+ * listing each admin credential's keys once; emits the gauges `KeysPastDeadline`, `KeysOverdue` (with a log line per
+ * overdue key) and `SecondsSinceLastRotation`. A secret (or credential) that fails does not stop the others; the
+ * action throws at the end when anything failed.
+ */
+export async function reconcile(
+  deps: RevokerDeps,
+  request: Extract<RevokerRequest, { action: 'reconcile' }>,
+): Promise<RevokerResponse> {
+  const outcomes: KeyOutcome[] = [];
+  const failures: SecretWork['failures'] = [];
+  const gauges = new Gauges(deps);
+  const failed = (secret: string, err: unknown): void => {
+    deps.metrics.addMetric(METRICS.revocationFailed, 'Count', 1);
+    deps.logger.error('reconcile failed for a secret', { secret, error: describeError(err) });
+    failures.push({ secretName: secret, reason: describeError(err) });
+  };
+  const listed = request.secretId ? [await readOne(deps, request.secretId)] : await listManagedSecrets(deps.sm);
+  const secrets: ManagedSecret[] = [];
+  for (const entry of listed) {
+    if (entry.secret) secrets.push(entry.secret);
+    else failed(entry.arn, entry.error);
+  }
+  for (const group of groupByCredential(secrets)) {
+    let provider: KeyProvider;
+    let byOwner: Map<string, ProviderKey[]>;
+    try {
+      const first = group.secrets[0] as ManagedSecret;
+      provider = await deps.provider(first);
+      byOwner = keysBySecret(await callProvider(deps, first.name, 'list', undefined, () => provider.list()));
+    } catch (err) {
+      for (const secret of group.secrets) failed(secret.arn, err);
+      continue;
+    }
+    for (const secret of group.secrets) {
+      try {
+        const work = await sweepSecret(deps, provider, secret, byOwner.get(secretLabelId(secret)) ?? []);
+        outcomes.push(...(work?.outcomes ?? []));
+        failures.push(...(work?.failures ?? []));
+        gauges.add(work?.state ?? listedState(secret), deps.clock.now());
+      } catch (err) {
+        failed(secret.arn, err);
+      }
+    }
+  }
+  deps.metrics.addMetric(METRICS.keysPastDeadline, 'Count', gauges.keysPastDeadline);
+  deps.metrics.addMetric(METRICS.keysOverdue, 'Count', gauges.overdue.length);
+  if (gauges.sinceRotation !== undefined) deps.metrics.addMetric(METRICS.secondsSinceLastRotation, 'Seconds', gauges.sinceRotation);
+  deps.logger.info('reconcile done', {
+    secrets: listed.length, keysPastDeadline: gauges.keysPastDeadline, keysOverdue: gauges.overdue.length,
+    overdue: gauges.overdue, frozen: gauges.frozen, secondsSinceLastRotation: gauges.sinceRotation,
+  });
+  throwIfFailed(failures);
+  return { action: 'reconcile', keys: outcomes };
+}
