@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { isoTime } from '../../../lambda/core/clock';
+import { fingerprint } from '../../../lambda/core/secret-value';
 import { putKeyRecord, readManagedSecret } from '../../../lambda/core/state';
 import { RevocationFailedError } from '../../../lambda/revoker/errors';
 import { loadKeyState } from '../../../lambda/revoker/keys';
@@ -211,5 +213,73 @@ describe('Function: deleteKey', () => {
     expect(work.failures[0]!.reason).toMatch(/AWSCURRENT/);
     expect(world.metrics.sum('RevocationFailed')).toBe(1);
     expect(await world.record(current.keyId)).toBeUndefined();
+  });
+});
+
+// Operators search the revoker's log by these fields (key id, fingerprint, outcome), never by the sentence.
+describe('Sweep: what the log lines carry', () => {
+  const fields = (world: RevokerWorld, level: string, key: string) =>
+    world.logger.lines.filter((l) => l.level === level && key in l.attributes).map((l) => l.attributes);
+
+  it('names the secret, the key and the outcome of a revocation, and the key, operation and wait of each retry', async () => {
+    // Prepare
+    const { world, old } = await rotatedWorld();
+    await world.clock.advance(HOUR);
+    world.provider.fail({ op: 'revoke', error: 'throttled' });
+    // Act
+    await world.handler({ action: 'revokeDue', secretId: world.arn });
+    // Assess
+    expect(fields(world, 'warn', 'attempt')).toEqual([
+      { secret: 'payments/api', op: 'revoke', keyId: old.keyId, attempt: 1, waitMs: 1000, error: expect.stringContaining('slow down') },
+    ]);
+    expect(fields(world, 'info', 'detail')).toEqual([{ secret: 'payments/api', keyId: old.keyId, detail: 'deleted', reason: undefined }]);
+    expect(world.metrics.points.filter((p) => p.name === 'RevocationSucceeded')).toEqual([{ name: 'RevocationSucceeded', unit: 'Count', value: 1 }]);
+  });
+
+  it('names the secret, the key and the error of a failed revocation', async () => {
+    // Prepare
+    const { world, old } = await rotatedWorld();
+    await world.clock.advance(HOUR);
+    world.provider.fail({ op: 'revoke', error: 'auth' });
+    // Act
+    await expect(world.handler({ action: 'revokeDue', secretId: world.arn })).rejects.toThrow(RevocationFailedError);
+    // Assess
+    expect(fields(world, 'error', 'keyId')).toEqual([{ secret: 'payments/api', keyId: old.keyId, error: expect.stringContaining('credential rejected') }]);
+    expect(world.metrics.points.filter((p) => p.name === 'RevocationFailed')).toEqual([{ name: 'RevocationFailed', unit: 'Count', value: 1 }]);
+  });
+
+  it('says when a disabled key will be deleted', async () => {
+    // Prepare
+    const { world, old } = await rotatedWorld({ observation: 7200 });
+    await world.clock.advance(HOUR);
+    // Act
+    await world.handler({ action: 'revokeDue', secretId: world.arn });
+    // Assess
+    expect(fields(world, 'info', 'deleteAt')).toEqual([{ secret: 'payments/api', keyId: old.keyId, deleteAt: isoTime(world.clock.now() + 7_200_000) }]);
+  });
+
+  it('names a held key by id and fingerprint, with its last use, next check and hold cap', async () => {
+    // Prepare
+    const { world, old } = await rotatedWorld({ usageQuiet: 600, usageMaxHold: 1800 });
+    const apiKey = world.provider.keys.get(old.keyId)!.apiKey;
+    await world.clock.advance(HOUR);
+    const deadline = world.clock.now();
+    world.provider.use(apiKey);
+    // Act
+    await world.handler({ action: 'revokeDue', secretId: world.arn });
+    await world.clock.advance(1800_000);
+    world.provider.use(apiKey);
+    await world.handler({ action: 'revokeDue', secretId: world.arn });
+    // Assess
+    const seen = { secret: 'payments/api', keyId: old.keyId, fingerprint: fingerprint(apiKey) };
+    expect(fields(world, 'warn', 'holdCap')).toEqual([
+      { ...seen, lastUsedAt: isoTime(deadline), nextCheck: isoTime(deadline + 600_000), holdCap: isoTime(deadline + 1_800_000) },
+      { ...seen, lastUsedAt: isoTime(world.clock.now()), holdCap: isoTime(deadline + 1_800_000) },
+    ]);
+    expect(world.metrics.points.filter((p) => p.name.startsWith('OldKeyInUse'))).toEqual([
+      { name: 'OldKeyInUse', unit: 'Count', value: 1 },
+      { name: 'OldKeyInUsePastHold', unit: 'Count', value: 1 },
+    ]);
+    expect(world.status(old.keyId)).toBe('deleted');
   });
 });
