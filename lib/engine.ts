@@ -73,8 +73,8 @@ export interface KeyRelayEngineProps {
    */
   readonly rotationTimeout?: Duration;
   /**
-   * Revoker timeout. The reconcile sweep visits every key (a DescribeSecret and a provider list per key, throttled);
-   * 10 minutes covers 1,000 keys at a few per second, below Lambda's 15-minute cap.
+   * Revoker timeout. The reconcile sweep lists each admin credential once and re-reads only secrets with work (seconds
+   * at 5,000 keys); it stops starting work a minute before this and the next sweep continues. Below Lambda's 15-minute cap.
    * @default Duration.minutes(10)
    */
   readonly revokerTimeout?: Duration;

@@ -52,4 +52,9 @@ export interface RevokerDeps {
   retry?: Partial<RetryBudget>;
   /** Jitter source in [0, 1). @default Math.random */
   random?: () => number;
+  /**
+   * Time left in this invocation, ms (Lambda's `context.getRemainingTimeInMillis`, set per invocation by the handler):
+   * the reconcile sweep starts no new work inside its last `SWEEP_RESERVE_MS`. @default - no limit
+   */
+  remainingMs?: () => number;
 }

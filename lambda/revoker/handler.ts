@@ -6,8 +6,13 @@ import type { RevokerRequest, RevokerResponse } from './protocol';
 import { parseRevokerRequest } from './request';
 import { reconcile } from './sweep';
 
+/** The part of the Lambda context the revoker reads: how long the invocation has left (the sweep's budget). */
+export interface RevokerContext {
+  getRemainingTimeInMillis(): number;
+}
+
 /** The revoker's Lambda handler: one typed action per invocation. */
-export type RevokerHandler = (event: unknown) => Promise<RevokerResponse>;
+export type RevokerHandler = (event: unknown, context?: RevokerContext) => Promise<RevokerResponse>;
 
 type Actions = { [A in RevokerRequest['action']]: (deps: RevokerDeps, request: Extract<RevokerRequest, { action: A }>) => Promise<RevokerResponse> };
 
@@ -23,7 +28,7 @@ const ACTIONS: Actions = { revokeDue, reconcile, revokeNow, revokeWithoutReplace
  * await revoke({ action: 'revokeNow', secretId: 'payments/stripe', previous: true, reason: 'leak', operator: 'ana' });
  */
 export function createRevokerHandler(deps: RevokerDeps): RevokerHandler {
-  return async (event) => {
+  return async (event, context) => {
     let request: RevokerRequest;
     try {
       request = parseRevokerRequest(event);
@@ -34,7 +39,7 @@ export function createRevokerHandler(deps: RevokerDeps): RevokerHandler {
     const secret = 'secretId' in request ? request.secretId : undefined;
     try {
       const run = ACTIONS[request.action] as (d: RevokerDeps, r: RevokerRequest) => Promise<RevokerResponse>;
-      const response = await run(deps, request);
+      const response = await run(context ? { ...deps, remainingMs: () => context.getRemainingTimeInMillis() } : deps, request);
       deps.logger.info('revoker action done', { action: request.action, secret, keys: response.keys });
       return response;
     } catch (err) {
@@ -50,7 +55,7 @@ let fromEnv: RevokerHandler | undefined;
  * The deployed handler (CDK entry `lambda/revoker/handler.ts`, export `handler`): deps from the environment via
  * `lambda/runtime`, built on the first invocation so importing this module touches no AWS.
  */
-export const handler: RevokerHandler = (event) => {
+export const handler: RevokerHandler = (event, context) => {
   fromEnv ??= (() => {
     const runtime = runtimeFromEnv();
     return createRevokerHandler({
@@ -62,5 +67,5 @@ export const handler: RevokerHandler = (event) => {
       metrics: metricsFrom(runtime.metrics),
     });
   })();
-  return fromEnv(event);
+  return fromEnv(event, context);
 };

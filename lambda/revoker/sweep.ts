@@ -25,6 +25,12 @@ import type { KeyOutcome, RevokerRequest, RevokerResponse } from './protocol';
  * of `AWSCURRENT`/`AWSPENDING` re-read right before acting, plus the calls revocations make. See docs/revocation.md.
  */
 
+/**
+ * Time the sweep keeps in hand: it starts no new listing or secret when less is left, so it emits its gauges and says
+ * what it left before the revoker's timeout. One secret's work (a few calls, each retried for up to ~10 s) fits.
+ */
+export const SWEEP_RESERVE_MS = 60_000;
+
 /** One provider listing's worth of secrets: the same adapter identity (see {@link providerIdentity}). */
 interface Group {
   secrets: ManagedSecret[];
@@ -107,17 +113,10 @@ function groupByCredential(secrets: ManagedSecret[]): Group[] {
 }
 
 /**
- * Judges one secret from the group's listing: when it may have work, re-reads its state and values (after the
- * listing, so a key issued by a rotation that started in between has its pending token visible), records orphans
- * and acts on due records.
+ * Judges one secret that may have work: re-reads its state and values (after the group's listing, so a key issued by
+ * a rotation that started in between has its pending token visible), records orphans and acts on due records.
  */
-async function sweepSecret(
-  deps: RevokerDeps,
-  provider: KeyProvider,
-  secret: ManagedSecret,
-  keys: ProviderKey[],
-): Promise<SecretWork | undefined> {
-  if (!mayHaveWork(secret, keys, deps.clock.now())) return undefined;
+async function sweepSecret(deps: RevokerDeps, provider: KeyProvider, secret: ManagedSecret, keys: ProviderKey[]): Promise<SecretWork> {
   const work = secretWork(deps, await loadKeyState(deps.sm, secret.arn), provider);
   await recordOrphans(work, keys);
   const before = work.outcomes.length;
@@ -163,7 +162,13 @@ export async function reconcile(
     if (entry.secret) secrets.push(entry.secret);
     else failed(entry.arn, entry.error);
   }
+  const outOfTime = (): boolean => (deps.remainingMs?.() ?? Infinity) < SWEEP_RESERVE_MS;
+  const deferred: string[] = [];
   for (const group of groupByCredential(secrets)) {
+    if (outOfTime()) {
+      deferred.push(...group.secrets.map((s) => s.name));
+      continue;
+    }
     let provider: KeyProvider;
     let byOwner: Map<string, ProviderKey[]>;
     try {
@@ -175,15 +180,34 @@ export async function reconcile(
       continue;
     }
     for (const secret of group.secrets) {
+      const keys = byOwner.get(secretLabelId(secret)) ?? [];
+      if (!mayHaveWork(secret, keys, deps.clock.now())) {
+        gauges.add(listedState(secret), deps.clock.now());
+        continue;
+      }
+      if (outOfTime()) {
+        deferred.push(secret.name);
+        continue;
+      }
       try {
-        const work = await sweepSecret(deps, provider, secret, byOwner.get(secretLabelId(secret)) ?? []);
-        outcomes.push(...(work?.outcomes ?? []));
-        failures.push(...(work?.failures ?? []));
-        gauges.add(work?.state ?? listedState(secret), deps.clock.now());
+        const work = await sweepSecret(deps, provider, secret, keys);
+        outcomes.push(...work.outcomes);
+        failures.push(...work.failures);
+        gauges.add(work.state, deps.clock.now());
       } catch (err) {
         failed(secret.arn, err);
       }
     }
+  }
+  if (deferred.length > 0) {
+    // Secrets done cost no reads next time, so each sweep gets further; revocation schedules keep firing meanwhile.
+    failed(
+      `${deferred.length} secret(s) from '${deferred[0]}'`,
+      new Error(
+        `the sweep stopped ${SWEEP_RESERVE_MS / 1000} s before the revoker's timeout and left them unjudged; the next sweep ` +
+          'continues with them. If this repeats, raise revokerTimeout (up to 15 minutes)',
+      ),
+    );
   }
   deps.metrics.addMetric(METRICS.keysPastDeadline, 'Count', gauges.keysPastDeadline);
   deps.metrics.addMetric(METRICS.keysOverdue, 'Count', gauges.overdue.length);

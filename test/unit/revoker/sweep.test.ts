@@ -2,6 +2,8 @@ import { UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager
 import { describe, expect, it } from 'vitest';
 import { providerKeyLabel, stageHolders } from '../../../lambda/core/state';
 import { RevocationFailedError } from '../../../lambda/revoker/errors';
+import { createRevokerHandler } from '../../../lambda/revoker/handler';
+import { SWEEP_RESERVE_MS } from '../../../lambda/revoker/sweep';
 import { ORPHAN_MIN_AGE_MS } from '../../../lambda/revoker/keys';
 import { RevokerWorld } from '../../support/revoker-harness';
 
@@ -133,5 +135,25 @@ describe('Action: reconcile (every managed secret)', () => {
     await expect(result).rejects.toThrow(RevocationFailedError);
     await expect(result).rejects.toThrow(/'arn:[^']*a\/s0-[^']*': ProviderAuthError/);
     expect(await other.record(orphan.keyId)).toMatchObject({ phase: 'grace', reason: 'orphan' });
+  });
+
+  it('starts no new work inside its last minute, says what it left, and the next sweep continues', async () => {
+    // Prepare: 6 secrets with an orphan each; the invocation has time for two of them
+    const worlds = await fleet(6);
+    const [world] = worlds as [RevokerWorld];
+    const orphans = [];
+    for (const w of worlds) orphans.push({ w, key: await world.provider.issue({ label: providerKeyLabel(w, 'crashed') }) });
+    await world.clock.advance(ORPHAN_MIN_AGE_MS);
+    let left = SWEEP_RESERVE_MS + 2;
+    const handler = createRevokerHandler(world.deps);
+    // Act
+    const first = handler({ action: 'reconcile' }, { getRemainingTimeInMillis: () => left-- });
+    await expect(first).rejects.toThrow(RevocationFailedError);
+    const recordedFirst = await Promise.all(orphans.map(async ({ w, key }) => (await w.record(key.keyId)) !== undefined));
+    await handler({ action: 'reconcile' }, { getRemainingTimeInMillis: () => 10 * SWEEP_RESERVE_MS });
+    // Assess
+    await expect(first).rejects.toThrow(/'4 secret\(s\) from 'fleet\/s2'': Error: the sweep stopped 60 s before the revoker's timeout .* raise revokerTimeout/);
+    expect(recordedFirst).toEqual([true, true, false, false, false, false]);
+    for (const { w, key } of orphans) expect(await w.record(key.keyId)).toMatchObject({ phase: 'grace', reason: 'orphan' });
   });
 });
