@@ -1,4 +1,4 @@
-import { CfnResource, Duration, Stack, Tags, type Environment } from 'aws-cdk-lib';
+import { Annotations, CfnResource, Duration, Stack, Tags, type Environment } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import { ConfigError } from '../lambda/core/errors';
@@ -89,6 +89,7 @@ export function buildKeyRelay(scope: Construct, config: ResolvedConfig, options:
   }
 
   for (const reader of deploy.readers) {
+    warnWholeAccountReadsAll(engineStack, reader, config.keys.length);
     const principal = principalOf(reader.principal);
     for (const name of reader.keys) keys.get(name)?.grantRead(principal);
   }
@@ -99,6 +100,21 @@ export function buildKeyRelay(scope: Construct, config: ResolvedConfig, options:
   }
   checkBudgets([engineStack, ...keyStacks.values()], config);
   return { engineStack, engine, keyStacks, keys };
+}
+
+/**
+ * A whole account reading every key is allowed (a dedicated application account is a fair design) but worth a word:
+ * every role and user that account's administrators allow then reads every API key. A warning, not an error, so
+ * `cdk synth --strict` can turn it into one.
+ */
+function warnWholeAccountReadsAll(scope: Stack, reader: { principal: string; keys: string[] }, keyCount: number): void {
+  const account = /^(\d{12})$|^arn:aws[a-z-]*:iam::(\d{12}):root$/.exec(reader.principal);
+  if (!account || reader.keys.length < keyCount) return;
+  Annotations.of(scope).addWarningV2(
+    'keyrelay:wholeAccountReadsEveryKey',
+    `readers: the whole account ${account[1] ?? account[2]} may read every key (${keyCount}); ` +
+      'name a role instead, or list the keys that account needs',
+  );
 }
 
 function checkBudgets(stacks: Stack[], config: ResolvedConfig): void {

@@ -207,13 +207,36 @@ export class KeyRelayEngine extends Construct {
       alias: `alias/${prefix}`,
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    // An encrypted topic receives nothing from alarms or rules unless these services may use the key: alarms would fail silently.
+    // An encrypted topic receives nothing from alarms or rules unless these services may use the key: alarms would fail
+    // silently. Only for this account (aws:SourceAccount) and this engine's own alarms and rules (aws:SourceArn), so
+    // no other account's or other resource's alarm or rule can have CloudWatch or EventBridge use the key (confused
+    // deputy). The ARNs are built from physical names: naming the rules by reference would make the key depend on the
+    // topic that depends on the key.
+    const deliveryActions = ['kms:Decrypt', 'kms:GenerateDataKey*'];
     this.key.addToResourcePolicy(
       new iam.PolicyStatement({
-        sid: 'AlarmAndEventDeliveryToEncryptedTopicAndQueue',
-        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com'), new iam.ServicePrincipal('events.amazonaws.com')],
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        sid: 'AlarmDeliveryToEncryptedTopic',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: deliveryActions,
         resources: ['*'],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': stack.account },
+          // Alarm names: `${alarmNamePrefix}-<id>` (lib/monitoring.ts), the prefix being this engine's.
+          ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: `${prefix}-*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
+        },
+      }),
+    );
+    const ruleNames = { rotationFailed: `${prefix}-rotation-failed`, reconcile: `${prefix}-reconcile` };
+    this.key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'EventDeliveryToEncryptedTopicAndQueue',
+        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
+        actions: deliveryActions,
+        resources: ['*'],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': stack.account },
+          ArnLike: { 'aws:SourceArn': Object.values(ruleNames).map((name) => stack.formatArn({ service: 'events', resource: 'rule', resourceName: name })) },
+        },
       }),
     );
 
@@ -250,8 +273,15 @@ export class KeyRelayEngine extends Construct {
     new CfnScheduleGroup(this, 'ScheduleGroup', { name: this.scheduleGroupName });
     this.schedulerRole = new iam.Role(this, 'SchedulerRole', {
       description: 'EventBridge Scheduler: invoke the keyrelay revoker at revocation deadlines',
+      // aws:SourceArn must be the schedule group's ARN, not a schedule's (EventBridge Scheduler User Guide,
+      // "Confused deputy prevention"): only schedules of this engine's group can have Scheduler assume the role.
       assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
-        conditions: { StringEquals: { 'aws:SourceAccount': stack.account } },
+        conditions: {
+          StringEquals: {
+            'aws:SourceAccount': stack.account,
+            'aws:SourceArn': stack.formatArn({ service: 'scheduler', resource: 'schedule-group', resourceName: this.scheduleGroupName }),
+          },
+        },
       }),
     });
     this.schedulerRole.addToPolicy(
@@ -379,6 +409,7 @@ export class KeyRelayEngine extends Construct {
     });
 
     this.rotationFailedRule = new events.Rule(this, 'RotationFailedRule', {
+      ruleName: ruleNames.rotationFailed,
       description: 'keyrelay: Secrets Manager rotation failures to the alarm topic',
       eventPattern: {
         source: ['aws.secretsmanager'],
@@ -412,6 +443,7 @@ export class KeyRelayEngine extends Construct {
 
     const reconcileEvery = props.reconcileEvery ?? Duration.hours(1);
     new events.Rule(this, 'ReconcileRule', {
+      ruleName: ruleNames.reconcile,
       description: 'keyrelay: periodic reconcile sweep (orphans, missed deadlines, gauges)',
       schedule: events.Schedule.rate(reconcileEvery),
       targets: [

@@ -5,6 +5,13 @@ import type { Construct } from 'constructs';
 import { settingsToTags } from '../lambda/core/state';
 import { keySettings, rotationRules, type ResolvedKey } from './config';
 import { READ_ACTIONS, type KeyRelayEngine } from './engine';
+
+const [GET_VALUE_ACTION, DESCRIBE_ACTION] = READ_ACTIONS;
+/** The conditions under which a reader may call `GetSecretValue` (either suffices). See `KeyRelayKey.grantRead`. */
+const CURRENT_VERSION_READS: Array<Record<string, Record<string, unknown>>> = [
+  { Null: { 'secretsmanager:VersionStage': 'true' } },
+  { StringEquals: { 'secretsmanager:VersionStage': 'AWSCURRENT' } },
+];
 import type { RotationRulesSpec } from './schedule';
 
 /**
@@ -79,17 +86,22 @@ export class KeyRelayKey extends Resource implements iam.IResourceWithPolicy {
   }
 
   /**
-   * Lets `grantee` read this key: `DescribeSecret`, `GetSecretValue`, and `kms:Decrypt` through Secrets Manager.
-   * Principals of this app's account get an identity policy; others (another account, an imported ARN) get a
-   * statement in the secret's resource policy and in the key policy.
+   * Lets `grantee` read this key: `DescribeSecret`, `GetSecretValue` of the current version, and `kms:Decrypt`
+   * through Secrets Manager. Principals of this app's account get an identity policy; others (another account, an
+   * imported ARN) get statements in the secret's resource policy and in the key policy.
+   *
+   * `GetSecretValue` is allowed only when the request names no stage (a read by `VersionId`, as the client's check
+   * after `DescribeSecret` does, or the default `AWSCURRENT`) or names `AWSCURRENT`: a reader cannot ask for the
+   * unverified `AWSPENDING` key or `AWSPREVIOUS` by stage. AWS sets `secretsmanager:VersionStage` only when the
+   * request carries a stage, and `secretsmanager:VersionId` only with the request's own id, which changes every
+   * rotation: a read by the id of a pending or old version stays possible (docs/cdk.md, "Readers").
    */
   grantRead(grantee: iam.IGrantable): iam.Grant {
-    const grant = iam.Grant.addToPrincipalOrResource({
-      grantee,
-      actions: [...READ_ACTIONS],
-      resourceArns: [this.secretArn],
-      resource: this,
-    });
+    const common = { grantee, resourceArns: [this.secretArn], resource: this };
+    const grant = iam.Grant.addToPrincipalOrResource({ ...common, actions: [DESCRIBE_ACTION] });
+    for (const conditions of CURRENT_VERSION_READS) {
+      grant.combine(iam.Grant.addToPrincipalOrResource({ ...common, actions: [GET_VALUE_ACTION], conditions }));
+    }
     this.engine.grantDecryptViaSecretsManager(grantee);
     return grant;
   }

@@ -92,11 +92,9 @@ describe('Class: KeyRelayEngine', () => {
         EnableKeyRotation: true,
         KeyPolicy: {
           Statement: Match.arrayWith([
-            Match.objectLike({
-              Effect: 'Allow',
-              Principal: { Service: ['cloudwatch.amazonaws.com', 'events.amazonaws.com'] },
-              Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-            }),
+            // Their conditions (aws:SourceAccount, aws:SourceArn): test/unit/cdk/hardening.test.ts.
+            Match.objectLike({ Effect: 'Allow', Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'] }),
+            Match.objectLike({ Effect: 'Allow', Principal: { Service: 'events.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'] }),
           ]),
         },
       });
@@ -396,8 +394,9 @@ describe('Class: KeyRelayEngine', () => {
       );
       for (const p of policies) {
         expect(p.Properties.BlockPublicPolicy).toBe(true);
+        // Stage conditions on GetSecretValue: test/unit/cdk/hardening.test.ts.
         for (const s of p.Properties.ResourcePolicy.Statement as Statement[]) {
-          expect([...asArray(s.Action)].sort()).toEqual(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']);
+          expect(['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue']).toContain(s.Action);
         }
       }
       // Every key policy statement naming a reader lets it only decrypt, only through Secrets Manager.
@@ -434,13 +433,12 @@ describe('Class: KeyRelayEngine', () => {
       template.resourceCountIs('AWS::SecretsManager::ResourcePolicy', 0);
       const [policy] = Object.values(template.findResources('AWS::IAM::Policy', { Properties: { Roles: [{ Ref: stack.getLogicalId(role.node.defaultChild as CfnRole) }] } })) as Json[];
       const statements = policy!.Properties.PolicyDocument.Statement as Statement[];
-      expect(statements).toContainEqual(
-        expect.objectContaining({
-          Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'],
-          // minimizePolicies (cdk.json) merges the group into one statement.
-          Resource: group.map((k) => ({ Ref: stack.getLogicalId(k.secret) })),
-        }),
-      );
+      // minimizePolicies (cdk.json) merges the group into one statement per action and condition.
+      const resources = group.map((k) => ({ Ref: stack.getLogicalId(k.secret) }));
+      expect(statements).toContainEqual(expect.objectContaining({ Action: 'secretsmanager:DescribeSecret', Resource: resources }));
+      for (const Condition of [{ Null: { 'secretsmanager:VersionStage': 'true' } }, { StringEquals: { 'secretsmanager:VersionStage': 'AWSCURRENT' } }]) {
+        expect(statements).toContainEqual(expect.objectContaining({ Action: 'secretsmanager:GetSecretValue', Resource: resources, Condition }));
+      }
       expect(statements).toContainEqual(
         expect.objectContaining({
           Action: 'kms:Decrypt',
@@ -448,7 +446,7 @@ describe('Class: KeyRelayEngine', () => {
         }),
       );
       // Nothing else: no other action on the secrets, no other use of the key.
-      expect(statements).toHaveLength(2);
+      expect(statements).toHaveLength(4);
     });
   });
 
