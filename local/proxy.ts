@@ -15,6 +15,10 @@ import { AwsServiceError, type RotateSecretInput, type RotationService } from '.
  * - Lambda `Invoke` of keyrelay's own functions: run in-process (moto's would only echo);
  * - `/_keyrelay/...`: the local stack's admin API.
  *
+ * And it refuses, before anything else (see {@link refusal}): a request whose `Host` is not the endpoint's own (a
+ * DNS-rebinding page in a browser), and anything that is not an AWS API call: moto's own API (`/moto-api/...`
+ * returns every secret value and resets state) and unsigned requests. Tools that need moto's API use moto's URL.
+ *
  * Trade-off: a rewritten request body no longer matches its SigV4 signature; moto checks signatures only with its
  * authentication switched on, which the local stack leaves off.
  */
@@ -91,6 +95,29 @@ function sendAwsError(res: ServerResponse, err: unknown): void {
         ? new AwsServiceError('SerializationException', `request body is not JSON: ${err.message}`)
         : new AwsServiceError('InternalServiceError', describeError(err), 500);
   send(res, e.status, { __type: e.type, message: e.message }, { 'content-type': JSON_11, 'x-amzn-errortype': e.type });
+}
+
+/** SigV4, as every AWS SDK and the AWS CLI sign: an `Authorization` header, or a presigned URL. */
+const SIGV4 = /^AWS4-HMAC-SHA256 /;
+const PRESIGNED = /[?&]X-Amz-Algorithm=AWS4-HMAC-SHA256(&|$)/;
+
+/**
+ * Why the endpoint refuses `req`, or undefined when it may be served. `ownHosts` are the `Host` values naming this
+ * endpoint; `/_keyrelay/` (the admin API, unsigned by design) needs only the Host check.
+ */
+function refusal(req: IncomingMessage, path: string, ownHosts: ReadonlySet<string>): string | undefined {
+  const host = String(req.headers.host ?? '');
+  if (!ownHosts.has(host.toLowerCase())) {
+    return `Host '${host}' is not this endpoint (${[...ownHosts].join(', ')}); a page on another site cannot use it`;
+  }
+  if (path.startsWith('/_keyrelay/')) return undefined;
+  if (path === '/moto-api' || path.startsWith('/moto-api/')) {
+    return "moto's own API is not served here (it returns every secret value); use moto's own URL (the `moto` field `npm run local` prints)";
+  }
+  if (!SIGV4.test(String(req.headers.authorization ?? '')) && !PRESIGNED.test(req.url ?? '')) {
+    return 'not an AWS API call (no SigV4 signature); point an AWS SDK or the AWS CLI at this endpoint';
+  }
+  return undefined;
 }
 
 /** Starts the proxy in front of moto. */
@@ -183,9 +210,13 @@ export async function startProxy(options: ProxyOptions): Promise<Proxy> {
     send(res, 200, result, { 'content-type': JSON_11 });
   }
 
+  let ownHosts: ReadonlySet<string> = new Set();
+
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = req.url ?? '/';
     const path = url.split('?')[0] ?? '/';
+    const refused = refusal(req, path, ownHosts);
+    if (refused) throw new AwsServiceError('AccessDeniedException', refused, 403);
     if (path.startsWith('/_keyrelay/')) {
       const raw = req.method === 'GET' ? Buffer.alloc(0) : await readBody(req);
       let body: unknown;
@@ -240,6 +271,7 @@ export async function startProxy(options: ProxyOptions): Promise<Proxy> {
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
   });
   const { port } = server.address() as AddressInfo;
+  ownHosts = new Set([options.host ?? '127.0.0.1', '127.0.0.1', 'localhost', '[::1]'].map((h) => `${h}:${port}`.toLowerCase()));
   return {
     url: `http://127.0.0.1:${port}`,
     async stop() {
