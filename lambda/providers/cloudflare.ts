@@ -58,6 +58,7 @@ const PER_PAGE = 50;
 export class CloudflareTokens implements KeyProvider {
   readonly type = 'cloudflare';
   readonly capabilities = { disable: true, lastUsed: false };
+  readonly listedBy = ['tokenOwner', 'accountId', 'baseUrl'];
   readonly quota: number;
   private readonly http: ProviderHttp;
   private readonly base: string;

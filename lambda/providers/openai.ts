@@ -54,6 +54,7 @@ const seconds = (s: number | null | undefined) => (typeof s === 'number' ? s * 1
 export class OpenAiKeys implements KeyProvider {
   readonly type = 'openai';
   readonly capabilities = { disable: false, lastUsed: true };
+  readonly listedBy = ['keyType', 'projectId', 'serviceAccountId', 'baseUrl'];
   private readonly http: ProviderHttp;
   private readonly admin: boolean;
   private readonly keysPath: string;

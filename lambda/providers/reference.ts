@@ -63,6 +63,7 @@ const WhoAmI = z.object({ keyId: z.string().min(1), account: z.string().min(1) }
 class ReferenceKeys implements KeyProvider {
   readonly type = TYPE;
   readonly capabilities = { disable: true, lastUsed: true };
+  readonly listedBy = ['baseUrl'];
   readonly quota: number;
   private readonly http: ProviderHttp;
 

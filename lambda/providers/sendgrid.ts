@@ -34,6 +34,7 @@ const QUOTA = 100;
 export class SendGridApiKeys implements KeyProvider {
   readonly type = 'sendgrid';
   readonly capabilities = { disable: false, lastUsed: false };
+  readonly listedBy = ['region', 'onBehalfOf', 'baseUrl'];
   readonly quota = QUOTA;
   private readonly http: ProviderHttp;
   private readonly subuser: Record<string, string>;

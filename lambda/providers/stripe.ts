@@ -57,6 +57,7 @@ interface StripeKey {
 export class StripeApiKeys implements KeyProvider {
   readonly type = 'stripe';
   readonly capabilities = { disable: false, lastUsed: true };
+  readonly listedBy = ['stripeVersion', 'baseUrl'];
   private readonly http: ProviderHttp;
   private readonly admin: () => Promise<z.infer<typeof Admin>>;
 

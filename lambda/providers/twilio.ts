@@ -52,6 +52,7 @@ interface TwKey {
 export class TwilioApiKeys implements KeyProvider {
   readonly type = 'twilio';
   readonly capabilities = { disable: false, lastUsed: false };
+  readonly listedBy = ['accountSid', 'baseUrl'];
   private readonly iam: ProviderHttp;
   private readonly api: ProviderHttp;
 

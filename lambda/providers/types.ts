@@ -57,6 +57,11 @@ export interface KeyProvider {
   /** Most keys one admin credential may hold at once, when the provider has a limit. */
   readonly quota?: number;
   /**
+   * The settings that decide what `list` returns. Secrets on one admin credential that agree on these share one
+   * listing per reconcile sweep, whatever their other settings (scopes, a template key). @default - every setting
+   */
+  readonly listedBy?: readonly string[];
+  /**
    * Issues a new key labelled `label`, so a retry can find it with `list`. `replaces` is the id of the key the new
    * one succeeds (the current key): adapters whose keys carry scopes, policies or restrictions copy them from it, so
    * a rotation never widens or narrows what the key may do. @default replaces - none (first issue: the adapter falls

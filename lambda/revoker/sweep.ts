@@ -19,8 +19,8 @@ import { callProvider, dueRecords, excessRevoked, pastDeadline, processDue, reco
 import type { KeyOutcome, RevokerRequest, RevokerResponse } from './protocol';
 
 /**
- * The reconcile sweep. Cost per sweep, for `n` secrets on `g` admin credentials (provider identities) holding `k`
- * keys each: `ceil(n / 100)` `ListSecrets` pages, one provider listing per credential (`ceil(k / page size)` calls),
+ * The reconcile sweep. Cost per sweep, for `n` secrets on admin credentials holding `k` keys each: `ceil(n / 100)`
+ * `ListSecrets` pages, one provider listing per credential (`ceil(k / page size)` calls; see {@link listingIdentity}),
  * and, only for a secret with something to do (a due record, an orphan candidate), a `DescribeSecret` and the values
  * of `AWSCURRENT`/`AWSPENDING` re-read right before acting, plus the calls revocations make. See docs/revocation.md.
  */
@@ -31,9 +31,20 @@ import type { KeyOutcome, RevokerRequest, RevokerResponse } from './protocol';
  */
 export const SWEEP_RESERVE_MS = 60_000;
 
-/** One provider listing's worth of secrets: the same adapter identity (see {@link providerIdentity}). */
+/** One provider listing's worth of secrets, each with its adapter: the same {@link listingIdentity}. */
 interface Group {
-  secrets: ManagedSecret[];
+  members: Array<{ secret: ManagedSecret; provider: KeyProvider }>;
+}
+
+/**
+ * Which listing serves a secret: provider type, admin secret, and the provider settings its adapter lists by
+ * (`KeyProvider.listedBy`, @default every setting), so secrets differing only in scopes or a template key share one.
+ */
+function listingIdentity(secret: ManagedSecret, provider: KeyProvider): string {
+  const { providerSettings } = secret.settings;
+  const listedBy = provider.listedBy ?? Object.keys(providerSettings);
+  const picked = Object.fromEntries(Object.entries(providerSettings).filter(([k]) => listedBy.includes(k)));
+  return providerIdentity({ ...secret.settings, providerSettings: picked });
 }
 
 /** Totals the sweep reports as gauges. */
@@ -100,14 +111,25 @@ function keysBySecret(listed: ProviderKey[]): Map<string, ProviderKey[]> {
   return out;
 }
 
-/** Groups secrets by adapter identity, in listing order. */
-function groupByCredential(secrets: ManagedSecret[]): Group[] {
+/** Groups secrets by {@link listingIdentity}, in listing order; a secret whose adapter cannot be built fails alone. */
+async function groupByListing(
+  deps: RevokerDeps,
+  secrets: ManagedSecret[],
+  failed: (secret: string, err: unknown) => void,
+): Promise<Group[]> {
   const groups = new Map<string, Group>();
   for (const secret of secrets) {
-    const id = providerIdentity(secret.settings);
+    let provider: KeyProvider;
+    try {
+      provider = await deps.provider(secret);
+    } catch (err) {
+      failed(secret.arn, err);
+      continue;
+    }
+    const id = listingIdentity(secret, provider);
     const group = groups.get(id);
-    if (group) group.secrets.push(secret);
-    else groups.set(id, { secrets: [secret] });
+    if (group) group.members.push({ secret, provider });
+    else groups.set(id, { members: [{ secret, provider }] });
   }
   return [...groups.values()];
 }
@@ -164,22 +186,20 @@ export async function reconcile(
   }
   const outOfTime = (): boolean => (deps.remainingMs?.() ?? Infinity) < SWEEP_RESERVE_MS;
   const deferred: string[] = [];
-  for (const group of groupByCredential(secrets)) {
+  for (const { members } of await groupByListing(deps, secrets, failed)) {
     if (outOfTime()) {
-      deferred.push(...group.secrets.map((s) => s.name));
+      deferred.push(...members.map((m) => m.secret.name));
       continue;
     }
-    let provider: KeyProvider;
     let byOwner: Map<string, ProviderKey[]>;
     try {
-      const first = group.secrets[0] as ManagedSecret;
-      provider = await deps.provider(first);
-      byOwner = keysBySecret(await callProvider(deps, first.name, 'list', undefined, () => provider.list()));
+      const first = members[0] as Group['members'][number];
+      byOwner = keysBySecret(await callProvider(deps, first.secret.name, 'list', undefined, () => first.provider.list()));
     } catch (err) {
-      for (const secret of group.secrets) failed(secret.arn, err);
+      for (const { secret } of members) failed(secret.arn, err);
       continue;
     }
-    for (const secret of group.secrets) {
+    for (const { secret, provider } of members) {
       const keys = byOwner.get(secretLabelId(secret)) ?? [];
       if (!mayHaveWork(secret, keys, deps.clock.now())) {
         gauges.add(listedState(secret), deps.clock.now());

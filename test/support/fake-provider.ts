@@ -26,6 +26,8 @@ export type FakeFault = { op: Operation; error: 'auth' | 'quota' | 'throttled' |
 export class FakeProvider implements KeyProvider {
   readonly type = 'fake';
   readonly capabilities = { disable: true, lastUsed: true };
+  /** Settings `list` depends on (the sweep shares a listing across secrets agreeing on them). @default - every setting */
+  listedBy?: readonly string[];
   readonly keys = new Map<string, FakeKey>();
   /** Every call, in order; for `issue`, `keyId` is the key it replaces. */
   readonly calls: Array<{ op: Operation; keyId?: string }> = [];

@@ -120,6 +120,23 @@ describe('Action: reconcile (every managed secret)', () => {
     expect(calls(first, 'list')).toBe(2);
   });
 
+  it.each([
+    [undefined, 2],
+    [['baseUrl'], 1],
+  ])('shares a listing across settings the adapter does not list by (listedBy %j): %i listing(s)', async (listedBy, listings) => {
+    // Prepare: one credential, two secrets with different template keys
+    const first = new RevokerWorld('a/s0', { adminSecret: 'admin/a', providerSettings: { baseUrl: 'http://p', templateKeyId: 't1' } }, 1000);
+    const second = first.also('a/s1', { adminSecret: 'admin/a', providerSettings: { templateKeyId: 't2', baseUrl: 'http://p' } });
+    await first.rotate();
+    await second.rotate();
+    first.provider.listedBy = listedBy;
+    first.provider.calls.length = 0;
+    // Act
+    await first.handler({ action: 'reconcile' });
+    // Assess
+    expect(calls(first, 'list')).toBe(listings);
+  });
+
   it("fails the secrets of a credential whose listing fails, and still sweeps the other credential's", async () => {
     // Prepare
     const first = new RevokerWorld('a/s0', { adminSecret: 'admin/a' }, 1000);
