@@ -9,5 +9,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     setupFiles: ['test/support/setup.ts'],
+    // The functions' bundles, built once per run for the integration tests that run them as Node 24 processes.
+    globalSetup: ['test/support/global-setup.ts'],
   },
 });

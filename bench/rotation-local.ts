@@ -3,16 +3,27 @@
  * Each rotation is a real `RotateSecret` through the AWS SDK to the local endpoint, timed until its four steps have
  * run (the real handler, moto, the reference provider over HTTP).
  *
- * Run: `npx tsx bench/rotation-local.ts [--sequential N] [--rounds N]`
+ * `--functions bundle` runs the functions from their deployed bundles as Node 24 processes behind the local Lambda
+ * Runtime API (what `npm run local` does); `in-process` (the default here, as the earlier figures) imports them.
+ *
+ * Run: `npx tsx bench/rotation-local.ts [--sequential N] [--rounds N] [--functions in-process|bundle]`
  */
 import { parseArgs } from 'node:util';
 import { RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
+import { buildLambdaBundles } from '../lib/bundles';
 import { resolveConfig } from '../lib/config';
+import type { FunctionMode } from '../local/functions';
 import { startLocalStack } from '../local/stack';
 
 const { values } = parseArgs({
-  options: { sequential: { type: 'string', default: '40' }, rounds: { type: 'string', default: '5' } },
+  options: {
+    sequential: { type: 'string', default: '40' },
+    rounds: { type: 'string', default: '5' },
+    functions: { type: 'string', default: 'in-process' },
+  },
 });
+const functionMode = values.functions as FunctionMode;
+if (functionMode === 'bundle') buildLambdaBundles();
 const SEQUENTIAL = Number(values.sequential);
 const ROUNDS = Number(values.rounds);
 const CONCURRENT = 50;
@@ -36,6 +47,7 @@ const stack = await startLocalStack({
   config: resolveConfig({ defaults: { provider: { type: 'reference' }, adminSecret: 'bench/admin' }, keys }),
   quota: 100_000,
   reconcileEveryMs: 0,
+  functionMode,
 });
 const sm = stack.secretsManager();
 const names = Object.keys(keys);
@@ -63,7 +75,8 @@ try {
     batches.push(performance.now() - started);
   }
 
-  console.log(`node ${process.version}, ${CONCURRENT} secrets, reference provider quota unlimited`);
+  const functionNode = stack.lambdaRuntime ? `functions on node ${stack.lambdaRuntime.node.version} (bundles)` : 'functions in-process';
+  console.log(`node ${process.version}, ${functionNode}, ${CONCURRENT} secrets, reference provider quota unlimited`);
   console.log(summary('one rotation at a time', one));
   console.log(summary(`${CONCURRENT} concurrent rotations, each`, each));
   console.log(summary(`${CONCURRENT} concurrent rotations, whole batch`, batches));

@@ -59,6 +59,9 @@ export function buildLambdaBundles(options: BuildLambdaOptions = {}): Record<Lam
       format: 'cjs',
       target: `node${LAMBDA_NODE_MAJOR}`,
       minify: true,
+      // Errors name themselves after their class (`this.name = new.target.name`), and Lambda reports that name as
+      // the errorType; minified class names would read `Gg`.
+      keepNames: true,
       sourcemap: false,
       legalComments: 'none',
       logLevel: 'error',

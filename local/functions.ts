@@ -1,4 +1,10 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { ENV } from '../lambda/core/env';
 import { KeyRelayError } from '../lambda/core/errors';
+import { bundleDir, LAMBDA_ENTRIES, type LambdaName } from '../lib/bundles';
+import type { LocalClock } from './clock';
+import { LambdaRuntime, type BundleFunction, type OutputSink } from './lambda-runtime';
 
 /**
  * keyrelay's own Lambda functions, run in-process by the local stack. moto's Lambda (without Docker) only echoes a
@@ -69,4 +75,84 @@ export function lambdaErrorPayload(err: unknown): { errorType: string; errorMess
     return { errorType: typeof code === 'string' && code ? code : err.name, errorMessage: err.message, trace: [] };
   }
   return { errorType: 'Error', errorMessage: String(err), trace: [] };
+}
+
+/**
+ * How the local stack runs keyrelay's functions: `bundle`, the deployed bundles as Node 24 processes behind a local
+ * Lambda Runtime API (`local/lambda-runtime/`); `in-process`, the TypeScript handlers imported into this process
+ * (tests that hook into a step from inside, e.g. right after the provider issued a key).
+ */
+export type FunctionMode = 'bundle' | 'in-process';
+
+/** Credentials a function's process signs its calls with. */
+export interface FunctionCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
+/** What {@link startBundleFunctions} needs to run keyrelay's bundles. */
+export interface BundleFunctionsOptions {
+  registry: FunctionRegistry;
+  /** Local names of the functions. */
+  names: Record<LambdaName, string>;
+  /** The local AWS endpoint. */
+  endpoint: string;
+  clock: LocalClock;
+  /** Role the revoker's schedules name (`KEYRELAY_SCHEDULER_ROLE_ARN`). */
+  schedulerRoleArn: string;
+  /** Each function's role credentials: the endpoint attributes its calls by this access key. */
+  credentials(fn: LambdaName): FunctionCredentials;
+  /** Where the bundles are (`buildLambdaBundles()` output). @default - `dist/lambda` of this package */
+  bundlesDir?: string;
+  /** Variables added to every function's environment (local only, e.g. `POWERTOOLS_LOG_LEVEL`). */
+  environment?: Record<string, string>;
+  poolSize?: number;
+  output?: OutputSink;
+}
+
+/** The functions' timeouts and memory, as the CDK app deploys them by default (lib/engine.ts). */
+export const DEPLOYED_LIMITS: Record<LambdaName, { timeoutMs: number; memoryMb: number }> = {
+  rotation: { timeoutMs: 300_000, memoryMb: 256 },
+  revoker: { timeoutMs: 600_000, memoryMb: 256 },
+};
+
+// Variables of this process passed on to the functions: local log and metric switches only.
+const PASSED_ON = ['POWERTOOLS_LOG_LEVEL', 'POWERTOOLS_METRICS_DISABLED', 'POWERTOOLS_DEV'] as const;
+
+/**
+ * Starts the local Lambda runtime for keyrelay's bundles (rotation, revoker) with the environment the CDK app gives
+ * them ({@link ENV}), and returns it; invoking is `runtime.invoke(name, event)`.
+ * @throws KeyRelayError `BundleMissing` when a bundle has not been built (`npm run build:lambda`).
+ */
+export function startBundleFunctions(options: BundleFunctionsOptions): LambdaRuntime {
+  const { registry, names } = options;
+  const runtime = new LambdaRuntime({
+    region: registry.region,
+    accountId: registry.accountId,
+    endpoint: options.endpoint,
+    clock: () => ({ now: options.clock.now(), speed: options.clock.speed }),
+    poolSize: options.poolSize,
+    output: options.output,
+  });
+  if (runtime.node.warning) process.stderr.write(`keyrelay local: ${runtime.node.warning}\n`);
+  const passed = Object.fromEntries(PASSED_ON.flatMap((k) => (process.env[k] !== undefined ? [[k, process.env[k] as string]] : [])));
+  const environment: Record<string, string> = {
+    [ENV.revokerArn]: registry.arn(names.revoker),
+    [ENV.schedulerRoleArn]: options.schedulerRoleArn,
+    [ENV.scheduleGroup]: 'default',
+    [ENV.eventBus]: 'default',
+    ...passed,
+    ...options.environment,
+  };
+  for (const fn of Object.keys(LAMBDA_ENTRIES) as LambdaName[]) {
+    const dir = bundleDir(fn, options.bundlesDir);
+    if (!existsSync(join(dir, 'index.js'))) {
+      void runtime.stop();
+      throw new KeyRelayError('BundleMissing', `no bundle of the ${fn} function at ${dir}: build them with \`npm run build:lambda\``);
+    }
+    const spec: BundleFunction = { name: names[fn], bundleDir: dir, ...DEPLOYED_LIMITS[fn], environment, credentials: options.credentials(fn) };
+    runtime.define(spec);
+  }
+  return runtime;
 }

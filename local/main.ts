@@ -2,12 +2,15 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeError, KeyRelayError } from '../lambda/core/errors';
+import { buildLambdaBundles } from '../lib/bundles';
+import type { FunctionMode } from './functions';
 import { onShutdown } from './shutdown';
 import { startLocalStack } from './stack';
 
 /**
- * `npm run local [-- --config FILE] [--speed N] [--seed N] [--quota N] [--out FILE]`: starts the local AWS (moto behind keyrelay's proxy, the reference
- * provider, keyrelay's functions in-process), prints one line `keyrelay local ready <json>` (the same JSON goes to
+ * `npm run local [-- --config FILE] [--speed N] [--seed N] [--quota N] [--functions bundle|in-process] [--out FILE]`: starts
+ * the local AWS (moto behind keyrelay's proxy, the reference provider, keyrelay's functions: by default their bundles,
+ * built now, as Node 24 processes behind a local Lambda Runtime API), prints one line `keyrelay local ready <json>` (the same JSON goes to
  * `.keyrelay/local.json`, or `--out`) and stays up until SIGINT/SIGTERM, then stops everything it started.
  */
 async function main(): Promise<number> {
@@ -17,6 +20,7 @@ async function main(): Promise<number> {
       speed: { type: 'string', default: '1' },
       seed: { type: 'string', default: '1' },
       quota: { type: 'string', default: '5' },
+      functions: { type: 'string', default: 'bundle' },
       out: { type: 'string', default: '.keyrelay/local.json' },
     },
     strict: true,
@@ -36,9 +40,15 @@ async function main(): Promise<number> {
     process.stderr.write(`keyrelay local: --quota must be a whole number >= 1 (reference provider keys per admin credential), got '${values.quota}'\n`);
     return 2;
   }
-  // EMF metric lines would drown the terminal; nothing reads them locally.
+  const functionMode = values.functions as FunctionMode;
+  if (functionMode !== 'bundle' && functionMode !== 'in-process') {
+    process.stderr.write(`keyrelay local: --functions must be 'bundle' (the deployed bundles on Node 24) or 'in-process', got '${values.functions}'\n`);
+    return 2;
+  }
+  // EMF metric lines would drown the terminal; nothing reads them locally (passed on to the function processes too).
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
-  const stack = await startLocalStack({ configPath: resolve(values.config), speed, seed, quota });
+  if (functionMode === 'bundle') buildLambdaBundles();
+  const stack = await startLocalStack({ configPath: resolve(values.config), speed, seed, quota, functionMode });
 
   const done = new Promise<void>((resolveDone) => {
     onShutdown((reason) => {

@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { describeError } from '../lambda/core/errors';
 import { lambdaErrorPayload, type FunctionRegistry } from './functions';
 import { AwsServiceError, type RotateSecretInput, type RotationService } from './rotation-service';
+import { answerPutEvents, answerSchedule, isScheduleCall } from './scheduler-api';
+import type { LocalEvents, LocalScheduler } from './scheduler';
 
 /**
  * The local AWS endpoint: moto behind a thin proxy. Every call goes to moto untouched (headers kept, bodies
@@ -12,7 +14,9 @@ import { AwsServiceError, type RotateSecretInput, type RotationService } from '.
  * - `DescribeSecret` / `ListSecrets`: moto's answer with the rotation fields (rules, dates) overlaid;
  * - `GetSecretValue` with neither `VersionId` nor `VersionStage`: asked for `AWSCURRENT`, AWS's default (moto
  *   answers the version its own RotateSecret last touched, which would be the value-less placeholder);
- * - Lambda `Invoke` of keyrelay's own functions: run in-process (moto's would only echo);
+ * - Lambda `Invoke` of keyrelay's own functions: run by the local stack (moto's would only echo);
+ * - EventBridge Scheduler `CreateSchedule`/`GetSchedule`/`DeleteSchedule` and EventBridge `PutEvents` of `KeyRotated`:
+ *   answered by the local scheduler and events (`scheduler-api.ts`), so revocations fire on the local clock;
  * - `/_keyrelay/...`: the local stack's admin API.
  *
  * And it refuses, before anything else (see {@link refusal}): a request whose `Host` is not the endpoint's own (a
@@ -31,6 +35,10 @@ export interface ProxyOptions {
   motoUrl: string;
   rotation: RotationService;
   functions: FunctionRegistry;
+  /** Answers Scheduler schedule calls. @default - none: they go to moto */
+  scheduler?: LocalScheduler;
+  /** Records `KeyRotated` `PutEvents`. @default - none: they go to moto */
+  events?: LocalEvents;
   admin: AdminHandler;
   /** @default '127.0.0.1' */
   host?: string;
@@ -235,7 +243,19 @@ export async function startProxy(options: ProxyOptions): Promise<Proxy> {
       await invoke(req, res, invokeMatch[1]);
       return;
     }
+    if (options.scheduler && isScheduleCall(req.method ?? '', path, req.headers)) {
+      const answer = answerSchedule(options.scheduler, req.method ?? '', new URL(url, 'http://local'), await readBody(req));
+      send(res, answer.status, answer.body, answer.headers);
+      return;
+    }
     const target = String(req.headers['x-amz-target'] ?? '');
+    if (options.events && target === 'AWSEvents.PutEvents') {
+      const body = await readBody(req);
+      const answer = await answerPutEvents(options.events, body);
+      if (answer) send(res, answer.status, answer.body, answer.headers);
+      else forward(req, res, body);
+      return;
+    }
     const operation = target.startsWith('secretsmanager.') ? target.slice('secretsmanager.'.length) : '';
     switch (operation) {
       case 'RotateSecret':

@@ -13,7 +13,9 @@ import { createLogger, createMetrics, ProviderCache, providerForSecret } from '.
 import { keySettings, loadConfig, rotationRules, type ResolvedConfig, type ResolvedKey } from '../lib/config';
 import { settingsToTags } from '../lambda/core/state';
 import { LocalClock, type RanTimer } from './clock';
-import { FunctionRegistry, type LocalFunction } from './functions';
+import { FunctionRegistry, startBundleFunctions, type FunctionMode, type LocalFunction } from './functions';
+import { functionCredentials } from './iam/principals';
+import type { LambdaRuntime } from './lambda-runtime';
 import { startMoto, type MotoServer } from './moto';
 import { startProxy, type Proxy } from './proxy';
 import { startReferenceProvider, type ReferenceProvider } from './reference-provider';
@@ -99,6 +101,17 @@ export interface LocalStackOptions {
   functions?: (deps: LocalFunctionDeps) => Record<string, LocalFunction>;
   /** Where `.venv` is created if moto is missing. @default process.cwd() */
   projectDir?: string;
+  /**
+   * How keyrelay's functions run: `bundle`, the deployed bundles (`npm run build:lambda`) as Node 24 processes
+   * behind a local Lambda Runtime API, signing as their roles; `in-process`, the TypeScript handlers in this process
+   * with the deps above (`logger`, `metrics`, `rotationRetry`, and the `afterIssue` hook point). `npm run local` uses
+   * `bundle`. @default 'in-process'
+   */
+  functionMode?: FunctionMode;
+  /** Bundle mode: directory of the built bundles. @default - `dist/lambda` of this package */
+  bundlesDir?: string;
+  /** Bundle mode: variables added to the functions' environment (local switches such as `POWERTOOLS_LOG_LEVEL`). */
+  functionEnvironment?: Record<string, string>;
 }
 
 /** The `keyrelay local ready` JSON (also `.keyrelay/local.json`). A fixed interface: fields are only ever added. */
@@ -113,6 +126,8 @@ export interface LocalInfo {
   secrets: string[];
   /** Clock speed. */
   speed: number;
+  /** How keyrelay's functions run: `bundle` (Node processes of the deployed bundles) or `in-process`. */
+  functionMode: FunctionMode;
   /** moto's own URL (for `/moto-api/...`; AWS clients should use `endpoint`). */
   moto: string;
 }
@@ -125,6 +140,10 @@ export interface LocalStack {
   clock: LocalClock;
   provider: ReferenceProvider;
   functions: FunctionRegistry;
+  /** How the functions run. */
+  functionMode: FunctionMode;
+  /** Bundle mode: the local Lambda runtime running them. */
+  lambdaRuntime?: LambdaRuntime;
   rotation: RotationService;
   scheduler: LocalScheduler;
   /** `KeyRotated` events published so far. */
@@ -222,7 +241,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     let stack: LocalStack | undefined;
     const admin = adminApi(() => stack);
-    const proxy: Proxy = await startProxy({ motoUrl: moto.url, rotation, functions, admin });
+    const proxy: Proxy = await startProxy({ motoUrl: moto.url, rotation, functions, scheduler, events, admin });
     stops.push(() => proxy.stop());
     const sm = new SecretsManagerClient({ ...clientConfig, endpoint: proxy.url });
 
@@ -260,13 +279,35 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         });
       },
     };
-    // The deployed wiring (lambda/rotation/handler.ts): the revoker's freeQuota relieves a full provider quota.
-    const revokerDeps = { ...deps, metrics: metricsFrom(deps.metrics) };
-    const rotate = createRotationHandler({
-      ...deps,
-      onQuotaFull: (secret, p) => freeQuota(revokerDeps, secret, p),
-      ...(options.rotationRetry ? { retry: options.rotationRetry } : {}),
-    });
+    const functionMode = options.functionMode ?? 'in-process';
+    let rotate: (event: unknown) => Promise<unknown>;
+    let lambdaRuntime: LambdaRuntime | undefined;
+    if (functionMode === 'bundle') {
+      const runtime = startBundleFunctions({
+        registry: functions,
+        names: LOCAL_FUNCTIONS,
+        endpoint: proxy.url,
+        clock,
+        schedulerRoleArn: role.Role?.Arn ?? '',
+        credentials: functionCredentials,
+        bundlesDir: options.bundlesDir,
+        environment: options.functionEnvironment,
+      });
+      lambdaRuntime = runtime;
+      stops.push(() => runtime.stop());
+      rotate = (event) => runtime.invoke(LOCAL_FUNCTIONS.rotation, event);
+      functions.register(LOCAL_FUNCTIONS.revoker, (event) => runtime.invoke(LOCAL_FUNCTIONS.revoker, event));
+    } else {
+      // The deployed wiring (lambda/rotation/handler.ts): the revoker's freeQuota relieves a full provider quota.
+      const revokerDeps = { ...deps, metrics: metricsFrom(deps.metrics) };
+      rotate = createRotationHandler({
+        ...deps,
+        onQuotaFull: (secret, p) => freeQuota(revokerDeps, secret, p),
+        ...(options.rotationRetry ? { retry: options.rotationRetry } : {}),
+      });
+      functions.register(LOCAL_FUNCTIONS.revoker, createRevokerHandler(revokerDeps));
+    }
+    // Step hooks run around the function, whichever way it runs.
     functions.register(LOCAL_FUNCTIONS.rotation, async (event) => {
       const e = event as { Step?: RotationStep; SecretId?: string };
       await runHook(`before:${e.Step ?? 'createSecret'}`, e.SecretId ?? '');
@@ -274,7 +315,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       await runHook(`after:${e.Step ?? 'createSecret'}`, e.SecretId ?? '');
       return null;
     });
-    functions.register(LOCAL_FUNCTIONS.revoker, createRevokerHandler(revokerDeps));
     for (const [name, fn] of Object.entries(options.functions?.(deps) ?? {})) functions.register(name, fn);
     scheduler.startSweep();
 
@@ -318,7 +358,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       functions: { ...LOCAL_FUNCTIONS },
       secrets: config.keys.map((k) => k.name),
       speed: clock.speed,
+      functionMode,
       moto: moto.url,
+    };
+    const hookPointInProcess = (point: HookPoint): void => {
+      if (point === 'afterIssue' && functionMode === 'bundle') {
+        throw new LocalStackError("hook point 'afterIssue' is inside the rotation function: start the stack with functionMode 'in-process'");
+      }
     };
     stack = {
       endpoint: proxy.url,
@@ -327,6 +373,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       clock,
       provider,
       functions,
+      functionMode,
+      lambdaRuntime,
       rotation,
       scheduler,
       events: events.published,
@@ -334,9 +382,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       advance: (ms) => clock.advance(ms),
       addKey,
       hookOnce(point, fn, secretName) {
+        hookPointInProcess(point);
         hooks.push({ point, fn, secretName });
       },
       crashOnce(point, secretName) {
+        hookPointInProcess(point);
         hooks.push({
           point,
           secretName,

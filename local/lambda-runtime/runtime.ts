@@ -144,6 +144,13 @@ export class LambdaRuntime {
     }
   }
 
+  /** The warm processes: function, process id, task root (for `ps`, and tests that look at the process). */
+  processes(): Array<{ name: string; pid: number; taskRoot: string }> {
+    return [...this.functions.values()].flatMap((fn) =>
+      fn.sandboxes.flatMap((s) => (!s.dead && s.pid !== undefined ? [{ name: fn.spec.name, pid: s.pid, taskRoot: fn.taskRoot }] : [])),
+    );
+  }
+
   /** Stops every process and removes the runtime's directory. */
   async stop(): Promise<void> {
     this.stopped = true;

@@ -64,6 +64,11 @@ export class Sandbox {
     });
   }
 
+  /** The process id. */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   /** Starts the Runtime API and the process (its init runs before its first `next`). */
   static async start(spec: SandboxSpec): Promise<Sandbox> {
     const api = await RuntimeApi.start();

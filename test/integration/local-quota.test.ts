@@ -62,7 +62,7 @@ describe('Command: npm run local --quota', () => {
     // Assess
     expect(run.ready, run.stderr).toBeDefined();
     expect(run.ready?.secrets).toHaveLength(KEYS);
-  });
+  }, 90_000); // 50 first rotations through the functions' bundles (npm run local's default), on a shared machine
 
   it('fails at the first key past the quota with an error naming the option that raises it', async () => {
     // Act

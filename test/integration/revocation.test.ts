@@ -1,20 +1,22 @@
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetSecretValueCommand, RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Logger } from '@aws-lambda-powertools/logger';
 import { fingerprint, parseSecretValue, type SecretValue } from '../../lambda/core/secret-value';
 import type { RevokerRequest, RevokerResponse } from '../../lambda/revoker/protocol';
+import { LocalClock } from '../../local/clock';
 import { LOCAL_CREDENTIALS, LOCAL_FUNCTIONS, LOCAL_REGION } from '../../local/stack';
 import { useLocalStack } from '../support/local-stack';
 
-// The revoker on the local stack: registered as the local `keyrelay-revoker`, invoked through the endpoint's Lambda
-// `Invoke` (as the CLI does) and by the local scheduler when deadlines fall due. The clock is frozen (speed 0) and
-// only moves when a test advances it: no test waits for real time to pass.
+// The revoker on the local stack, run from its deployed bundle as a Node 24 process: invoked through the endpoint's
+// Lambda `Invoke` (as the CLI does) and by the local scheduler when the schedules the functions created through the
+// Scheduler API fall due. The clock is frozen (speed 0) and only moves when a test advances it: no test waits for
+// real time to pass. Schedules fire on whole seconds (`at(...)`): the clock starts on one, so deadlines fall on them.
 const local = useLocalStack({
-  speed: 0,
+  functionMode: 'bundle',
+  clock: new LocalClock({ speed: 0, start: Math.floor(Date.now() / 1000) * 1000 }),
   reconcileEveryMs: 0,
   quota: 1000,
-  logger: new Logger({ serviceName: 'keyrelay', logLevel: 'ERROR' }),
+  functionEnvironment: { POWERTOOLS_LOG_LEVEL: 'ERROR' },
 });
 const MIN = 60_000;
 let lambda: LambdaClient | undefined;

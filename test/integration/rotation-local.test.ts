@@ -1,19 +1,27 @@
 import { GetSecretValueCommand, PutSecretValueCommand, RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { parseSecretValue, type SecretValue } from '../../lambda/core/secret-value';
 import type { HookPoint } from '../../local/stack';
-import { labelNamesSecret, useLocalStack } from '../support/local-stack';
+import { labelNamesSecret, useLocalStack, type LocalStackFixture, type LocalStackFixtureOptions } from '../support/local-stack';
 
-// Rotations through the real AWS SDK against the local endpoint: RotateSecret answers at once, the four steps of
-// the real handler run in-process, failures are retried like AWS (the test advances the clock to the retry).
-const local = useLocalStack({
-  // Small step budgets: a provider failure fails its step at once instead of backing off for a minute.
-  rotationRetry: { attempts: 2, baseMs: 1, maxMs: 1, verifyAttempts: 2, verifyBaseMs: 1, verifyMaxMs: 1 },
+// Rotations through the real AWS SDK against the local endpoint: RotateSecret answers at once, the four steps run
+// in the deployed bundle (a Node 24 process behind the local Lambda Runtime API), failures are retried like AWS (the
+// test advances the clock to the retry). Tests that make the provider fail inside a step run the TypeScript handler
+// in-process instead (below), with small step budgets: the bundle's own budget backs off in real time.
+const COMMON: LocalStackFixtureOptions = {
   retryDelaysMs: [60_000, 60_000],
   reconcileEveryMs: 0,
   // Every secret of the file shares one admin credential.
   quota: 1000,
-});
+};
+/** The stack of the describe block running (one at a time: each block starts and stops its own). */
+let local: LocalStackFixture;
+function useStack(options: LocalStackFixtureOptions): void {
+  const fixture = useLocalStack({ ...COMMON, ...options });
+  beforeAll(() => {
+    local = fixture;
+  });
+}
 
 async function valueOf(secretId: string, stage = 'AWSCURRENT'): Promise<SecretValue & { versionId: string }> {
   const out = await local.sm().send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: stage }));
@@ -46,7 +54,9 @@ async function attemptEnded(secretId: string): Promise<string> {
   return state?.runs.at(-1)?.status ?? 'none';
 }
 
-describe('Class: RotationService (local RotateSecret)', () => {
+describe('Class: RotationService (local RotateSecret), functions run from their bundles', () => {
+  useStack({ functionMode: 'bundle' });
+
   it('rotates to a new key that works while the old one still works', async () => {
     // Prepare
     const name = await local.addKey('full');
@@ -70,7 +80,7 @@ describe('Class: RotationService (local RotateSecret)', () => {
     expect(liveKeys(name)).toEqual([before.keyId, after.keyId].sort());
   });
 
-  it('revokes the previous key through the in-process revoker when its grace period ends', async () => {
+  it('revokes the previous key through the bundled revoker, scheduled through the Scheduler API, when its grace period ends', async () => {
     // Prepare
     const name = await local.addKey('grace');
     const before = await valueOf(name);
@@ -90,7 +100,78 @@ describe('Class: RotationService (local RotateSecret)', () => {
     expect(liveKeys(name)).toEqual([after.keyId]);
   });
 
-  it.each<HookPoint>(['afterIssue', 'after:createSecret', 'after:testSecret', 'after:finishSecret'])(
+  it.each<HookPoint>(['after:createSecret', 'after:testSecret', 'after:finishSecret'])(
+    'converges with no orphaned provider key after a crash at %s',
+    async (point) => {
+      // Prepare
+      const name = await local.addKey('crash');
+      const before = await valueOf(name);
+      local.stack.crashOnce(point, name);
+
+      // Act
+      const token = await rotate(name);
+      const first = await attemptEnded(name);
+      const ran = await local.stack.advance(60_000);
+
+      // Assess
+      expect(first).toBe('retrying');
+      expect(ran.map((r) => r.label)).toContain(`retry rotation ${name}`);
+      const run = local.stack.rotation.get(name)?.runs.at(-1);
+      expect(run).toMatchObject({ token, status: 'succeeded', attempts: 2 });
+      expect(run?.errors[0]).toMatch(/InjectedCrash/);
+      const after = await valueOf(name);
+      expect(after.versionId).toBe(token);
+      expect(liveKeys(name)).toEqual([before.keyId, after.keyId].sort());
+      expect(await whoami(after.apiKey)).toBe(200);
+    },
+  );
+
+  it('abandons a failed rotation when a new version is written before its retry, as AWS does (RotationAbandoned)', async () => {
+    // Prepare: the first attempt fails after createSecret put the new key on the pending version.
+    const name = await local.addKey('abandoned');
+    local.stack.crashOnce('after:createSecret', name);
+    const token = await rotate(name);
+    expect(await attemptEnded(name)).toBe('retrying');
+    // An operator writes the secret by hand (here: the current value again, e.g. `keyrelay import`).
+    const current = await local.sm().send(new GetSecretValueCommand({ SecretId: name, VersionStage: 'AWSCURRENT' }));
+    const manual = await local.sm().send(new PutSecretValueCommand({ SecretId: name, SecretString: current.SecretString }));
+
+    // Act
+    await local.stack.advance(60_000);
+
+    // Assess: the retry does not promote the pending key over the manual write.
+    expect(local.stack.rotation.get(name)?.runs.at(-1)).toMatchObject({ token, status: 'abandoned', attempts: 2 });
+    const stages = await local.waitFor(name, () => true);
+    expect(stages[manual.VersionId as string]).toContain('AWSCURRENT');
+    expect(stages[token] ?? []).not.toContain('AWSPENDING');
+  });
+
+  it('starts a scheduled rotation when the clock reaches its window', async () => {
+    // Prepare
+    const name = await local.addKey('scheduled', { rotateEvery: '1d' });
+    const before = await valueOf(name);
+    const next = local.stack.rotation.get(name)?.nextRotation as number;
+
+    // Act
+    const ran = await local.stack.advance(next - local.stack.clock.now() + 1);
+
+    // Assess
+    expect(next).toBeGreaterThanOrEqual(before.issuedAt ? Date.parse(before.issuedAt) + 86_400_000 - 1000 : 0);
+    expect(ran.map((r) => r.label)).toContain(`scheduled rotation ${name}`);
+    const after = await valueOf(name);
+    expect(after.keyId).not.toBe(before.keyId);
+    expect(local.stack.rotation.get(name)?.nextRotation).toBeGreaterThan(next);
+  });
+});
+
+describe('Class: RotationService (local RotateSecret), faults inside a step (in-process handler)', () => {
+  useStack({
+    functionMode: 'in-process',
+    // Small step budgets: a provider failure fails its step at once instead of backing off for a minute.
+    rotationRetry: { attempts: 2, baseMs: 1, maxMs: 1, verifyAttempts: 2, verifyBaseMs: 1, verifyMaxMs: 1 },
+  });
+
+  it.each<HookPoint>(['afterIssue'])(
     'converges with no orphaned provider key after a crash at %s',
     async (point) => {
       // Prepare
@@ -143,26 +224,6 @@ describe('Class: RotationService (local RotateSecret)', () => {
     expect(liveKeys(name)).toEqual([before.keyId, after.keyId].sort());
   });
 
-  it('abandons a failed rotation when a new version is written before its retry, as AWS does (RotationAbandoned)', async () => {
-    // Prepare: the first attempt fails after createSecret put the new key on the pending version.
-    const name = await local.addKey('abandoned');
-    local.stack.crashOnce('after:createSecret', name);
-    const token = await rotate(name);
-    expect(await attemptEnded(name)).toBe('retrying');
-    // An operator writes the secret by hand (here: the current value again, e.g. `keyrelay import`).
-    const current = await local.sm().send(new GetSecretValueCommand({ SecretId: name, VersionStage: 'AWSCURRENT' }));
-    const manual = await local.sm().send(new PutSecretValueCommand({ SecretId: name, SecretString: current.SecretString }));
-
-    // Act
-    await local.stack.advance(60_000);
-
-    // Assess: the retry does not promote the pending key over the manual write.
-    expect(local.stack.rotation.get(name)?.runs.at(-1)).toMatchObject({ token, status: 'abandoned', attempts: 2 });
-    const stages = await local.waitFor(name, () => true);
-    expect(stages[manual.VersionId as string]).toContain('AWSCURRENT');
-    expect(stages[token] ?? []).not.toContain('AWSPENDING');
-  });
-
   it('gives up after the last retry and leaves AWSPENDING for the operator', async () => {
     // Prepare
     const name = await local.addKey('exhausted');
@@ -179,22 +240,5 @@ describe('Class: RotationService (local RotateSecret)', () => {
     const stages = await local.waitFor(name, () => true);
     expect(stages[token]).toEqual(['AWSPENDING']);
     await expect(rotate(name)).rejects.toThrow(/A previous rotation isn't complete/);
-  });
-
-  it('starts a scheduled rotation when the clock reaches its window', async () => {
-    // Prepare
-    const name = await local.addKey('scheduled', { rotateEvery: '1d' });
-    const before = await valueOf(name);
-    const next = local.stack.rotation.get(name)?.nextRotation as number;
-
-    // Act
-    const ran = await local.stack.advance(next - local.stack.clock.now() + 1);
-
-    // Assess
-    expect(next).toBeGreaterThanOrEqual(before.issuedAt ? Date.parse(before.issuedAt) + 86_400_000 - 1000 : 0);
-    expect(ran.map((r) => r.label)).toContain(`scheduled rotation ${name}`);
-    const after = await valueOf(name);
-    expect(after.keyId).not.toBe(before.keyId);
-    expect(local.stack.rotation.get(name)?.nextRotation).toBeGreaterThan(next);
   });
 });
