@@ -19,7 +19,9 @@ let upstream = '';
 const hop = createServer((req, res) => {
   seen.push({ accessKeyId: accessKeyOf(req.headers), userAgent: String(req.headers['user-agent'] ?? ''), target: String(req.headers['x-amz-target'] ?? '') });
   const url = new URL(upstream);
-  const out = request({ host: url.hostname, port: url.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+  // The endpoint answers only requests addressed to it (its Host check); signatures are not verified.
+  const headers = { ...req.headers, host: url.host };
+  const out = request({ host: url.hostname, port: url.port, method: req.method, path: req.url, headers }, (answer) => {
     res.writeHead(answer.statusCode ?? 502, answer.headers);
     answer.pipe(res);
   });
