@@ -13,6 +13,7 @@ const REVOKER_HINTS: Record<string, string> = {
   ProviderThrottled: 'the provider is rate limiting: retry in a minute',
   ProviderKeyNotFound: 'the key is already gone at the provider',
   RotationState: '`keyrelay status NAME` shows which version holds which label',
+  KeyMoved: '`keyrelay history NAME` shows the confirmed key\'s id: revoke that key by id (`keyrelay revoke NAME --key-id ID`)',
 };
 
 /**

@@ -25,18 +25,21 @@ export interface EmergencyOptions {
 /**
  * The leaked-key path. After a typed confirmation: rotate now, then have the revoker delete the old key at once
  * (`revokeNow {previous: true}`: no grace, no usage hold), printing the timeline. With `withoutReplacement`, revoke
- * the current key with no successor (downtime, named in the confirmation).
+ * the current key with no successor (downtime, named in the confirmation). Either way the revoker is told which key
+ * was confirmed (version, and key id when known) and revokes no other.
  */
 export async function runEmergency(ctx: Context, options: EmergencyOptions): Promise<ExitCode> {
   const shown = await loadSecret(ctx, options.name);
   if (!options.withoutReplacement) checkRotatable(shown); // frozen or stuck: say so before the operator confirms
   const operator = await ctx.operator();
+  const confirmed = confirmedKey(shown);
+  const which = confirmed.expectedKeyId ? ` (key ${confirmed.expectedKeyId})` : '';
   await confirm(ctx.io, {
     expected: shown.name,
     yes: options.yes,
     consequence: options.withoutReplacement
-      ? `EMERGENCY: revoke the CURRENT key of '${shown.name}' with NO replacement. Every application using '${shown.name}' fails (downtime) until a new key is issued with \`keyrelay rotate ${shown.name}\`.`
-      : `EMERGENCY: rotate '${shown.name}' now and revoke its old key at once (no grace period). Applications still holding the old key get one auth failure, then refresh.`,
+      ? `EMERGENCY: revoke the CURRENT key${which} of '${shown.name}' with NO replacement. Every application using '${shown.name}' fails (downtime) until a new key is issued with \`keyrelay rotate ${shown.name}\`.`
+      : `EMERGENCY: rotate '${shown.name}' now and revoke its old key${which} at once (no grace period). Applications still holding the old key get one auth failure, then refresh.`,
   });
   const secret = await currentUnchanged(ctx, shown);
   const t0 = ctx.clock.now();
@@ -50,7 +53,7 @@ export async function runEmergency(ctx: Context, options: EmergencyOptions): Pro
     steps: [],
   };
   if (options.withoutReplacement) {
-    const answer = await invokeRevoker(ctx, secret, { action: 'revokeWithoutReplacement', secretId: secret.arn, reason: options.reason, operator, acceptDowntime: true });
+    const answer = await invokeRevoker(ctx, secret, { action: 'revokeWithoutReplacement', secretId: secret.arn, ...confirmed, reason: options.reason, operator, acceptDowntime: true });
     timeline.steps.push({ step: 'current key revoked, no replacement', atSeconds: at(), detail: revokedIds(answer).join(', ') });
   } else {
     const result = await rotateSecret(ctx, secret, { timeoutMs: options.timeoutMs, onEvent: (e) => ctx.progress(formatRotationEvent(e, t0)) });
@@ -58,7 +61,8 @@ export async function runEmergency(ctx: Context, options: EmergencyOptions): Pro
     ctx.progress(`${secret.name}: revoking the old key now`);
     let ids: string[];
     try {
-      ids = revokedIds(await invokeRevoker(ctx, secret, { action: 'revokeNow', secretId: secret.arn, previous: true, reason: options.reason, operator }));
+      // The confirmed key, now previous: the revoker refuses if another rotation made a different key previous.
+      ids = revokedIds(await invokeRevoker(ctx, secret, { action: 'revokeNow', secretId: secret.arn, previous: true, ...confirmed, reason: options.reason, operator }));
     } catch (err) {
       // The leaked key is now AWSPREVIOUS: the revoker's generic hints (e.g. --revoke-without-replacement for a
       // provider outage) would revoke the new key and leave the leaked one alive.
@@ -74,6 +78,17 @@ export async function runEmergency(ctx: Context, options: EmergencyOptions): Pro
   }
   ctx.io.stdout.write(formatTimeline(timeline, { json: options.json }));
   return EXIT.ok;
+}
+
+/**
+ * The key the operator confirms: the version `AWSCURRENT` holds, and its key id when finishSecret's note names that
+ * version (the CLI cannot read values). The revoker refuses to revoke any other.
+ */
+function confirmedKey(secret: ManagedSecret): { expectedVersionId?: string; expectedKeyId?: string } {
+  const version = stageHolders(secret.versions).current;
+  if (version === undefined) return {};
+  const keyId = secret.currentKey?.versionId === version ? secret.currentKey.keyId : undefined;
+  return keyId === undefined ? { expectedVersionId: version } : { expectedVersionId: version, expectedKeyId: keyId };
 }
 
 /** The keys the revoker says it revoked; none is a failure, not a success to report. @throws CliError `NothingRevoked` */

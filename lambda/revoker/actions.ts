@@ -6,7 +6,7 @@ import { labelledTokenFor, parseProviderKeyLabel, providerKeyLabel, secretLabelI
 import { KeyNotFoundError, ProviderAuthError } from '../providers/errors';
 import type { KeyProvider, ProviderKey } from '../providers/types';
 import type { RevokerDeps } from './deps';
-import { KeyInUseError, NothingToDoError } from './errors';
+import { KeyInUseError, KeyMovedError, NothingToDoError } from './errors';
 import { findOrphans, loadKeyState, readVersionValue, type KeyState } from './keys';
 import {
   deleteKey,
@@ -74,6 +74,25 @@ function refuseReferenced(state: KeyState, keyId: string, what: string): void {
 }
 
 /**
+ * Refuses when the key an emergency would revoke is not the one the operator confirmed (a rotation or rollback ran
+ * after the confirmation). @throws KeyMovedError
+ */
+function refuseUnconfirmed(
+  secret: string,
+  stage: 'previous' | 'current',
+  found: { keyId: string; versionId?: string },
+  confirmed: { expectedKeyId?: string; expectedVersionId?: string },
+): void {
+  const keyMoved = confirmed.expectedKeyId !== undefined && confirmed.expectedKeyId !== found.keyId;
+  const versionMoved = confirmed.expectedVersionId !== undefined && confirmed.expectedVersionId !== found.versionId;
+  if (!keyMoved && !versionMoved) return;
+  throw new KeyMovedError(
+    `secret '${secret}': the ${stage} key is '${found.keyId}', not the confirmed '${confirmed.expectedKeyId ?? '?'}' ` +
+      `(version ${found.versionId ?? 'none'}, confirmed ${confirmed.expectedVersionId ?? '?'}): a rotation or rollback ran meanwhile; nothing was revoked`,
+  );
+}
+
+/**
  * `revokeNow`: delete one key at once (no grace, no hold, no observation), by key id or the key `AWSPREVIOUS`
  * references. The record is written first so a crash mid-way leaves a due record the sweep finishes.
  */
@@ -94,6 +113,7 @@ export async function revokeNow(deps: RevokerDeps, request: Req<'revokeNow'>): P
     keyId = previous.keyId;
     versionId = state.holders.previous;
     keyFingerprint = fingerprint(previous.apiKey);
+    refuseUnconfirmed(state.secret.name, 'previous', { keyId, versionId }, request);
   }
   if (keyId === undefined) throw new NothingToDoError('revokeNow needs keyId or previous: true');
   refuseReferenced(state, keyId, 'rotate first (emergency rotation), or revokeWithoutReplacement if no replacement can be issued');
@@ -125,6 +145,7 @@ export async function revokeWithoutReplacement(
   const { state } = work;
   if (!state.current) throw new NothingToDoError(`secret '${state.secret.name}' has no current key to revoke`);
   const { keyId, apiKey } = state.current;
+  refuseUnconfirmed(state.secret.name, 'current', { keyId, versionId: state.holders.current }, request);
   audit(deps, 'revokeWithoutReplacement', state.secret.name, {
     keyId, fingerprint: fingerprint(apiKey), operator: request.operator, reason: request.reason,
     downtime: 'applications using this secret fail until the next rotation issues a key',

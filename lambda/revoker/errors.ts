@@ -48,3 +48,13 @@ export class NothingToDoError extends KeyRelayError {
     super('NothingToDo', message);
   }
 }
+
+/**
+ * The key the operator confirmed is no longer the one the action would revoke (a rotation or rollback ran between the
+ * confirmation and the revoker): nothing was revoked. Code `KeyMoved`.
+ */
+export class KeyMovedError extends KeyRelayError {
+  constructor(message: string) {
+    super('KeyMoved', message);
+  }
+}

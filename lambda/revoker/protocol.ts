@@ -16,9 +16,30 @@ export type RevokerRequest =
    * Revoke one key now (delete, no grace, no usage hold): by `keyId`, or the key `AWSPREVIOUS` references.
    * Refused for a key `AWSCURRENT` or `AWSPENDING` references.
    */
-  | { action: 'revokeNow'; secretId: string; keyId?: string; previous?: boolean; reason: string; operator: string }
+  | {
+      action: 'revokeNow';
+      secretId: string;
+      keyId?: string;
+      previous?: boolean;
+      /** With `previous`: the key id the operator confirmed; refused (`KeyMoved`) when another key is previous now. */
+      expectedKeyId?: string;
+      /** With `previous`: the version the operator confirmed; refused (`KeyMoved`) when another version is previous now. */
+      expectedVersionId?: string;
+      reason: string;
+      operator: string;
+    }
   /** Emergency with no replacement: revoke the current key too. Causes downtime; needs `acceptDowntime: true`. */
-  | { action: 'revokeWithoutReplacement'; secretId: string; reason: string; operator: string; acceptDowntime: true }
+  | {
+      action: 'revokeWithoutReplacement';
+      secretId: string;
+      /** The key id the operator confirmed; refused (`KeyMoved`) when another key is current now. */
+      expectedKeyId?: string;
+      /** The version the operator confirmed; refused (`KeyMoved`) when another version is current now. */
+      expectedVersionId?: string;
+      reason: string;
+      operator: string;
+      acceptDowntime: true;
+    }
   /** Abandon a failed rotation: remove `AWSPENDING` from the pending version and revoke its provider key. */
   | { action: 'cancel'; secretId: string; reason?: string; operator: string }
   /** Re-enable a disabled key during its observation window and push its deadline out. */

@@ -5,6 +5,8 @@ import type { RevokerRequest } from './protocol';
 const secretId = z.string().min(1, 'must name a secret (name or ARN)');
 // Audit fields travel into log lines only (never into tags), so free text is fine; bound it.
 const text = z.string().trim().min(1, 'must not be empty').max(1000);
+/** What the operator confirmed in an emergency: the revoker refuses when the key it would revoke is another. */
+const confirmed = { expectedKeyId: z.string().min(1).optional(), expectedVersionId: z.string().min(1).optional() };
 
 /** zod schema of {@link RevokerRequest}; unknown fields are dropped. */
 export const RevokerRequestSchema: z.ZodType<RevokerRequest> = z.discriminatedUnion('action', [
@@ -15,12 +17,14 @@ export const RevokerRequestSchema: z.ZodType<RevokerRequest> = z.discriminatedUn
     secretId,
     keyId: z.string().min(1).optional(),
     previous: z.boolean().optional(),
+    ...confirmed,
     reason: text,
     operator: text,
   }),
   z.object({
     action: z.literal('revokeWithoutReplacement'),
     secretId,
+    ...confirmed,
     reason: text,
     operator: text,
     acceptDowntime: z.literal(true, 'must be true: this revokes the current key and the apps using it fail until the next rotation'),

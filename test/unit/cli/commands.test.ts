@@ -18,6 +18,7 @@ import { describe, expect, it } from 'vitest';
 import { resolveOperator } from '../../../cli/context';
 import { EXIT } from '../../../cli/errors';
 import type { RevokerRequest } from '../../../lambda/revoker/protocol';
+import { currentKeyTag } from '../../../lambda/core/state';
 import { arnOf, entry, harness, keyValue, revokerAnswer, type SecretFixture } from './harness';
 
 const NOW = Date.UTC(2026, 10, 22, 10, 0, 0);
@@ -254,9 +255,27 @@ describe('Command: rotate --emergency', () => {
     // Assess
     expect(code).toBe(EXIT.ok);
     expect(h.stderr()).toContain("Type 'a/leak' to confirm");
-    expect(invoked(h)).toEqual([{ action: 'revokeNow', secretId: arnOf('a/leak'), previous: true, reason: 'pasted in chat', operator: 'alice' }]);
+    // The confirmed key (the version that was current) goes with the request: the revoker revokes no other.
+    expect(invoked(h)).toEqual([{ action: 'revokeNow', secretId: arnOf('a/leak'), previous: true, expectedVersionId: 'v-cur', reason: 'pasted in chat', operator: 'alice' }]);
     expect(h.stdout()).toMatch(/T\+\d+\.\d s {2}new key current \(version .+\)\n {2}T\+\d+\.\d s {2}old key revoked \(k-old\)/);
     expect(h.mocks.lambda.commandCalls(InvokeCommand)[0]?.args[0].input.FunctionName).toBe('keyrelay-revoker');
+  });
+
+  it("names the confirmed key id, from finishSecret's note, in the prompt and the revoker request", async () => {
+    // Prepare
+    const h = harness({ stdin: 'a/leak\n' });
+    withSecrets(h, [{ name: 'a/leak', versions: { 'v-cur': ['AWSCURRENT'] }, extraTags: [currentKeyTag({ versionId: 'v-cur', keyId: 'k-confirmed', fingerprint: 'sha256:0123456789ab' })] }]);
+    h.mocks.lambda.on(InvokeCommand).resolves(ok('revokeWithoutReplacement', [{ keyId: 'k-confirmed', outcome: 'revoked' }]));
+
+    // Act
+    const code = await h.run('rotate', '--emergency', 'a/leak', '--revoke-without-replacement', '--reason', 'leak', '--operator', 'alice');
+
+    // Assess
+    expect(code).toBe(EXIT.ok);
+    expect(h.stderr()).toContain('revoke the CURRENT key (key k-confirmed)');
+    expect(invoked(h)).toEqual([
+      { action: 'revokeWithoutReplacement', secretId: arnOf('a/leak'), expectedVersionId: 'v-cur', expectedKeyId: 'k-confirmed', reason: 'leak', operator: 'alice', acceptDowntime: true },
+    ]);
   });
 
   it.each([
