@@ -15,9 +15,19 @@ import { LambdaRuntime, type BundleFunction, type OutputSink } from './lambda-ru
 /** A function body: the handler's event in, its result out; throwing is a function error. */
 export type LocalFunction = (event: unknown) => Promise<unknown>;
 
+/** An AWS service invoking a function on its own (not a signed request, which the endpoint judged already). */
+export type ServiceInvoker = 'secretsmanager.amazonaws.com' | 'scheduler.amazonaws.com' | 'events.amazonaws.com';
+
+/**
+ * What runs before a function does, as Lambda's own checks: that `invoker` (when a service) may invoke it, and that
+ * its role may write its logs. Throws to refuse the invocation.
+ */
+export type InvokeGuard = (name: string, invoker: ServiceInvoker | undefined) => Promise<void>;
+
 /** Names and in-process bodies of keyrelay's functions. */
 export class FunctionRegistry {
   private readonly functions = new Map<string, LocalFunction>();
+  private guard?: InvokeGuard;
 
   constructor(
     readonly region: string,
@@ -34,6 +44,11 @@ export class FunctionRegistry {
     return this.functions.has(functionName(nameOrArn));
   }
 
+  /** Sets the check every invocation passes first (the local IAM's). */
+  setGuard(guard: InvokeGuard): void {
+    this.guard = guard;
+  }
+
   /** Registered names. */
   names(): string[] {
     return [...this.functions.keys()];
@@ -44,15 +59,20 @@ export class FunctionRegistry {
     return `arn:aws:lambda:${this.region}:${this.accountId}:function:${name}`;
   }
 
-  /** Runs a registered function. @throws whatever it throws; KeyRelayError `FunctionNotFound` when none is registered. */
-  async invoke(nameOrArn: string, event: unknown): Promise<unknown> {
-    const fn = this.functions.get(functionName(nameOrArn));
+  /**
+   * Runs a registered function; `invoker` names the AWS service invoking it on its own.
+   * @throws whatever it or the guard throws; KeyRelayError `FunctionNotFound` when none is registered.
+   */
+  async invoke(nameOrArn: string, event: unknown, invoker?: ServiceInvoker): Promise<unknown> {
+    const name = functionName(nameOrArn);
+    const fn = this.functions.get(name);
     if (!fn) {
       throw new KeyRelayError(
         'FunctionNotFound',
         `no local function '${nameOrArn}'; registered: ${this.names().join(', ') || '(none)'}`,
       );
     }
+    await this.guard?.(name, invoker);
     return fn(event);
   }
 }

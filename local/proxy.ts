@@ -3,6 +3,7 @@ import { Agent, createServer, request as httpRequest, type IncomingMessage, type
 import type { AddressInfo } from 'node:net';
 import { describeError } from '../lambda/core/errors';
 import { lambdaErrorPayload, type FunctionRegistry } from './functions';
+import type { EndpointRequest } from './iam/context';
 import { AwsServiceError, type RotateSecretInput, type RotationService } from './rotation-service';
 import { answerPutEvents, answerSchedule, isScheduleCall } from './scheduler-api';
 import type { LocalEvents, LocalScheduler } from './scheduler';
@@ -23,8 +24,12 @@ import type { LocalEvents, LocalScheduler } from './scheduler';
  * DNS-rebinding page in a browser), and anything that is not an AWS API call: moto's own API (`/moto-api/...`
  * returns every secret value and resets state) and unsigned requests. Tools that need moto's API use moto's URL.
  *
- * Trade-off: a rewritten request body no longer matches its SigV4 signature; moto checks signatures only with its
- * authentication switched on, which the local stack leaves off.
+ * Then `authorize` (the local IAM, local/iam/) judges every AWS request by the principal whose access key signed
+ * it; a denial is answered as AWS answers it and nothing reaches moto.
+ *
+ * Trade-off: a rewritten request body no longer matches its SigV4 signature, so signatures are not verified (the
+ * local IAM attributes a request by its access key id); moto checks signatures only with its authentication
+ * switched on, which the local stack leaves off.
  */
 
 /** Answers `/_keyrelay/<path>`; the body is parsed JSON (or undefined). */
@@ -40,6 +45,10 @@ export interface ProxyOptions {
   /** Records `KeyRotated` `PutEvents`. @default - none: they go to moto */
   events?: LocalEvents;
   admin: AdminHandler;
+  /** Judges an AWS request: undefined to serve it, else the error to answer. @default - every request served */
+  authorize?: (request: EndpointRequest) => Promise<AwsServiceError | undefined>;
+  /** Told when an AWS request has been answered (a write is done). */
+  answered?: (request: EndpointRequest) => void;
   /** @default '127.0.0.1' */
   host?: string;
   /** @default 0 (a free port) */
@@ -133,13 +142,11 @@ export async function startProxy(options: ProxyOptions): Promise<Proxy> {
   const moto = new URL(options.motoUrl);
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
 
-  /** Sends the request on to moto; `body` replaces the request body, `transform` rewrites a 200 answer. */
-  function forward(req: IncomingMessage, res: ServerResponse, body?: Buffer, transform?: (answer: Buffer) => Buffer): void {
+  /** Sends the request on to moto with `body` (read already, to judge it); `transform` rewrites a 200 answer. */
+  function forward(req: IncomingMessage, res: ServerResponse, body: Buffer, transform?: (answer: Buffer) => Buffer): void {
     const headers = { ...req.headers };
-    if (body) {
-      headers['content-length'] = String(body.length);
-      delete headers['transfer-encoding'];
-    }
+    headers['content-length'] = String(body.length);
+    delete headers['transfer-encoding'];
     const upstream = httpRequest(
       { host: moto.hostname, port: moto.port, method: req.method, path: req.url, headers, agent },
       (answer) => {
@@ -163,8 +170,7 @@ export async function startProxy(options: ProxyOptions): Promise<Proxy> {
       if (res.headersSent) res.destroy(err);
       else send(res, 502, { __type: 'ServiceUnavailable', message: `moto did not answer: ${err.message}` });
     });
-    if (body) upstream.end(body);
-    else req.pipe(upstream);
+    upstream.end(body);
   }
 
   const patchOne = (answer: Buffer): Buffer => {
@@ -178,8 +184,7 @@ export async function startProxy(options: ProxyOptions): Promise<Proxy> {
     return Buffer.from(JSON.stringify(json));
   };
 
-  async function invoke(req: IncomingMessage, res: ServerResponse, name: string): Promise<void> {
-    const raw = await readBody(req);
+  async function invoke(req: IncomingMessage, res: ServerResponse, name: string, raw: Buffer): Promise<void> {
     let event: unknown;
     try {
       event = raw.length === 0 ? {} : JSON.parse(raw.toString('utf8'));
@@ -206,8 +211,8 @@ export async function startProxy(options: ProxyOptions): Promise<Proxy> {
     }
   }
 
-  async function secretsManager(req: IncomingMessage, res: ServerResponse, operation: string): Promise<void> {
-    const input = parseJson(await readBody(req));
+  async function secretsManager(res: ServerResponse, operation: string, raw: Buffer): Promise<void> {
+    const input = parseJson(raw);
     if (typeof input.SecretId !== 'string') {
       throw new AwsServiceError('InvalidParameterException', `${operation} needs SecretId (a secret name or ARN)`);
     }
@@ -238,44 +243,51 @@ export async function startProxy(options: ProxyOptions): Promise<Proxy> {
       send(res, answer.status, answer.body);
       return;
     }
+    const raw = await readBody(req);
+    const request = { method: req.method ?? 'GET', url, headers: req.headers, body: raw };
+    res.once('finish', () => options.answered?.(request));
+    const denied = await options.authorize?.(request);
+    if (denied) {
+      sendAwsError(res, denied);
+      return;
+    }
     const invokeMatch = req.method === 'POST' ? INVOKE.exec(path) : null;
     if (invokeMatch?.[1] && options.functions.has(invokeMatch[1])) {
-      await invoke(req, res, invokeMatch[1]);
+      await invoke(req, res, invokeMatch[1], raw);
       return;
     }
     if (options.scheduler && isScheduleCall(req.method ?? '', path, req.headers)) {
-      const answer = answerSchedule(options.scheduler, req.method ?? '', new URL(url, 'http://local'), await readBody(req));
+      const answer = answerSchedule(options.scheduler, req.method ?? '', new URL(url, 'http://local'), raw);
       send(res, answer.status, answer.body, answer.headers);
       return;
     }
     const target = String(req.headers['x-amz-target'] ?? '');
     if (options.events && target === 'AWSEvents.PutEvents') {
-      const body = await readBody(req);
-      const answer = await answerPutEvents(options.events, body);
+      const answer = await answerPutEvents(options.events, raw);
       if (answer) send(res, answer.status, answer.body, answer.headers);
-      else forward(req, res, body);
+      else forward(req, res, raw);
       return;
     }
     const operation = target.startsWith('secretsmanager.') ? target.slice('secretsmanager.'.length) : '';
     switch (operation) {
       case 'RotateSecret':
       case 'CancelRotateSecret':
-        await secretsManager(req, res, operation);
+        await secretsManager(res, operation, raw);
         return;
       case 'DescribeSecret':
-        forward(req, res, undefined, patchOne);
+        forward(req, res, raw, patchOne);
         return;
       case 'ListSecrets':
-        forward(req, res, undefined, patchList);
+        forward(req, res, raw, patchList);
         return;
       case 'GetSecretValue': {
-        const input = parseJson(await readBody(req));
+        const input = parseJson(raw);
         if (input.VersionId === undefined && input.VersionStage === undefined) input.VersionStage = 'AWSCURRENT';
         forward(req, res, Buffer.from(JSON.stringify(input)));
         return;
       }
       default:
-        forward(req, res);
+        forward(req, res, raw);
     }
   }
 

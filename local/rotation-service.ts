@@ -408,7 +408,7 @@ export class RotationService {
           SecretId: secret.arn,
           ClientRequestToken: run.token,
           RotationToken: rotationToken,
-        });
+        }, 'secretsmanager.amazonaws.com');
       }
       run.status = 'succeeded';
       run.finishedAt = clock.now();

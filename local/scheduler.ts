@@ -209,7 +209,8 @@ export class LocalScheduler implements RevocationScheduler {
     const { functions } = this.options;
     if (!functions.has(target)) return { status: 'recorded' };
     try {
-      await functions.invoke(target, request);
+      // A revocation deadline is an EventBridge Scheduler schedule; the sweep, an EventBridge rule.
+      await functions.invoke(target, request, request.action === 'reconcile' ? 'events.amazonaws.com' : 'scheduler.amazonaws.com');
       return { status: 'fired' };
     } catch (err) {
       return { status: 'failed', error: describeError(err) };

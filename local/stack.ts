@@ -4,6 +4,7 @@ import { IAMClient, CreateRoleCommand } from '@aws-sdk/client-iam';
 import { CreateFunctionCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { isoTime } from '../lambda/core/clock';
+import { ENV } from '../lambda/core/env';
 import { KeyRelayError } from '../lambda/core/errors';
 import type { KeyProvider } from '../lambda/providers/types';
 import { createRotationHandler } from '../lambda/rotation/handler';
@@ -14,7 +15,8 @@ import { keySettings, loadConfig, rotationRules, type ResolvedConfig, type Resol
 import { settingsToTags } from '../lambda/core/state';
 import { LocalClock, type RanTimer } from './clock';
 import { FunctionRegistry, startBundleFunctions, type FunctionMode, type LocalFunction } from './functions';
-import { functionCredentials } from './iam/principals';
+import { createLocalIam, LOCAL_PREFIX } from './iam';
+import { functionCredentials, PRINCIPAL_CREDENTIALS, type FunctionRole, type LocalCredentials, type PrincipalInfo } from './iam/principals';
 import type { LambdaRuntime } from './lambda-runtime';
 import { startMoto, type MotoServer } from './moto';
 import { startProxy, type Proxy } from './proxy';
@@ -26,10 +28,10 @@ import { LocalEvents, LocalScheduler, type RecordedEvent, type ScheduledRevocati
 export const LOCAL_REGION = 'us-east-1';
 /** moto's default account. */
 export const LOCAL_ACCOUNT = '123456789012';
-/** Names of keyrelay's functions in the local stack. */
-export const LOCAL_FUNCTIONS = { rotation: 'keyrelay-rotation', revoker: 'keyrelay-revoker' } as const;
-/** Dummy credentials: moto accepts any. */
-export const LOCAL_CREDENTIALS = { accessKeyId: 'keyrelay-local', secretAccessKey: 'keyrelay-local' } as const;
+/** Names of keyrelay's functions in the local stack (the local deployment's prefix, `keyrelay`). */
+export const LOCAL_FUNCTIONS = { rotation: `${LOCAL_PREFIX}-rotation`, revoker: `${LOCAL_PREFIX}-revoker` } as const;
+/** The deployer's credentials (principal `admin`): the local stack's own set-up, the README's AWS CLI examples. */
+export const LOCAL_CREDENTIALS: LocalCredentials = { ...PRINCIPAL_CREDENTIALS.admin };
 
 /**
  * Points of a rotation a one-shot hook can run at: before or after a step of the rotation function, or right after
@@ -57,7 +59,7 @@ export class LocalStackError extends KeyRelayError {
   }
 }
 
-/** What the extra functions factory gets: the same deps the rotation function has. */
+/** What the extra functions factory gets: the revoker's deps (its clients sign as the revoker's role). */
 export interface LocalFunctionDeps {
   sm: SecretsManagerClient;
   clock: LocalClock;
@@ -97,6 +99,11 @@ export interface LocalStackOptions {
   logger?: Logger;
   /** Metrics for the functions. @default createMetrics() */
   metrics?: Metrics;
+  /**
+   * IAM enforced at the endpoint and before each function runs, judged by the policies `cdk synth` makes of the
+   * config (local/iam/). Off only for measurements that compare with an unjudged endpoint. @default true
+   */
+  enforceIam?: boolean;
   /** More in-process functions by name (or replacements of keyrelay's own); registered before any secret is created. */
   functions?: (deps: LocalFunctionDeps) => Record<string, LocalFunction>;
   /** Where `.venv` is created if moto is missing. @default process.cwd() */
@@ -130,6 +137,14 @@ export interface LocalInfo {
   functionMode: FunctionMode;
   /** moto's own URL (for `/moto-api/...`; AWS clients should use `endpoint`). */
   moto: string;
+  /**
+   * Who may call the endpoint: principal name → ARN and credentials (`admin`, `rotation`, `revoker`, `scheduler`,
+   * `oncall`, `outsider`, `reader-<n>`). A request signed with any other access key id is refused with
+   * `UnrecognizedClientException`, as AWS does.
+   */
+  principals: Record<string, PrincipalInfo>;
+  /** Whether the endpoint judges requests by the synthesized policies. */
+  iam: boolean;
 }
 
 /** A running local stack. */
@@ -220,7 +235,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       );
     }
 
+    const iam = createLocalIam({ config, account: LOCAL_ACCOUNT, region: LOCAL_REGION, motoUrl: moto.url });
+    const enforce = options.enforceIam ?? true;
     const functions = new FunctionRegistry(LOCAL_REGION, LOCAL_ACCOUNT);
+    if (enforce) functions.setGuard(iam.guard);
     const rotation = new RotationService({
       moto: new SecretsManagerClient({ ...clientConfig, endpoint: moto.url }),
       clock,
@@ -241,9 +259,19 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     let stack: LocalStack | undefined;
     const admin = adminApi(() => stack);
-    const proxy: Proxy = await startProxy({ motoUrl: moto.url, rotation, functions, scheduler, events, admin });
+    const proxy: Proxy = await startProxy({
+      motoUrl: moto.url,
+      rotation,
+      functions,
+      scheduler,
+      events,
+      admin,
+      ...(enforce ? { authorize: (request) => iam.enforcer.authorize(request), answered: (request) => iam.answered(request) } : {}),
+    });
     stops.push(() => proxy.stop());
     const sm = new SecretsManagerClient({ ...clientConfig, endpoint: proxy.url });
+    // Each function signs as its own role, as on AWS.
+    const smAs = (fn: FunctionRole) => new SecretsManagerClient({ region: LOCAL_REGION, credentials: functionCredentials(fn), endpoint: proxy.url });
 
     const hooks: Array<{ point: HookPoint; fn: () => void | Promise<void>; secretName?: string }> = [];
     const runHook = async (point: HookPoint, secretId: string): Promise<void> => {
@@ -255,57 +283,66 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       hooks.splice(i, 1);
       await hook.fn();
     };
-    const cache = new ProviderCache();
-    const deps: LocalFunctionDeps = {
-      sm,
-      clock,
-      scheduler,
-      events,
-      logger: options.logger ?? createLogger(),
-      metrics: options.metrics ?? createMetrics(),
-      async provider(secret) {
-        const real = await providerForSecret(secret, sm, clock, cache);
-        if (hooks.length === 0) return real;
-        return new Proxy(real, {
-          get(target, prop, receiver) {
-            const value: unknown = Reflect.get(target, prop, receiver);
-            if (prop !== 'issue' || typeof value !== 'function') return typeof value === 'function' ? value.bind(target) : value;
-            return async (request: Parameters<KeyProvider['issue']>[0]) => {
-              const issued = await (value as KeyProvider['issue']).call(target, request);
-              await runHook('afterIssue', secret.arn);
-              return issued;
-            };
-          },
-        });
-      },
+    const logger = options.logger ?? createLogger();
+    const metrics = options.metrics ?? createMetrics();
+    /** One function's deps: its own clients (signed as its role) and provider cache, as in its own Lambda. */
+    const depsFor = (fn: FunctionRole): LocalFunctionDeps => {
+      const client = smAs(fn);
+      const cache = new ProviderCache();
+      return {
+        sm: client,
+        clock,
+        scheduler,
+        events,
+        logger,
+        metrics,
+        async provider(secret) {
+          const real = await providerForSecret(secret, client, clock, cache);
+          if (hooks.length === 0) return real;
+          return new Proxy(real, {
+            get(target, prop, receiver) {
+              const value: unknown = Reflect.get(target, prop, receiver);
+              if (prop !== 'issue' || typeof value !== 'function') return typeof value === 'function' ? value.bind(target) : value;
+              return async (request: Parameters<KeyProvider['issue']>[0]) => {
+                const issued = await (value as KeyProvider['issue']).call(target, request);
+                await runHook('afterIssue', secret.arn);
+                return issued;
+              };
+            },
+          });
+        },
+      };
     };
+    const deps = depsFor('revoker');
     const functionMode = options.functionMode ?? 'in-process';
     let rotate: (event: unknown) => Promise<unknown>;
     let lambdaRuntime: LambdaRuntime | undefined;
     if (functionMode === 'bundle') {
+      const deployed = iam.deployment();
       const runtime = startBundleFunctions({
         registry: functions,
         names: LOCAL_FUNCTIONS,
         endpoint: proxy.url,
         clock,
-        schedulerRoleArn: role.Role?.Arn ?? '',
+        // What the CDK app gives the functions: the synthesized scheduler role and schedule group.
+        schedulerRoleArn: deployed.schedulerRole.arn,
         credentials: functionCredentials,
         bundlesDir: options.bundlesDir,
-        environment: options.functionEnvironment,
+        environment: { [ENV.scheduleGroup]: deployed.scheduleGroup, ...options.functionEnvironment },
       });
       lambdaRuntime = runtime;
       stops.push(() => runtime.stop());
       rotate = (event) => runtime.invoke(LOCAL_FUNCTIONS.rotation, event);
       functions.register(LOCAL_FUNCTIONS.revoker, (event) => runtime.invoke(LOCAL_FUNCTIONS.revoker, event));
     } else {
-      // The deployed wiring (lambda/rotation/handler.ts): the revoker's freeQuota relieves a full provider quota.
-      const revokerDeps = { ...deps, metrics: metricsFrom(deps.metrics) };
+      const rotationDeps = depsFor('rotation');
+      // The deployed wiring (lambda/rotation/handler.ts): the revoker's freeQuota, run by the rotation function, relieves a full provider quota.
       rotate = createRotationHandler({
-        ...deps,
-        onQuotaFull: (secret, p) => freeQuota(revokerDeps, secret, p),
+        ...rotationDeps,
+        onQuotaFull: (secret, p) => freeQuota({ ...rotationDeps, metrics: metricsFrom(rotationDeps.metrics) }, secret, p),
         ...(options.rotationRetry ? { retry: options.rotationRetry } : {}),
       });
-      functions.register(LOCAL_FUNCTIONS.revoker, createRevokerHandler(revokerDeps));
+      functions.register(LOCAL_FUNCTIONS.revoker, createRevokerHandler({ ...deps, metrics: metricsFrom(deps.metrics) }));
     }
     // Step hooks run around the function, whichever way it runs.
     functions.register(LOCAL_FUNCTIONS.rotation, async (event) => {
@@ -322,6 +359,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const adminSecrets = new Set<string>();
     const adminKey = provider.adminKeys[0] ?? '';
     const addKey = async (key: ResolvedKey, addOptions: { issue?: boolean } = {}): Promise<void> => {
+      iam.addKey(key);
       if (key.adminSecret !== undefined && !adminSecrets.has(key.adminSecret)) {
         adminSecrets.add(key.adminSecret);
         await sm.send(new CreateSecretCommand({ Name: key.adminSecret, SecretString: JSON.stringify({ adminKey }) }));
@@ -360,6 +398,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       speed: clock.speed,
       functionMode,
       moto: moto.url,
+      principals: iam.principals(),
+      iam: enforce,
     };
     const hookPointInProcess = (point: HookPoint): void => {
       if (point === 'afterIssue' && functionMode === 'bundle') {

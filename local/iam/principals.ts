@@ -46,7 +46,8 @@ export const PRINCIPAL_CREDENTIALS: Readonly<Record<FixedPrincipal, LocalCredent
  * process's `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`).
  */
 export function functionCredentials(fn: FunctionRole): LocalCredentials {
-  return PRINCIPAL_CREDENTIALS[fn];
+  // A copy: the AWS SDK marks the credentials object it is given.
+  return { ...PRINCIPAL_CREDENTIALS[fn] };
 }
 
 /** Credentials of the `n`th reader of the config (1-based). */
