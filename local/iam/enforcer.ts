@@ -119,11 +119,15 @@ export class Enforcer {
   async authorizeService(service: ServiceInvoker, fn: FunctionRole): Promise<void> {
     const d = this.deployment;
     const target = d.functions[fn];
-    const invoke = (context: Record<string, string>): AccessRequest => ({ action: 'lambda:InvokeFunction', resource: target.arn, context, resourcePolicy: target.policy });
+    const invoke = (context: Record<string, string>): AccessRequest => ({ action: 'lambda:InvokeFunction', resource: target.arn, context });
     const asService: Caller = { callerArn: service, identityPolicies: [] };
     let denial: string | undefined;
     if (service === 'scheduler.amazonaws.com') {
-      const assume: AccessRequest = { action: 'sts:AssumeRole', resource: d.schedulerRole.arn, context: { 'aws:SourceAccount': d.account }, resourcePolicy: d.schedulerRole.trust };
+      const assume: AccessRequest = {
+        action: 'sts:AssumeRole',
+        resource: d.schedulerRole.arn,
+        context: { 'aws:SourceAccount': d.account, 'aws:SourceArn': d.scheduleGroupArn },
+      };
       denial = (await this.judge(asService, assume, 'scheduler.amazonaws.com')) ?? (await this.judge(this.named('scheduler'), invoke({})));
     } else if (service === 'events.amazonaws.com') {
       denial = await this.judge(asService, invoke({ 'aws:SourceArn': d.reconcileRuleArn, 'aws:SourceAccount': d.account }), service);
@@ -147,6 +151,18 @@ export class Enforcer {
     }
   }
 
+  /**
+   * Judges a recorded call again, against this enforcer's deployment: as the named principal, or as the service
+   * principal it names (`secretsmanager.amazonaws.com`, ...). The call-replay test's entry point.
+   * @returns the evaluator's result (`Allowed`, `ImplicitlyDenied`, `ExplicitlyDenied`)
+   */
+  async replay(call: Pick<RecordedCall, 'principal' | 'action' | 'resource' | 'context'>): Promise<string> {
+    const caller: Caller = call.principal.endsWith('.amazonaws.com') ? { callerArn: call.principal, identityPolicies: [] } : this.named(call.principal);
+    const denial = await this.judge(caller, { action: call.action, resource: call.resource, context: call.context }, call.principal);
+    if (!denial) return 'Allowed';
+    return denial.includes('explicit deny') ? 'ExplicitlyDenied' : 'ImplicitlyDenied';
+  }
+
   private named(name: string): LocalPrincipal {
     const p = this.principals.get(name);
     if (!p) throw new Error(`local IAM: no principal '${name}'`);
@@ -156,6 +172,7 @@ export class Enforcer {
   /** The resource's own policy: a secret's, the deployment key's, a function's. */
   private resourcePolicy(resource: string): PolicyDocument | undefined {
     const d = this.deployment;
+    if (resource === d.schedulerRole.arn) return d.schedulerRole.trust;
     if (resource.startsWith('arn:aws:kms:')) return resource.endsWith(d.key.arn.slice(d.key.arn.indexOf(':key/'))) ? d.key.policy : undefined;
     if (resource.startsWith('arn:aws:lambda:')) {
       const name = resource.split(':')[6];

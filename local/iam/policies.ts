@@ -55,6 +55,8 @@ export interface Deployment extends TargetEnv {
   secretPolicies: Map<string, PolicyDocument>;
   /** The reconcile rule (EventBridge invokes the revoker for it). */
   reconcileRuleArn: string;
+  /** The revocation schedules' group (Scheduler assumes the scheduler role for its schedules). */
+  scheduleGroupArn: string;
 }
 
 /** The templates lack something the local IAM needs (e.g. a function of the engine). */
@@ -127,8 +129,9 @@ export function deploymentOf(templates: readonly ResolvedTemplate[], prefix: str
   const onCall = ofType('AWS::IAM::ManagedPolicy').find((p) => props(p).ManagedPolicyName === onCallName);
   const keys = ofType('AWS::KMS::Key');
   const reconcile = ofType('AWS::Lambda::Permission').find((p) => props(p).FunctionName === functions.revoker.arn && props(p).Principal === 'events.amazonaws.com');
-  if (!schedulerRole || !onCall || keys.length !== 1 || !keys[0] || !reconcile) {
-    throw new DeploymentShapeError('the engine stack needs a scheduler role, the on-call policy, one KMS key and the reconcile rule');
+  const group = ofType('AWS::Scheduler::ScheduleGroup')[0];
+  if (!schedulerRole || !onCall || keys.length !== 1 || !keys[0] || !reconcile || !group) {
+    throw new DeploymentShapeError('the engine stack needs a scheduler role, the on-call policy, one KMS key, the reconcile rule and a schedule group');
   }
   const secretPolicies = new Map<string, PolicyDocument>();
   for (const p of ofType('AWS::SecretsManager::ResourcePolicy')) {
@@ -143,6 +146,7 @@ export function deploymentOf(templates: readonly ResolvedTemplate[], prefix: str
     key: { arn: keys[0].arn as string, policy: document(props(keys[0]).KeyPolicy) },
     secretPolicies,
     reconcileRuleArn: String(props(reconcile).SourceArn),
+    scheduleGroupArn: `arn:aws:scheduler:${env.region}:${env.account}:schedule-group/${String(props(group).Name)}`,
   };
 }
 
