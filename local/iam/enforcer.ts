@@ -126,7 +126,7 @@ export class Enforcer {
       const assume: AccessRequest = {
         action: 'sts:AssumeRole',
         resource: d.schedulerRole.arn,
-        context: { 'aws:SourceAccount': d.account, 'aws:SourceArn': d.scheduleGroupArn },
+        context: { 'aws:SourceAccount': d.account, 'aws:SourceArn': `arn:aws:scheduler:${d.region}:${d.account}:schedule-group/${d.scheduleGroup}` },
       };
       denial = (await this.judge(asService, assume, 'scheduler.amazonaws.com')) ?? (await this.judge(this.named('scheduler'), invoke({})));
     } else if (service === 'events.amazonaws.com') {

@@ -56,7 +56,7 @@ export interface Deployment extends TargetEnv {
   /** The reconcile rule (EventBridge invokes the revoker for it). */
   reconcileRuleArn: string;
   /** The revocation schedules' group (Scheduler assumes the scheduler role for its schedules). */
-  scheduleGroupArn: string;
+  scheduleGroup: string;
 }
 
 /** The templates lack something the local IAM needs (e.g. a function of the engine). */
@@ -146,7 +146,7 @@ export function deploymentOf(templates: readonly ResolvedTemplate[], prefix: str
     key: { arn: keys[0].arn as string, policy: document(props(keys[0]).KeyPolicy) },
     secretPolicies,
     reconcileRuleArn: String(props(reconcile).SourceArn),
-    scheduleGroupArn: `arn:aws:scheduler:${env.region}:${env.account}:schedule-group/${String(props(group).Name)}`,
+    scheduleGroup: String(props(group).Name),
   };
 }
 
