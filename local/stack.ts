@@ -207,8 +207,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     }
   };
   try {
-    const moto: MotoServer = await startMoto({ projectDir: options.projectDir });
-    stops.push(() => moto.stop());
+    const motoStarting = startMoto({ projectDir: options.projectDir });
+    stops.push(() => motoStarting.then((m) => m.stop()));
+    // Synthesizing the policies takes a CPU second or more: done while moto's process starts.
+    let motoUrl = '';
+    const iam = createLocalIam({ config, account: LOCAL_ACCOUNT, region: LOCAL_REGION, motoUrl: () => motoUrl });
+    const moto: MotoServer = await motoStarting;
+    motoUrl = moto.url;
     const provider = await startReferenceProvider({ clock, quota: options.quota, onIssue: options.onIssue });
     stops.push(() => provider.stop());
 
@@ -235,7 +240,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       );
     }
 
-    const iam = createLocalIam({ config, account: LOCAL_ACCOUNT, region: LOCAL_REGION, motoUrl: moto.url });
     const enforce = options.enforceIam ?? true;
     const functions = new FunctionRegistry(LOCAL_REGION, LOCAL_ACCOUNT);
     if (enforce) functions.setGuard(iam.guard);

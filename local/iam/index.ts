@@ -20,8 +20,8 @@ export interface LocalIamOptions {
   config: ResolvedConfig;
   account: string;
   region: string;
-  /** moto's URL: secrets' tags are read there, as AWS reads them when it authorizes. */
-  motoUrl: string;
+  /** moto's URL (asked at the first request): secrets' tags are read there, as AWS reads them when it authorizes. */
+  motoUrl: () => string;
 }
 
 /** The local IAM of one local stack. */
@@ -66,7 +66,7 @@ export function createLocalIam(options: LocalIamOptions): LocalIam {
     let client = clients.get(region);
     if (!client) {
       // Straight to moto, as AWS itself: no principal of the account makes this read.
-      client = new SecretsManagerClient({ region, endpoint: options.motoUrl, credentials: { ...PRINCIPAL_CREDENTIALS.admin }, maxAttempts: 1 });
+      client = new SecretsManagerClient({ region, endpoint: options.motoUrl(), credentials: { ...PRINCIPAL_CREDENTIALS.admin }, maxAttempts: 1 });
       clients.set(region, client);
     }
     return client;

@@ -22,9 +22,9 @@ function raw(path: string, headers: Record<string, string> = {}, method = 'GET',
   });
 }
 
-/** What an AWS SDK sends for GetSecretValue (moto does not check the signature). */
+/** What an AWS SDK sends, signed by the deployer's key (the local IAM attributes by it; no signature is checked). */
 const signed = (target: string) => ({
-  authorization: 'AWS4-HMAC-SHA256 Credential=testing/20261204/us-east-1/secretsmanager/aws4_request, SignedHeaders=host;x-amz-date, Signature=0',
+  authorization: 'AWS4-HMAC-SHA256 Credential=keyrelay-local/20261204/us-east-1/secretsmanager/aws4_request, SignedHeaders=host;x-amz-date, Signature=0',
   'x-amz-date': '20261204T000000Z',
   'x-amz-target': target,
   'content-type': 'application/x-amz-json-1.1',
