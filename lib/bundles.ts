@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildSync } from 'esbuild';
@@ -51,9 +51,11 @@ export function buildLambdaBundles(options: BuildLambdaOptions = {}): Record<Lam
   for (const [name, entry] of Object.entries(LAMBDA_ENTRIES) as Array<[LambdaName, string]>) {
     const dir = bundleDir(name, outDir);
     mkdirSync(dir, { recursive: true });
-    buildSync({
+    const outfile = join(dir, 'index.js');
+    const [bundle] = buildSync({
       entryPoints: [join(codeRoot, entry)],
-      outfile: join(dir, 'index.js'),
+      outfile,
+      write: false,
       bundle: true,
       platform: 'node',
       format: 'cjs',
@@ -66,8 +68,26 @@ export function buildLambdaBundles(options: BuildLambdaOptions = {}): Record<Lam
       legalComments: 'none',
       logLevel: 'error',
       absWorkingDir: codeRoot,
-    });
+    }).outputFiles;
+    // Written aside, then renamed: a synth or a function process reading the bundle never sees half a file.
+    const partial = `${outfile}.${process.pid}.tmp`;
+    writeFileSync(partial, bundle!.contents);
+    renameSync(partial, outfile);
     dirs[name] = dir;
   }
   return dirs;
+}
+
+/**
+ * The bundle directories under `<codeRoot>/dist/lambda`, built by {@link buildLambdaBundles} when one is missing (a
+ * fresh clone, or a library user's synth). The CDK app (`bin/keyrelay.ts`) rebuilds them first, so a deploy ships the
+ * sources it was run from.
+ */
+export function lambdaBundles(codeRoot = PACKAGE_ROOT): Record<LambdaName, string> {
+  const outDir = join(codeRoot, 'dist', 'lambda');
+  const names = Object.keys(LAMBDA_ENTRIES) as LambdaName[];
+  if (names.every((name) => existsSync(join(bundleDir(name, outDir), 'index.js')))) {
+    return Object.fromEntries(names.map((name) => [name, bundleDir(name, outDir)])) as Record<LambdaName, string>;
+  }
+  return buildLambdaBundles({ codeRoot, outDir });
 }

@@ -1,5 +1,3 @@
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -7,7 +5,6 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { CfnScheduleGroup } from 'aws-cdk-lib/aws-scheduler';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -19,6 +16,7 @@ import { ConfigError } from '../lambda/core/errors';
 import { EVENTS } from '../lambda/core/ports';
 import { TAGS } from '../lambda/core/state';
 import { AWS_IAM_ACTIONS, awsIamProvider, type AwsIamSettings } from '../lambda/providers/aws-iam';
+import { LAMBDA_HANDLER, lambdaBundles } from './bundles';
 import { claimAwsIamUser, type ResolvedKey } from './config';
 import { KeyRelayMonitoring } from './monitoring';
 
@@ -84,7 +82,10 @@ export interface KeyRelayEngineProps {
   readonly memorySize?: number;
   /** Retention of the functions' logs (the audit trail next to CloudTrail). @default logs.RetentionDays.ONE_YEAR */
   readonly logRetention?: logs.RetentionDays;
-  /** Directory holding `lambda/rotation/handler.ts` and `lambda/revoker/handler.ts`. @default - this package's root */
+  /**
+   * Directory whose `dist/lambda/<rotation|revoker>` holds the functions' bundles (`lib/bundles.ts`, built from its
+   * `lambda/` when missing). @default - this package's root
+   */
   readonly codeRoot?: string;
 }
 
@@ -94,7 +95,6 @@ export const READ_ACTIONS = ['secretsmanager:GetSecretValue', 'secretsmanager:De
 /** cdk-nag AwsSolutions rule ids as the validation plugin reports them. */
 export const NAG_RULE = {
   wildcard: (resource: string) => `AwsSolutions::AwsSolutions-IAM5[Resource::${resource}]`,
-  latestRuntime: 'AwsSolutions::AwsSolutions-L1',
 } as const;
 
 /** Acknowledges a cdk-nag finding on `scope`, with the reason it is right here (every acknowledgment has one). */
@@ -147,14 +147,12 @@ interface AwsIamUserPolicy {
   size: number;
 }
 
-const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-
 /** The rotation engine. See the module comment. */
 export class KeyRelayEngine extends Construct {
   /** The customer-managed key encrypting every secret, the alarm topic and the dead-letter queue. */
   readonly key: kms.Key;
-  readonly rotationFunction: NodejsFunction;
-  readonly revokerFunction: NodejsFunction;
+  readonly rotationFunction: lambda.Function;
+  readonly revokerFunction: lambda.Function;
   /** Physical name of the revoker: the `keyrelay:revoker` tag value of every secret of this engine. */
   readonly revokerFunctionName: string;
   /** Invoke permission for `secretsmanager.amazonaws.com` (with `aws:SourceAccount`); schedules depend on it. */
@@ -189,7 +187,7 @@ export class KeyRelayEngine extends Construct {
     const stack = Stack.of(this);
     const prefix = props.namePrefix ?? 'KeyRelay';
     this.namePrefix = prefix;
-    const codeRoot = props.codeRoot ?? PACKAGE_ROOT;
+    const bundles = lambdaBundles(props.codeRoot);
     this.revokerFunctionName = `${prefix}-revoker`;
     const rotationName = `${prefix}-rotation`;
     this.scheduleGroupName = `${prefix}-revocations`;
@@ -302,45 +300,37 @@ export class KeyRelayEngine extends Construct {
       [ENV.eventBus]: 'default',
       POWERTOOLS_SERVICE_NAME: 'keyrelay',
       POWERTOOLS_METRICS_NAMESPACE: 'keyrelay',
-      NODE_OPTIONS: '--enable-source-maps',
     };
+    // The prebuilt bundles (lib/bundles.ts), deployed as they are: the same files the local stack runs under Node 24,
+    // the AWS SDK inside them (the runtime's own SDK is a version no test has seen). No source map: its load at init
+    // costs cold-start time (docs/benchmarks.md).
     const common = {
-      runtime: lambda.Runtime.NODEJS_22_X,
+      runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 256,
       environment,
       reservedConcurrentExecutions: props.reservedConcurrency,
-      handler: 'handler',
-      depsLockFilePath: join(codeRoot, 'package-lock.json'),
-      projectRoot: codeRoot,
-      bundling: {
-        // The runtime ships the AWS SDK v3; everything else (Powertools, zod) is bundled and minified.
-        externalModules: ['@aws-sdk/*'],
-        minify: true,
-        sourceMap: true,
-        target: 'node22',
-        format: OutputFormat.CJS,
-      },
+      handler: LAMBDA_HANDLER,
     };
     const retention = props.logRetention ?? logs.RetentionDays.ONE_YEAR;
 
     const rotationRole = this.functionRole('RotationRole', 'keyrelay rotation function');
-    this.rotationFunction = new NodejsFunction(this, 'Rotation', {
+    this.rotationFunction = new lambda.Function(this, 'Rotation', {
       ...common,
       functionName: rotationName,
       description: 'keyrelay: the four Secrets Manager rotation steps for third-party API keys',
-      entry: join(codeRoot, 'lambda/rotation/handler.ts'),
+      code: lambda.Code.fromAsset(bundles.rotation),
       timeout: props.rotationTimeout ?? Duration.minutes(5),
       role: rotationRole,
       logGroup: this.logGroup('RotationLogs', rotationName, retention, rotationRole),
     });
 
     const revokerRole = this.functionRole('RevokerRole', 'keyrelay revoker function');
-    this.revokerFunction = new NodejsFunction(this, 'Revoker', {
+    this.revokerFunction = new lambda.Function(this, 'Revoker', {
       ...common,
       functionName: this.revokerFunctionName,
       description: 'keyrelay: revocations at deadlines, reconcile sweep, on-call actions',
-      entry: join(codeRoot, 'lambda/revoker/handler.ts'),
+      code: lambda.Code.fromAsset(bundles.revoker),
       timeout: props.revokerTimeout ?? Duration.minutes(10),
       role: revokerRole,
       logGroup: this.logGroup('RevokerLogs', this.revokerFunctionName, retention, revokerRole),
@@ -396,9 +386,6 @@ export class KeyRelayEngine extends Construct {
       '*',
       'secretsmanager:ListSecrets has no resource-level permissions; the sweep filters on the keyrelay:managed tag and every action on a secret is tag-scoped.',
     );
-    for (const fn of [this.rotationFunction, this.revokerFunction]) {
-      acknowledge(fn, NAG_RULE.latestRuntime, 'nodejs22.x is the pinned runtime keyrelay is built and tested for (Node 22 LTS); upgrade deliberately.');
-    }
 
     // Secrets Manager invokes the rotation function; SourceAccount stops a confused deputy in another account.
     this.rotationInvokePermission = new lambda.CfnPermission(this, 'SecretsManagerInvoke', {

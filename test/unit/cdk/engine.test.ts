@@ -1,4 +1,4 @@
-import { Stack } from 'aws-cdk-lib';
+import { FileSystem, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Role, ServicePrincipal, type CfnRole } from 'aws-cdk-lib/aws-iam';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
@@ -7,6 +7,7 @@ import { ENV } from '../../../lambda/core/env';
 import { METRICS } from '../../../lambda/core/metrics';
 import { TAGS } from '../../../lambda/core/state';
 import { resolveConfig } from '../../../lib/config';
+import { bundleDir, LAMBDA_HANDLER, LAMBDA_NODE_MAJOR } from '../../../lib/bundles';
 import { KeyRelayEngine } from '../../../lib/engine';
 import { grantReadKeys, KeyRelayKey } from '../../../lib/key';
 import { asArray, buildFast, fastApp, iamStatements, SMALL_CONFIG, type Json, type Statement } from './fixture';
@@ -239,16 +240,26 @@ describe('Class: KeyRelayEngine', () => {
   });
 
   describe('functions', () => {
-    it('runs every function on nodejs22.x with the timeouts chosen, and no reserved concurrency by default', () => {
+    it('runs every function on nodejs24.x with the timeouts chosen, and no reserved concurrency by default', () => {
       // Assess
       const fns = Object.values(engine.findResources('AWS::Lambda::Function')) as Json[];
       expect(fns).toHaveLength(2);
       for (const fn of fns) {
-        expect(fn.Properties.Runtime).toBe('nodejs22.x');
+        expect(fn.Properties.Runtime).toBe(`nodejs${LAMBDA_NODE_MAJOR}.x`);
         expect(fn.Properties.ReservedConcurrentExecutions).toBeUndefined();
       }
       engine.hasResourceProperties('AWS::Lambda::Function', { FunctionName: 'KeyRelay-rotation', Timeout: 300 });
       engine.hasResourceProperties('AWS::Lambda::Function', { FunctionName: 'KeyRelay-revoker', Timeout: 600 });
+    });
+
+    it('deploys the prebuilt bundle directory of each function, handler index.handler, with no source-map option', () => {
+      // Assess: the asset is dist/lambda/<name> itself (lib/bundles.ts), not a second bundling of the sources.
+      for (const [name, fnName] of [['rotation', 'KeyRelay-rotation'], ['revoker', 'KeyRelay-revoker']] as const) {
+        const [fn] = Object.values(engine.findResources('AWS::Lambda::Function', { Properties: { FunctionName: fnName } })) as Json[];
+        expect(fn!.Properties.Handler).toBe(LAMBDA_HANDLER);
+        expect(fn!.Properties.Environment.Variables.NODE_OPTIONS).toBeUndefined();
+        expect(fn!.Properties.Code.S3Key).toBe(`${FileSystem.fingerprint(bundleDir(name))}.zip`);
+      }
     });
 
     it('sets every environment variable of lambda/core/env.ts on both functions', () => {
