@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { StateError } from './errors';
+import './zod-mini';
 
 /**
  * The JSON stored in every managed secret. Applications read `apiKey`; `keyId` is the provider's handle for the key
@@ -8,17 +9,17 @@ import { StateError } from './errors';
  */
 export const SecretValueSchema = z.object({
   /** The key material applications send to the provider. */
-  apiKey: z.string().min(1),
+  apiKey: z.string().check(z.minLength(1)),
   /** The provider's id for this key. */
-  keyId: z.string().min(1),
+  keyId: z.string().check(z.minLength(1)),
   /** Provider type that issued it, e.g. `reference`. */
-  provider: z.string().min(1),
+  provider: z.string().check(z.minLength(1)),
   /** When the provider issued it (ISO-8601). */
   issuedAt: z.iso.datetime({ offset: true }),
   /** Account/principal the key acts as, when the provider says. */
-  principal: z.string().optional(),
+  principal: z.optional(z.string()),
   /** Provider-specific public attributes (e.g. an IAM access key id). Never secret. */
-  attributes: z.record(z.string(), z.string()).optional(),
+  attributes: z.optional(z.record(z.string(), z.string())),
 });
 
 /** A parsed secret value. */

@@ -1,22 +1,24 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../core/zod-mini';
 import { RevokerRequestError } from './errors';
 import type { RevokerRequest } from './protocol';
 
-const secretId = z.string().min(1, 'must name a secret (name or ARN)');
+const secretId = z.string().check(z.minLength(1, 'must name a secret (name or ARN)'));
 // Audit fields travel into log lines only (never into tags), so free text is fine; bound it.
-const text = z.string().trim().min(1, 'must not be empty').max(1000);
+const text = z.string().check(z.trim(), z.minLength(1, 'must not be empty'), z.maxLength(1000));
+const keyId = z.optional(z.string().check(z.minLength(1)));
 /** What the operator confirmed in an emergency: the revoker refuses when the key it would revoke is another. */
-const confirmed = { expectedKeyId: z.string().min(1).optional(), expectedVersionId: z.string().min(1).optional() };
+const confirmed = { expectedKeyId: keyId, expectedVersionId: z.optional(z.string().check(z.minLength(1))) };
 
-/** zod schema of {@link RevokerRequest}; unknown fields are dropped. */
-export const RevokerRequestSchema: z.ZodType<RevokerRequest> = z.discriminatedUnion('action', [
+/** zod schema (`zod/mini`: cold start) of {@link RevokerRequest}; unknown fields are dropped. */
+export const RevokerRequestSchema: z.ZodMiniType<RevokerRequest> = z.discriminatedUnion('action', [
   z.object({ action: z.literal('revokeDue'), secretId }),
-  z.object({ action: z.literal('reconcile'), secretId: secretId.optional() }),
+  z.object({ action: z.literal('reconcile'), secretId: z.optional(secretId) }),
   z.object({
     action: z.literal('revokeNow'),
     secretId,
-    keyId: z.string().min(1).optional(),
-    previous: z.boolean().optional(),
+    keyId,
+    previous: z.optional(z.boolean()),
     ...confirmed,
     reason: text,
     operator: text,
@@ -29,10 +31,10 @@ export const RevokerRequestSchema: z.ZodType<RevokerRequest> = z.discriminatedUn
     operator: text,
     acceptDowntime: z.literal(true, 'must be true: this revokes the current key and the apps using it fail until the next rotation'),
   }),
-  z.object({ action: z.literal('cancel'), secretId, reason: text.optional(), operator: text }),
-  z.object({ action: z.literal('restore'), secretId, keyId: z.string().min(1).optional(), reason: text.optional(), operator: text }),
+  z.object({ action: z.literal('cancel'), secretId, reason: z.optional(text), operator: text }),
+  z.object({ action: z.literal('restore'), secretId, keyId, reason: z.optional(text), operator: text }),
   z.object({ action: z.literal('inspect'), secretId }),
-]) as z.ZodType<RevokerRequest>;
+]) as z.ZodMiniType<RevokerRequest>;
 
 /**
  * Validates an `Invoke` payload.

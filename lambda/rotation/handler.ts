@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../core/zod-mini';
 import { freeQuota } from '../revoker/actions';
 import { metricsFrom } from '../revoker/deps';
 import { runtimeFromEnv } from '../runtime';
@@ -35,11 +36,12 @@ export interface LambdaContextLike {
 /** The Lambda handler. */
 export type RotationHandler = (event: unknown, context?: LambdaContextLike) => Promise<void>;
 
+const nonEmpty = () => z.string().check(z.minLength(1));
 const EventSchema = z.object({
   Step: z.string(),
-  SecretId: z.string().min(1),
-  ClientRequestToken: z.string().min(1),
-  RotationToken: z.string().min(1).optional(),
+  SecretId: nonEmpty(),
+  ClientRequestToken: nonEmpty(),
+  RotationToken: z.optional(nonEmpty()),
 });
 
 const STEP_SET: ReadonlySet<string> = new Set(ROTATION_STEPS);

@@ -1,28 +1,27 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { systemClock, type Clock } from '../core/clock';
 import { ENV } from '../core/env';
 import type { EventPublisher, RevocationScheduler } from '../core/ports';
 import type { ManagedSecret } from '../core/state';
 import type { KeyProvider } from '../providers/types';
-import { eventBridgePublisher } from './events';
 import { createLogger, createMetrics } from './observability';
 import { providerForSecret } from './provider';
-import { eventBridgeScheduler, schedulerTargetFromEnv } from './scheduler';
 
 /**
  * AWS wiring shared by keyrelay's functions (rotation, revoker). Handlers call {@link runtimeFromEnv} on their first
  * invocation, never at import, so the local stack and tests can import handlers without AWS. SDK clients take their
  * endpoint from the standard `AWS_ENDPOINT_URL` / `AWS_ENDPOINT_URL_<SERVICE>` variables (the local stack sets them).
+ *
+ * Cold start: only Secrets Manager, which every invocation uses, loads with the function. The clients only some
+ * invocations use (Scheduler and EventBridge here, IAM and STS in the `aws-iam` adapter) load on first use, with the
+ * provider adapters (`./provider`), so the bundle's init stays near the Secrets Manager client's own
+ * (`bench/cold-start.ts`). `./events` and `./scheduler` are therefore not re-exported here: import them directly.
  */
 
-export { eventBridgePublisher, EventPublishError } from './events';
 export { createLogger, createMetrics, SERVICE } from './observability';
 export { providerForSecret, ProviderCache } from './provider';
-export { eventBridgeScheduler, revocationScheduleName, schedulerTargetFromEnv, type SchedulerTarget } from './scheduler';
 
 /** What every keyrelay function needs, built from the environment. */
 export interface Runtime {
@@ -59,13 +58,36 @@ export function runtimeFromEnv(env: NodeJS.ProcessEnv = process.env, timeouts: A
   const config = { requestHandler: { ...timeouts, throwOnRequestTimeout: true } };
   const sm = new SecretsManagerClient(config);
   const clock = systemClock;
+  const scheduler = onFirstUse(async () => {
+    const [{ SchedulerClient }, { eventBridgeScheduler, schedulerTargetFromEnv }] = await Promise.all([
+      import('@aws-sdk/client-scheduler'),
+      import('./scheduler'),
+    ]);
+    return eventBridgeScheduler(new SchedulerClient(config), clock, schedulerTargetFromEnv(env));
+  });
+  const events = onFirstUse(async () => {
+    const [{ EventBridgeClient }, { eventBridgePublisher }] = await Promise.all([import('@aws-sdk/client-eventbridge'), import('./events')]);
+    return eventBridgePublisher(new EventBridgeClient(config), env[ENV.eventBus] ?? 'default');
+  });
   return {
     sm,
     clock,
     provider: (secret) => providerForSecret(secret, sm, clock),
-    scheduler: eventBridgeScheduler(new SchedulerClient(config), clock, schedulerTargetFromEnv(env)),
-    events: eventBridgePublisher(new EventBridgeClient(config), env[ENV.eventBus] ?? 'default'),
+    scheduler: { scheduleRevocation: async (request) => (await scheduler()).scheduleRevocation(request) },
+    events: { keyRotated: async (detail) => (await events()).keyRotated(detail) },
     logger: createLogger(),
     metrics: createMetrics(),
+  };
+}
+
+/** `load` run once, on the first call; later calls share its promise (a failed load is retried on the next call). */
+function onFirstUse<T>(load: () => Promise<T>): () => Promise<T> {
+  let loading: Promise<T> | undefined;
+  return () => {
+    loading ??= load().catch((err: unknown) => {
+      loading = undefined;
+      throw err;
+    });
+    return loading;
   };
 }

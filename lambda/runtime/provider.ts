@@ -2,7 +2,7 @@ import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/clien
 import type { Clock } from '../core/clock';
 import { ConfigError } from '../core/errors';
 import { providerIdentity, TAGS, type ManagedSecret } from '../core/state';
-import { createProvider } from '../providers';
+import type { createProvider } from '../providers';
 import type { KeyProvider } from '../providers/types';
 
 /**
@@ -42,12 +42,13 @@ export async function providerForSecret(
   sm: SecretsManagerClient,
   clock: Clock,
   cache: ProviderCache = containerCache,
-  /** Adapter factory (tests). @default createProvider (lambda/providers) */
-  create: typeof createProvider = createProvider,
+  /** Adapter factory (tests). @default createProvider (lambda/providers), loaded on first use: adapters stay out of cold start */
+  create?: typeof createProvider,
 ): Promise<KeyProvider> {
+  const make = create ?? (await import('../providers')).createProvider;
   const { provider, providerSettings, adminSecret } = secret.settings;
   return cache.get(providerIdentity(secret.settings), clock.now(), () =>
-    create(provider, {
+    make(provider, {
       settings: providerSettings,
       clock,
       adminCredential: async () => {

@@ -7,15 +7,9 @@ import { describe, expect, it, vi } from 'vitest';
 import { ConfigError } from '../../../lambda/core/errors';
 import { settingsToTags, managedSecretFrom } from '../../../lambda/core/state';
 import type { ProviderContext } from '../../../lambda/providers/types';
-import {
-  eventBridgePublisher,
-  eventBridgeScheduler,
-  EventPublishError,
-  ProviderCache,
-  providerForSecret,
-  revocationScheduleName,
-  schedulerTargetFromEnv,
-} from '../../../lambda/runtime';
+import { ProviderCache, providerForSecret } from '../../../lambda/runtime';
+import { eventBridgePublisher, EventPublishError } from '../../../lambda/runtime/events';
+import { eventBridgeScheduler, revocationScheduleName, schedulerTargetFromEnv } from '../../../lambda/runtime/scheduler';
 import { FakeClock } from '../../support/fake-clock';
 import { FakeProvider } from '../../support/fake-provider';
 import { FakeSecretsManager } from '../../support/fake-secrets-manager';
