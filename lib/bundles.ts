@@ -66,6 +66,10 @@ export function buildLambdaBundles(options: BuildLambdaOptions = {}): Record<Lam
       keepNames: true,
       sourcemap: false,
       legalComments: 'none',
+      // The SDK's packages as Node loads them (dist-cjs, their `node` condition), not their ESM builds (`module`): with
+      // the lazily imported clients and adapters, ESM modules shared with them are wrapped in lazy initializers that
+      // run whole (no tree shaking) at init, which cost more at cold start than the laziness saved (bench/cold-start.ts).
+      conditions: ['node'],
       logLevel: 'error',
       absWorkingDir: codeRoot,
     }).outputFiles;
