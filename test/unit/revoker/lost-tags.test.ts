@@ -1,6 +1,6 @@
-import { DescribeSecretCommand, UntagResourceCommand } from '@aws-sdk/client-secrets-manager';
+import { UntagResourceCommand } from '@aws-sdk/client-secrets-manager';
 import { describe, expect, it } from 'vitest';
-import { setFrozen, TAGS } from '../../../lambda/core/state';
+import { readManagedSecret, setFrozen, TAGS } from '../../../lambda/core/state';
 import { RevokerWorld, rotatedWorld } from '../../support/revoker-harness';
 
 /**
@@ -16,11 +16,9 @@ const GRACE = HOUR; // TEST_SETTINGS.gracePeriod
 
 /** What a stack update that reverts the secret to its template leaves: every tag but the ones the functions write. */
 async function stripRuntimeTags(world: RevokerWorld): Promise<string[]> {
-  const tags = (await world.sm.send(new DescribeSecretCommand({ SecretId: world.arn }))).Tags ?? [];
-  const runtime = tags
-    .map((t) => t.Key ?? '')
-    .filter((k) => k.startsWith(TAGS.keyRecord) || k === TAGS.current || k === TAGS.frozen);
-  await world.sm.send(new UntagResourceCommand({ SecretId: world.arn, TagKeys: runtime }));
+  const { tags } = await readManagedSecret(world.sm.client, world.arn);
+  const runtime = Object.keys(tags).filter((k) => k.startsWith(TAGS.keyRecord) || k === TAGS.current || k === TAGS.frozen);
+  await world.sm.client.send(new UntagResourceCommand({ SecretId: world.arn, TagKeys: runtime }));
   return runtime;
 }
 
