@@ -184,12 +184,12 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<DemoResult>
       const t = now();
       const next = o.nextDue ? `, next step ${storyTime(Date.parse(o.nextDue), timeline.start)}` : '';
       if (o.outcome === 'revoked') {
+        // revokeNow writes a due record before deleting: a sweep running meanwhile may delete the key first, and
+        // revokeNow then finds it already gone. Either way the key died in the emergency.
+        if (span && action === 'revokeNow') span.emergency = true;
         if (span?.revokedAt !== undefined) continue; // already gone: a later sweep or revokeDue confirming it
         revocations.revoked++;
-        if (span) {
-          span.revokedAt = t;
-          if (action === 'revokeNow') span.emergency = true;
-        }
+        if (span) span.revokedAt = t;
         emit('revoked', `${o.secretName}: key ${o.keyId} revoked (deleted at the provider)`, o.secretName);
       } else if (o.outcome === 'held') {
         revocations.held++;

@@ -56,7 +56,8 @@ async function runLocal(args: string[]): Promise<{ ready?: Record<string, unknow
 }
 
 describe('Command: npm run local --quota', () => {
-  it(`starts with ${KEYS} keys on one provider when --quota makes room for them`, async () => {
+  // Real time: 50 first rotations through moto take about 30 s on a quiet machine.
+  it(`starts with ${KEYS} keys on one provider when --quota makes room for them`, { timeout: 240_000 }, async () => {
     // Act
     const run = await runLocal(['--config', manyKeysConfig(), '--quota', String(2 * KEYS)]);
     // Assess
@@ -64,7 +65,7 @@ describe('Command: npm run local --quota', () => {
     expect(run.ready?.secrets).toHaveLength(KEYS);
   }, 90_000); // 50 first rotations through the functions' bundles (npm run local's default), on a shared machine
 
-  it('fails at the first key past the quota with an error naming the option that raises it', async () => {
+  it('fails at the first key past the quota with an error naming the option that raises it', { timeout: 120_000 }, async () => {
     // Act
     const run = await runLocal(['--config', manyKeysConfig()]);
     // Assess
@@ -73,7 +74,7 @@ describe('Command: npm run local --quota', () => {
     expect(run.stderr).toMatch(/the reference provider's quota of 5 keys per admin credential is full: raise it with `npm run local -- --quota N`/);
   });
 
-  it('refuses a --quota that is not a whole number of keys', async () => {
+  it('refuses a --quota that is not a whole number of keys', { timeout: 60_000 }, async () => {
     // Act
     const run = await runLocal(['--config', manyKeysConfig(), '--quota', '0']);
     // Assess
