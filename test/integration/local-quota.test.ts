@@ -56,25 +56,24 @@ async function runLocal(args: string[]): Promise<{ ready?: Record<string, unknow
 }
 
 describe('Command: npm run local --quota', () => {
-  // Real time: 50 first rotations through moto take about 30 s on a quiet machine.
-  it(`starts with ${KEYS} keys on one provider when --quota makes room for them`, { timeout: 240_000 }, async () => {
+  it(`starts with ${KEYS} keys on one provider when --quota makes room for them`, async () => {
     // Act
     const run = await runLocal(['--config', manyKeysConfig(), '--quota', String(2 * KEYS)]);
     // Assess
     expect(run.ready, run.stderr).toBeDefined();
     expect(run.ready?.secrets).toHaveLength(KEYS);
-  }, 90_000); // 50 first rotations through the functions' bundles (npm run local's default), on a shared machine
+  }, 240_000); // 50 first rotations through the functions' bundles (npm run local's default), on a shared machine
 
-  it('fails at the first key past the quota with an error naming the option that raises it', { timeout: 120_000 }, async () => {
+  it('fails at the first key past the quota with an error naming the option that raises it', async () => {
     // Act
     const run = await runLocal(['--config', manyKeysConfig()]);
     // Assess
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/first rotation of 'many\/api-5' did not succeed/);
     expect(run.stderr).toMatch(/the reference provider's quota of 5 keys per admin credential is full: raise it with `npm run local -- --quota N`/);
-  });
+  }, 120_000);
 
-  it('refuses a --quota that is not a whole number of keys', { timeout: 60_000 }, async () => {
+  it('refuses a --quota that is not a whole number of keys', async () => {
     // Act
     const run = await runLocal(['--config', manyKeysConfig(), '--quota', '0']);
     // Assess
