@@ -210,33 +210,23 @@ export class KeyRelayEngine extends Construct {
     // no other account's or other resource's alarm or rule can have CloudWatch or EventBridge use the key (confused
     // deputy). The ARNs are built from physical names: naming the rules by reference would make the key depend on the
     // topic that depends on the key.
-    const deliveryActions = ['kms:Decrypt', 'kms:GenerateDataKey*'];
-    this.key.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'AlarmDeliveryToEncryptedTopic',
-        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
-        actions: deliveryActions,
-        resources: ['*'],
-        conditions: {
-          StringEquals: { 'aws:SourceAccount': stack.account },
-          // Alarm names: `${alarmNamePrefix}-<id>` (lib/monitoring.ts), the prefix being this engine's.
-          ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: `${prefix}-*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }) },
-        },
-      }),
-    );
+    const allowDelivery = (sid: string, service: string, sourceArns: string[]): void => {
+      this.key.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid,
+          principals: [new iam.ServicePrincipal(service)],
+          actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+          resources: ['*'],
+          conditions: { StringEquals: { 'aws:SourceAccount': stack.account }, ArnLike: { 'aws:SourceArn': sourceArns } },
+        }),
+      );
+    };
+    // Alarm names: `${alarmNamePrefix}-<id>` (lib/monitoring.ts), the prefix being this engine's.
+    const alarms = stack.formatArn({ service: 'cloudwatch', resource: 'alarm', resourceName: `${prefix}-*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    allowDelivery('AlarmDeliveryToEncryptedTopic', 'cloudwatch.amazonaws.com', [alarms]);
     const ruleNames = { rotationFailed: `${prefix}-rotation-failed`, reconcile: `${prefix}-reconcile` };
-    this.key.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'EventDeliveryToEncryptedTopicAndQueue',
-        principals: [new iam.ServicePrincipal('events.amazonaws.com')],
-        actions: deliveryActions,
-        resources: ['*'],
-        conditions: {
-          StringEquals: { 'aws:SourceAccount': stack.account },
-          ArnLike: { 'aws:SourceArn': Object.values(ruleNames).map((name) => stack.formatArn({ service: 'events', resource: 'rule', resourceName: name })) },
-        },
-      }),
-    );
+    const rules = Object.values(ruleNames).map((name) => stack.formatArn({ service: 'events', resource: 'rule', resourceName: name }));
+    allowDelivery('EventDeliveryToEncryptedTopicAndQueue', 'events.amazonaws.com', rules);
 
     this.alarmTopic = new sns.Topic(this, 'AlarmTopic', {
       displayName: `keyrelay alarms (${prefix})`,
