@@ -59,6 +59,8 @@ export class CloudflareTokens implements KeyProvider {
   readonly type = 'cloudflare';
   readonly capabilities = { disable: true, lastUsed: false };
   readonly listedBy = ['tokenOwner', 'accountId', 'baseUrl'];
+  /** 1,200 requests per 5 minutes per user (Cloudflare API docs, "Rate limits"). */
+  readonly rateLimit = { requests: 1200, perMs: 300_000 };
   readonly quota: number;
   private readonly http: ProviderHttp;
   private readonly base: string;

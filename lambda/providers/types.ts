@@ -62,6 +62,11 @@ export interface KeyProvider {
    */
   readonly listedBy?: readonly string[];
   /**
+   * The provider's documented request limit per admin credential: the revoker spaces its calls through one adapter
+   * `perMs / requests` apart. @default - none documented
+   */
+  readonly rateLimit?: { readonly requests: number; readonly perMs: number };
+  /**
    * Issues a new key labelled `label`, so a retry can find it with `list`. `replaces` is the id of the key the new
    * one succeeds (the current key): adapters whose keys carry scopes, policies or restrictions copy them from it, so
    * a rotation never widens or narrows what the key may do. @default replaces - none (first issue: the adapter falls

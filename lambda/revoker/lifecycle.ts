@@ -32,21 +32,45 @@ export function secretWork(deps: RevokerDeps, state: KeyState, provider: KeyProv
   return { deps, state, provider, outcomes: [], failures: [] };
 }
 
-/** Runs a provider call under the retry budget on the injected clock, logging each retry. */
+/**
+ * Runs a provider call under the retry budget on the injected clock, logging each retry, and paced to the provider's
+ * documented rate limit.
+ */
 export function providerCall<T>(work: SecretWork, op: string, keyId: string | undefined, fn: () => Promise<T>): Promise<T> {
-  return callProvider(work.deps, work.state.secret.name, op, keyId, fn);
+  return callProvider(work.deps, work.provider, work.state.secret.name, op, keyId, fn);
+}
+
+/** When each adapter may next be called (ms). Adapters are cached per credential, so the pace spans invocations. */
+const nextCall = new WeakMap<KeyProvider, number>();
+
+/**
+ * Waits for `provider`'s next slot under its documented rate limit (`KeyProvider.rateLimit`): calls through one
+ * adapter are spaced `perMs / requests` apart, so a sweep with many revocations stays inside the limit instead of
+ * spending its retries on 429s. A listing's pages count as one call.
+ */
+async function paced(deps: RevokerDeps, provider: KeyProvider): Promise<void> {
+  const limit = provider.rateLimit;
+  if (!limit) return;
+  const now = deps.clock.now();
+  const at = Math.max(now, nextCall.get(provider) ?? now);
+  nextCall.set(provider, at + limit.perMs / limit.requests);
+  if (at > now) await deps.clock.sleep(at - now);
 }
 
 /** {@link providerCall} before a secret's state is loaded. */
 export function callProvider<T>(
   deps: RevokerDeps,
+  provider: KeyProvider,
   secret: string,
   op: string,
   keyId: string | undefined,
   fn: () => Promise<T>,
 ): Promise<T> {
   const budget = { ...DEFAULT_RETRY_BUDGET, ...deps.retry };
-  return retry(() => fn(), {
+  return retry(async () => {
+    await paced(deps, provider);
+    return fn();
+  }, {
     clock: deps.clock,
     attempts: budget.attempts,
     baseMs: budget.baseMs,

@@ -194,7 +194,7 @@ export async function reconcile(
     let byOwner: Map<string, ProviderKey[]>;
     try {
       const first = members[0] as Group['members'][number];
-      byOwner = keysBySecret(await callProvider(deps, first.secret.name, 'list', undefined, () => first.provider.list()));
+      byOwner = keysBySecret(await callProvider(deps, first.provider, first.secret.name, 'list', undefined, () => first.provider.list()));
     } catch (err) {
       for (const { secret } of members) failed(secret.arn, err);
       continue;

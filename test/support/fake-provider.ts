@@ -28,6 +28,8 @@ export class FakeProvider implements KeyProvider {
   readonly capabilities = { disable: true, lastUsed: true };
   /** Settings `list` depends on (the sweep shares a listing across secrets agreeing on them). @default - every setting */
   listedBy?: readonly string[];
+  /** Documented request limit (the revoker paces its calls to it). @default - none */
+  rateLimit?: { requests: number; perMs: number };
   readonly keys = new Map<string, FakeKey>();
   /** Every call, in order; for `issue`, `keyId` is the key it replaces. */
   readonly calls: Array<{ op: Operation; keyId?: string }> = [];

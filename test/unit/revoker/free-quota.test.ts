@@ -44,7 +44,7 @@ describe('Function: freeQuota on a new secret', () => {
     const rotate = createRotationHandler({
       ...world.deps,
       events: { keyRotated: async () => undefined },
-      logger: new Logger({ serviceName: 'keyrelay', logLevel: 'ERROR' }),
+      logger: new Logger({ serviceName: 'keyrelay', logLevel: 'SILENT' }),
       metrics: new Metrics({ namespace: 'keyrelay', serviceName: 'keyrelay' }),
       retry: { random: () => 0.5 },
       onQuotaFull: (secret, provider) => freeQuota(world.deps, secret, provider),

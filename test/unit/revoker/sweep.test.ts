@@ -173,4 +173,26 @@ describe('Action: reconcile (every managed secret)', () => {
     expect(recordedFirst).toEqual([true, true, false, false, false, false]);
     for (const { w, key } of orphans) expect(await w.record(key.keyId)).toMatchObject({ phase: 'grace', reason: 'orphan' });
   });
+
+  it("spaces its provider calls to the adapter's documented rate limit", async () => {
+    // Prepare: three orphans past their grace, a limit of 2 requests a second
+    const worlds = await fleet(3);
+    const [world] = worlds as [RevokerWorld];
+    for (const w of worlds) await world.provider.issue({ label: providerKeyLabel(w, 'crashed') });
+    await world.clock.advance(ORPHAN_MIN_AGE_MS);
+    await world.handler({ action: 'reconcile' });
+    await world.clock.advance(HOUR);
+    world.provider.rateLimit = { requests: 2, perMs: 1000 };
+    const at: number[] = [];
+    const revoke = world.provider.revoke.bind(world.provider);
+    world.provider.revoke = async (keyId) => {
+      at.push(world.clock.now());
+      return revoke(keyId);
+    };
+    // Act
+    await world.handler({ action: 'reconcile' });
+    // Assess
+    expect(at).toHaveLength(3);
+    expect(at.slice(1).map((t, i) => t - (at[i] as number))).toEqual([500, 500]);
+  });
 });
