@@ -44,9 +44,10 @@ export function echoCredentials(body: unknown, credentials: string[]): unknown {
     if (node === null || typeof node !== 'object') return node;
     return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, walk(v, k)]));
   };
-  // A body without any error text (a bare 5xx) gets one, in the most common shape.
-  const echoed = walk(body ?? { message: '' });
-  return JSON.stringify(echoed) === JSON.stringify(body) ? { ...(body as object), message: echo.trim() } : echoed;
+  // A body without any error text (a bare 5xx, or text) gets one, in the most common shape.
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return { message: echo.trim() };
+  const echoed = walk(body);
+  return JSON.stringify(echoed) === JSON.stringify(body) ? { ...body, message: echo.trim() } : echoed;
 }
 
 /** A `fetch` whose error answers quote the request's credentials (see {@link echoCredentials}). */
