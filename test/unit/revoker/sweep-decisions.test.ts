@@ -1,8 +1,9 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { isoTime } from '../../../lambda/core/clock';
 import { fingerprint } from '../../../lambda/core/secret-value';
 import { putKeyRecord, readManagedSecret } from '../../../lambda/core/state';
 import { RevocationFailedError } from '../../../lambda/revoker/errors';
+import { createRevokerHandler } from '../../../lambda/revoker/handler';
 import { loadKeyState } from '../../../lambda/revoker/keys';
 import { deleteKey, MAX_REVOKED_RECORDS, secretWork } from '../../../lambda/revoker/lifecycle';
 import { RevokerWorld, rotatedWorld } from '../../support/revoker-harness';
@@ -131,7 +132,7 @@ describe('Sweep: pruning revoked records', () => {
       { keyId: 'in-window', phase: 'disabled', due: now + HOUR },
     ] as const;
     for (const record of live) await putKeyRecord(world.sm.client, world.arn, record);
-    for (let i = 1; i <= MAX_REVOKED_RECORDS + 2; i++) {
+    for (let i = MAX_REVOKED_RECORDS + 2; i >= 1; i--) { // oldest first: the order of the tags is not the order of the deadlines
       await putKeyRecord(world.sm.client, world.arn, { keyId: `gone-${i}`, phase: 'revoked', due: now - i * 1000 });
     }
     // Act
@@ -142,7 +143,9 @@ describe('Sweep: pruning revoked records', () => {
     expect(records.filter((r) => r.phase !== 'revoked').map((r) => r.keyId).sort()).toEqual(['in-grace', 'in-hold', 'in-window']);
     // the newest revoked records stay
     expect(records.some((r) => r.keyId === 'gone-1')).toBe(true);
-    expect(records.some((r) => r.keyId === `gone-${MAX_REVOKED_RECORDS + 1}`)).toBe(false);
+    expect(records.filter((r) => r.phase === 'revoked').map((r) => r.keyId).sort()).toEqual(
+      Array.from({ length: MAX_REVOKED_RECORDS }, (_, i) => `gone-${i + 1}`).sort(),
+    );
   });
 });
 
@@ -174,7 +177,7 @@ describe('Sweep: KeysPastDeadline', () => {
     await putKeyRecord(world.sm.client, world.arn, { keyId: old.keyId, phase: 'held', due: now - 1000, heldSince: now - HOUR });
     // Act
     const held = await world.handler({ action: 'inspect', secretId: world.arn });
-    await putKeyRecord(world.sm.client, world.arn, { keyId: old.keyId, phase: 'grace', due: now - 1000 });
+    await putKeyRecord(world.sm.client, world.arn, { keyId: old.keyId, phase: 'grace', due: now }); // due this very second
     const due = await world.handler({ action: 'inspect', secretId: world.arn });
     // Assess
     expect(held.inspect?.problems.filter((p) => p.includes('past their revocation deadline'))).toEqual([]);
@@ -281,5 +284,112 @@ describe('Sweep: what the log lines carry', () => {
       { name: 'OldKeyInUsePastHold', unit: 'Count', value: 1 },
     ]);
     expect(world.status(old.keyId)).toBe('deleted');
+  });
+});
+
+describe('Sweep: keys the provider already deleted, and providers that report less', () => {
+  it.each([
+    ['checks its last use first', { usageQuiet: 600, usageMaxHold: 3600 }],
+    ['disables it first', { observation: 7200 }],
+  ])('records a key deleted at the provider as revoked (already gone) when the sweep %s', async (_what, settings) => {
+    // Prepare
+    const { world, old } = await rotatedWorld(settings);
+    await world.provider.revoke(old.keyId); // deleted by hand at the provider
+    await world.clock.advance(HOUR);
+    // Act
+    const response = await world.handler({ action: 'revokeDue', secretId: world.arn });
+    // Assess
+    expect(response.keys).toEqual([expect.objectContaining({ keyId: old.keyId, outcome: 'revoked', detail: 'already gone' })]);
+    expect(await world.record(old.keyId)).toMatchObject({ phase: 'revoked' });
+    expect(world.metrics.sum('RevocationFailed')).toBe(0);
+  });
+
+  it("asks the provider about the one key's last use, not for its whole key list, when it can", async () => {
+    // Prepare
+    const { world, old } = await rotatedWorld({ usageQuiet: 600, usageMaxHold: 3600 });
+    await world.clock.advance(HOUR);
+    const before = world.provider.calls.length;
+    // Act
+    await world.handler({ action: 'revokeDue', secretId: world.arn });
+    // Assess
+    expect(world.provider.calls.slice(before)).toEqual([{ op: 'lastUsed', keyId: old.keyId }, { op: 'revoke', keyId: old.keyId }]);
+  });
+
+  it('holds a key in use by the last use its key list reports, when the provider has no last-use call', async () => {
+    // Prepare
+    const { world, old } = await rotatedWorld({ usageQuiet: 600, usageMaxHold: 3600 });
+    Object.assign(world.provider, { lastUsed: undefined });
+    await world.clock.advance(HOUR);
+    world.provider.use(world.provider.keys.get(old.keyId)!.apiKey);
+    // Act
+    const response = await world.handler({ action: 'revokeDue', secretId: world.arn });
+    // Assess
+    expect(response.keys).toEqual([expect.objectContaining({ keyId: old.keyId, outcome: 'held' })]);
+    expect(world.status(old.keyId)).toBe('active');
+  });
+
+  it('revokes a key missing from the key list as already gone, when the provider has no last-use call', async () => {
+    // Prepare
+    const { world, old } = await rotatedWorld({ usageQuiet: 600, usageMaxHold: 3600 });
+    Object.assign(world.provider, { lastUsed: undefined });
+    await world.provider.revoke(old.keyId);
+    await world.clock.advance(HOUR);
+    // Act
+    const response = await world.handler({ action: 'revokeDue', secretId: world.arn });
+    // Assess
+    expect(response.keys).toEqual([expect.objectContaining({ keyId: old.keyId, outcome: 'revoked', detail: 'already gone' })]);
+  });
+
+  it('revokes at the deadline, without a hold, a key whose last use the provider does not report', async () => {
+    // Prepare: the key list carries no lastUsedAt at all
+    const { world, old } = await rotatedWorld({ usageQuiet: 600, usageMaxHold: 3600 });
+    Object.assign(world.provider, { lastUsed: undefined });
+    const list = world.provider.list.bind(world.provider);
+    vi.spyOn(world.provider, 'list').mockImplementation(async () => (await list()).map((k) => ({ ...k, lastUsedAt: undefined })));
+    await world.clock.advance(HOUR);
+    // Act
+    const response = await world.handler({ action: 'revokeDue', secretId: world.arn });
+    // Assess
+    expect(response.keys).toEqual([expect.objectContaining({ keyId: old.keyId, outcome: 'revoked', detail: 'deleted' })]);
+    expect(world.metrics.sum('OldKeyInUse')).toBe(0);
+  });
+
+  it('asks nothing about last use of a provider that cannot report it, and revokes at the deadline', async () => {
+    // Prepare
+    const { world, old } = await rotatedWorld({ usageQuiet: 600, usageMaxHold: 3600 });
+    Object.assign(world.provider, { capabilities: { disable: true, lastUsed: false } });
+    await world.clock.advance(HOUR);
+    world.provider.use(world.provider.keys.get(old.keyId)!.apiKey);
+    // Act
+    await world.handler({ action: 'revokeDue', secretId: world.arn });
+    // Assess
+    expect(world.status(old.keyId)).toBe('deleted');
+    expect(world.provider.calls.filter((c) => c.op === 'lastUsed' || c.op === 'list')).toEqual([]);
+  });
+});
+
+describe('Sweep: order and budget', () => {
+  it('acts on due keys earliest deadline first', async () => {
+    // Prepare: an orphan whose deadline passed before the previous key's, recorded after it
+    const { world, old } = await rotatedWorld();
+    const orphan = await world.provider.issue({ label: 'keyrelay/payments/api/lost' });
+    await putKeyRecord(world.sm.client, world.arn, { keyId: orphan.keyId, phase: 'grace', due: world.clock.now() + HOUR / 2, reason: 'orphan' });
+    await world.clock.advance(HOUR);
+    // Act
+    const response = await world.handler({ action: 'revokeDue', secretId: world.arn });
+    // Assess
+    expect(response.keys.map((k) => k.keyId)).toEqual([orphan.keyId, old.keyId]);
+  });
+
+  it("honours the deployment's retry budget for provider calls", async () => {
+    // Prepare
+    const { world, old } = await rotatedWorld();
+    const handler = createRevokerHandler({ ...world.deps, retry: { attempts: 2 } });
+    await world.clock.advance(HOUR);
+    world.provider.fail({ op: 'revoke', error: 'unavailable', times: 5 });
+    // Act
+    await expect(handler({ action: 'revokeDue', secretId: world.arn })).rejects.toThrow(RevocationFailedError);
+    // Assess
+    expect(world.provider.calls.filter((c) => c.op === 'revoke' && c.keyId === old.keyId)).toHaveLength(2);
   });
 });
