@@ -50,11 +50,10 @@ export class FakeSecret {
         ARN: `arn:aws:secretsmanager:us-east-1:123456789012:secret:${this.name}-AbCdEf`,
         DeletedDate: this.deleted ? new Date() : undefined,
         VersionIdsToStages: Object.fromEntries([...this.versions.keys()].map((v) => [v, v === this.current ? ['AWSCURRENT'] : []])),
+        // The managed marker first, as keyrelay writes its tags: the grace period is found by name, not position.
         Tags: this.untagged
           ? undefined
-          : this.grace === undefined
-            ? [{ Key: TAGS.managed, Value: 'v1' }]
-            : [{ Key: TAGS.gracePeriod, Value: this.grace }],
+          : [{ Key: TAGS.managed, Value: 'v1' }, ...(this.grace === undefined ? [] : [{ Key: TAGS.gracePeriod, Value: this.grace }])],
       })),
     );
     this.sm.on(GetSecretValueCommand).callsFake((input: { SecretId: string; VersionId?: string; VersionStage?: string }) =>

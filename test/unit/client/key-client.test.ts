@@ -487,6 +487,59 @@ describe('Class: KeyClient', () => {
       expect(secret.calls('describe')).toBe(describes + 1);
     });
 
+    it('says how long ago the key it no longer serves was confirmed, and keeps the SDK error as the cause', async () => {
+      // Prepare: the first read an hour after the client was made
+      const { secret, client, elapse } = setup();
+      await elapse(3_600_000);
+      await client.getApiKey(NAME);
+      const sdkError = awsErrors.serverError();
+      secret.faults.describe = sdkError;
+
+      // Act
+      await elapse(TTL + STALE);
+      const err = await client.getApiKey(NAME).catch((e: unknown) => e);
+
+      // Assess
+      expect(err).toBeInstanceOf(SecretUnavailableError);
+      expect((err as Error).message).toMatch(/last confirmed 1200\.0 s ago, is past this key's staleness bound \(ttl \+ staleIfError\) and is not served: it may have been revoked$/);
+      expect((err as Error).cause).toBe(sdkError);
+    });
+
+    it.each([
+      ['HTTP 401', () => Object.assign(new Error('Unauthorized'), { $metadata: { httpStatusCode: 401 } }), SecretAccessDeniedError, /HTTP 401/],
+      ['access denied', awsErrors.denied, SecretAccessDeniedError, /HTTP 403/],
+      ['not found', awsErrors.notFound, SecretNotFoundError, /was not found/],
+      ['throttling', awsErrors.throttled, SecretUnavailableError, /retry later/],
+      ['a KMS failure', awsErrors.decryption, SecretReadError, /check the secret and its KMS key \(the app needs kms:Decrypt\), then retry$/],
+    ])('reports %s on a cold read as its typed error, with the SDK error as the cause', async (_what, fault, type, message) => {
+      // Prepare
+      const { secret, client } = setup();
+      const sdkError = fault();
+      secret.faults.get = sdkError;
+      // Act
+      const err = await client.getApiKey(NAME).catch((e: unknown) => e);
+      // Assess
+      expect(err).toBeInstanceOf(type);
+      expect((err as Error).message).toMatch(message);
+      expect((err as Error).cause).toBe(sdkError);
+    });
+
+    it.each([
+      ['blank', ' ', StateError],
+      ['negative', '-5', StateError],
+      ['zero (no room for any cache)', '0', ClientOptionsError],
+    ])('judges a %s grace-period tag', async (_what, grace, type) => {
+      // Prepare
+      const { secret, client, elapse } = setup();
+      secret.grace = grace;
+      await client.getApiKey(NAME);
+      // Act: the read past the bound waits for the check, which reads the tag
+      await elapse(TTL + STALE);
+      const err = await client.getApiKey(NAME).catch((e: unknown) => e);
+      // Assess
+      expect(err).toBeInstanceOf(type);
+    });
+
     it('never puts key material in an error message', async () => {
       // Prepare
       const key = mintKey('leak');
@@ -705,6 +758,46 @@ describe('Class: KeyClient', () => {
       // Assess
       expect(within).toBe(1);
       expect(secret.calls('describe')).toBe(2);
+    });
+
+    it('rethrows the auth failure, never calling fn again, when the forced check refuses the options', async () => {
+      // Prepare: explicit options the grace period (learned at the forced check) refuses
+      const { secret, client, elapse } = setup({ ttl: 300, staleIfError: 300 });
+      secret.grace = '600';
+      await client.getApiKey(NAME);
+      await elapse(1000);
+      const keys: string[] = [];
+      // Act
+      const err = await client
+        .withApiKey(NAME, (key) => {
+          keys.push(key);
+          throw unauthorized();
+        })
+        .catch((e: unknown) => e);
+      // Assess
+      expect((err as { status: number }).status).toBe(401);
+      expect(keys).toHaveLength(1);
+      expect(secret.calls('describe')).toBe(1);
+    });
+
+    it('rethrows the auth failure when a background check refused the options meanwhile', async () => {
+      // Prepare
+      const { secret, client, elapse } = setup({ ttl: 300, staleIfError: 300 });
+      secret.grace = '600';
+      await client.getApiKey(NAME);
+      await elapse(12_500); // past the provisional ttl: the next read starts a background check
+      const keys: string[] = [];
+      // Act
+      const err = await client
+        .withApiKey(NAME, async (key) => {
+          keys.push(key);
+          await turn(); // the check answers and refuses while fn runs
+          throw unauthorized();
+        })
+        .catch((e: unknown) => e);
+      // Assess
+      expect((err as { status: number }).status).toBe(401);
+      expect(keys).toHaveLength(1);
     });
 
     it('does not trust a check sent before the failure: it checks again', async () => {
