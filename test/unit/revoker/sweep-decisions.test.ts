@@ -37,6 +37,23 @@ describe('Sweep: two-phase revocation', () => {
   });
 });
 
+describe('Sweep: what it arranges with the scheduler', () => {
+  it('arranges nothing further for a key it revoked, nor for one revoked by an operator', async () => {
+    // Prepare
+    const { world } = await rotatedWorld();
+    await world.clock.advance(HOUR);
+    const arranged = world.scheduler.requests.length;
+    // Act
+    await world.handler({ action: 'revokeDue', secretId: world.arn });
+    await world.rotate();
+    const armedByRotation = world.scheduler.requests.length;
+    await world.handler({ action: 'revokeNow', secretId: world.arn, previous: true, reason: 'leak', operator: 'ana' });
+    // Assess
+    expect(armedByRotation).toBe(arranged + 1); // only the rotation's own deadline
+    expect(world.scheduler.requests).toHaveLength(armedByRotation);
+  });
+});
+
 describe('Sweep: repeated sweeps', () => {
   it('a second sweep changes nothing once the due key is revoked', async () => {
     // Prepare
