@@ -15,8 +15,7 @@ import { keySettings, loadConfig, rotationRules, type ResolvedConfig, type Resol
 import { settingsToTags } from '../lambda/core/state';
 import { LocalClock, type RanTimer } from './clock';
 import { FunctionRegistry, startBundleFunctions, type FunctionMode, type LocalFunction } from './functions';
-import { createLocalIam, LOCAL_PREFIX } from './iam';
-import { functionCredentials, PRINCIPAL_CREDENTIALS, type FunctionRole, type LocalCredentials, type PrincipalInfo } from './iam/principals';
+import { functionCredentials, LOCAL_PREFIX, PRINCIPAL_CREDENTIALS, type FunctionRole, type LocalCredentials, type PrincipalInfo } from './iam/principals';
 import type { LambdaRuntime } from './lambda-runtime';
 import { startMoto, type MotoServer } from './moto';
 import { startProxy, type Proxy } from './proxy';
@@ -209,9 +208,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   try {
     const motoStarting = startMoto({ projectDir: options.projectDir });
     stops.push(() => motoStarting.then((m) => m.stop()));
-    // Synthesizing the policies takes a CPU second or more: done while moto's process starts.
+    // The local IAM may load aws-cdk-lib and synthesize the app (seconds of CPU, unless cached): while moto starts.
+    const { createLocalIam } = await import('./iam');
     let motoUrl = '';
-    const iam = createLocalIam({ config, account: LOCAL_ACCOUNT, region: LOCAL_REGION, motoUrl: () => motoUrl });
+    const iam = await createLocalIam({ config, account: LOCAL_ACCOUNT, region: LOCAL_REGION, motoUrl: () => motoUrl });
     const moto: MotoServer = await motoStarting;
     motoUrl = moto.url;
     const provider = await startReferenceProvider({ clock, quota: options.quota, onIssue: options.onIssue });
@@ -363,7 +363,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const adminSecrets = new Set<string>();
     const adminKey = provider.adminKeys[0] ?? '';
     const addKey = async (key: ResolvedKey, addOptions: { issue?: boolean } = {}): Promise<void> => {
-      iam.addKey(key);
+      await iam.addKey(key);
       if (key.adminSecret !== undefined && !adminSecrets.has(key.adminSecret)) {
         adminSecrets.add(key.adminSecret);
         await sm.send(new CreateSecretCommand({ Name: key.adminSecret, SecretString: JSON.stringify({ adminKey }) }));

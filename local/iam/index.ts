@@ -3,8 +3,10 @@ import type { ResolvedConfig, ResolvedKey } from '../../lib/config';
 import type { InvokeGuard } from '../functions';
 import { changesSecrets, type EndpointRequest, type SecretFacts, type SecretLookup } from './context';
 import { Enforcer } from './enforcer';
-import { synthesizeDeployment, type Deployment } from './policies';
-import { localPrincipals, principalInfo, PRINCIPAL_CREDENTIALS, type FunctionRole, type PrincipalInfo } from './principals';
+import { cachedDeployment } from './cache';
+import type { Deployment } from './policies';
+import type { TargetEnv } from './templates';
+import { LOCAL_PREFIX, localPrincipals, principalInfo, PRINCIPAL_CREDENTIALS, type FunctionRole, type PrincipalInfo } from './principals';
 
 /**
  * The local stack's IAM, assembled: the deployment `cdk synth` makes of the config being run (as the local
@@ -12,8 +14,7 @@ import { localPrincipals, principalInfo, PRINCIPAL_CREDENTIALS, type FunctionRol
  * local Lambda runtime ask. See docs/local.md, "IAM".
  */
 
-/** The local deployment's `stacks.prefix`: its functions are `keyrelay-rotation` and `keyrelay-revoker`. */
-export const LOCAL_PREFIX = 'keyrelay';
+export { LOCAL_PREFIX } from './principals';
 
 /** Options for {@link createLocalIam}. */
 export interface LocalIamOptions {
@@ -36,7 +37,7 @@ export interface LocalIam {
   /** Tells the IAM an endpoint request was answered (a write changes what it knows of secrets). */
   answered(request: EndpointRequest): void;
   /** Adds a key to the config being judged (new admin secrets, IAM users and readers change the policies). */
-  addKey(key: ResolvedKey): void;
+  addKey(key: ResolvedKey): Promise<void>;
 }
 
 /** `config` as the local deployment: its own prefix, so names match the local functions. */
@@ -53,12 +54,17 @@ function policyShape(config: ResolvedConfig): string {
   });
 }
 
+/** The deployment `cdk synth` makes of `config`: cached, else synthesized (aws-cdk-lib loaded only then). */
+function deploymentOf(config: ResolvedConfig, env: TargetEnv): Promise<Deployment> {
+  return cachedDeployment(config, env, async () => (await import('./policies')).synthesizeDeployment(config, env));
+}
+
 /** Builds the local IAM for `options.config`. */
-export function createLocalIam(options: LocalIamOptions): LocalIam {
+export async function createLocalIam(options: LocalIamOptions): Promise<LocalIam> {
   const env = { account: options.account, region: options.region };
   let config = asLocal(options.config);
   let shape = policyShape(config);
-  let deployment: Deployment = synthesizeDeployment(config, env);
+  let deployment = await deploymentOf(config, env);
   let principals = localPrincipals(deployment, config);
 
   const clients = new Map<string, SecretsManagerClient>();
@@ -97,6 +103,7 @@ export function createLocalIam(options: LocalIamOptions): LocalIam {
   const enforcer = new Enforcer({ deployment, principals, lookup });
   // Lambda checks a role once per deployment of it, not per invocation.
   let logChecks = new Map<FunctionRole, Promise<void>>();
+  let updating = Promise.resolve();
   const roleOf = (name: string): FunctionRole | undefined =>
     (['rotation', 'revoker'] as const).find((fn) => deployment.functions[fn].name === name);
 
@@ -118,15 +125,21 @@ export function createLocalIam(options: LocalIamOptions): LocalIam {
       }
       await check;
     },
-    addKey(key) {
+    async addKey(key) {
       config = { ...config, keys: [...config.keys.filter((k) => k.name !== key.name), key] };
       const next = policyShape(config);
-      if (next === shape) return;
-      shape = next;
-      deployment = synthesizeDeployment(config, env);
-      principals = localPrincipals(deployment, config);
-      enforcer.update(deployment, principals);
-      logChecks = new Map();
+      if (next !== shape) {
+        shape = next;
+        const current = config;
+        // In order, and every caller waits for the policies its key needs.
+        updating = updating.then(async () => {
+          deployment = await deploymentOf(current, env);
+          principals = localPrincipals(deployment, current);
+          enforcer.update(deployment, principals);
+          logChecks = new Map();
+        });
+      }
+      await updating;
     },
   };
 }

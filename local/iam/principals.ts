@@ -20,6 +20,9 @@ export interface LocalCredentials {
   readonly secretAccessKey: string;
 }
 
+/** The local deployment's `stacks.prefix`: its functions are `keyrelay-rotation` and `keyrelay-revoker`. */
+export const LOCAL_PREFIX = 'keyrelay';
+
 /** keyrelay's functions, by their role. */
 export type FunctionRole = 'rotation' | 'revoker';
 
