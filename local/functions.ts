@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { ENV } from '../lambda/core/env';
 import { KeyRelayError } from '../lambda/core/errors';
 import { bundleDir, LAMBDA_ENTRIES, type LambdaName } from '../lib/bundles';
 import type { LocalClock } from './clock';
+import type { FunctionSettings } from './function-settings';
 import { LambdaRuntime, type BundleFunction, type OutputSink } from './lambda-runtime';
 
 /**
@@ -119,8 +119,8 @@ export interface BundleFunctionsOptions {
   /** The local AWS endpoint. */
   endpoint: string;
   clock: LocalClock;
-  /** Role the revoker's schedules name (`KEYRELAY_SCHEDULER_ROLE_ARN`). */
-  schedulerRoleArn: string;
+  /** What the synthesized template sets on each function (`function-settings.ts`). */
+  settings: Record<LambdaName, FunctionSettings>;
   /** Each function's role credentials: the endpoint attributes its calls by this access key. */
   credentials(fn: LambdaName): FunctionCredentials;
   /** Where the bundles are (`buildLambdaBundles()` output). @default - `dist/lambda` of this package */
@@ -131,22 +131,20 @@ export interface BundleFunctionsOptions {
   output?: OutputSink;
 }
 
-/** The functions' timeouts and memory, as the CDK app deploys them by default (lib/engine.ts). */
-export const DEPLOYED_LIMITS: Record<LambdaName, { timeoutMs: number; memoryMb: number }> = {
-  rotation: { timeoutMs: 300_000, memoryMb: 256 },
-  revoker: { timeoutMs: 600_000, memoryMb: 256 },
-};
-
 // Variables of this process passed on to the functions: local log and metric switches only.
 const PASSED_ON = ['POWERTOOLS_LOG_LEVEL', 'POWERTOOLS_METRICS_DISABLED', 'POWERTOOLS_DEV'] as const;
 
 /**
- * Starts the local Lambda runtime for keyrelay's bundles (rotation, revoker) with the environment the CDK app gives
- * them ({@link ENV}), and returns it; invoking is `runtime.invoke(name, event)`.
+ * Starts the local Lambda runtime for keyrelay's bundles (rotation, revoker) with the settings their template gives
+ * them, and returns it; invoking is `runtime.invoke(name, event)`.
  * @throws KeyRelayError `BundleMissing` when a bundle has not been built (`npm run build:lambda`).
  */
 export function startBundleFunctions(options: BundleFunctionsOptions): LambdaRuntime {
   const { registry, names } = options;
+  const missing = (Object.keys(LAMBDA_ENTRIES) as LambdaName[]).find((fn) => !existsSync(join(bundleDir(fn, options.bundlesDir), 'index.js')));
+  if (missing) {
+    throw new KeyRelayError('BundleMissing', `no bundle of the ${missing} function at ${bundleDir(missing, options.bundlesDir)}: build them with \`npm run build:lambda\``);
+  }
   const runtime = new LambdaRuntime({
     region: registry.region,
     accountId: registry.accountId,
@@ -157,21 +155,15 @@ export function startBundleFunctions(options: BundleFunctionsOptions): LambdaRun
   });
   if (runtime.node.warning) process.stderr.write(`keyrelay local: ${runtime.node.warning}\n`);
   const passed = Object.fromEntries(PASSED_ON.flatMap((k) => (process.env[k] !== undefined ? [[k, process.env[k] as string]] : [])));
-  const environment: Record<string, string> = {
-    [ENV.revokerArn]: registry.arn(names.revoker),
-    [ENV.schedulerRoleArn]: options.schedulerRoleArn,
-    [ENV.scheduleGroup]: 'default',
-    [ENV.eventBus]: 'default',
-    ...passed,
-    ...options.environment,
-  };
   for (const fn of Object.keys(LAMBDA_ENTRIES) as LambdaName[]) {
-    const dir = bundleDir(fn, options.bundlesDir);
-    if (!existsSync(join(dir, 'index.js'))) {
-      void runtime.stop();
-      throw new KeyRelayError('BundleMissing', `no bundle of the ${fn} function at ${dir}: build them with \`npm run build:lambda\``);
-    }
-    const spec: BundleFunction = { name: names[fn], bundleDir: dir, ...DEPLOYED_LIMITS[fn], environment, credentials: options.credentials(fn) };
+    const { environment, ...limits } = options.settings[fn];
+    const spec: BundleFunction = {
+      name: names[fn],
+      bundleDir: bundleDir(fn, options.bundlesDir),
+      ...limits,
+      environment: { ...environment, ...passed, ...options.environment },
+      credentials: options.credentials(fn),
+    };
     runtime.define(spec);
   }
   return runtime;

@@ -15,6 +15,7 @@ import { keySettings, loadConfig, rotationRules, type ResolvedConfig, type Resol
 import { settingsToTags } from '../lambda/core/state';
 import { LocalClock, type RanTimer } from './clock';
 import { FunctionRegistry, startBundleFunctions, type FunctionMode, type LocalFunction } from './functions';
+import { deployedFunctionSettings } from './function-settings';
 import { functionCredentials, LOCAL_PREFIX, PRINCIPAL_CREDENTIALS, type FunctionRole, type LocalCredentials, type PrincipalInfo } from './iam/principals';
 import type { LambdaRuntime } from './lambda-runtime';
 import { startMoto, type MotoServer } from './moto';
@@ -323,16 +324,22 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     let lambdaRuntime: LambdaRuntime | undefined;
     if (functionMode === 'bundle') {
       const deployed = iam.deployment();
+      // The template's settings, synthesized as the local deployment (so the revoker's ARN and the schedule group are
+      // the local ones); the scheduler role from the same deployment; no dead-letter queue locally.
+      const settings = deployedFunctionSettings(
+        { ...config, deploy: { ...config.deploy, prefix: LOCAL_PREFIX } },
+        { account: LOCAL_ACCOUNT, region: LOCAL_REGION },
+        { [ENV.schedulerRoleArn]: deployed.schedulerRole.arn, [ENV.revokerDlqArn]: undefined },
+      );
       const runtime = startBundleFunctions({
         registry: functions,
         names: LOCAL_FUNCTIONS,
         endpoint: proxy.url,
         clock,
-        // What the CDK app gives the functions: the synthesized scheduler role and schedule group.
-        schedulerRoleArn: deployed.schedulerRole.arn,
+        settings,
         credentials: functionCredentials,
         bundlesDir: options.bundlesDir,
-        environment: { [ENV.scheduleGroup]: deployed.scheduleGroup, ...options.functionEnvironment },
+        environment: options.functionEnvironment,
       });
       lambdaRuntime = runtime;
       stops.push(() => runtime.stop());
