@@ -41,11 +41,12 @@ async function whoami(apiKey: string): Promise<number> {
   return res.status;
 }
 
-/** Rotates and waits (real I/O) until the new version is AWSCURRENT; returns the old and new values. */
+/** Rotates and waits (real I/O) until the new version is AWSCURRENT and the rotation has ended; returns the old and new values. */
 async function rotate(name: string): Promise<{ old: SecretValue; current: SecretValue }> {
   const old = await valueOf(name);
   const { VersionId } = await local.sm().send(new RotateSecretCommand({ SecretId: name }));
   await local.waitFor(name, (s) => s[VersionId ?? '']?.includes('AWSCURRENT') === true);
+  await local.stack.rotation.settled(name); // finishSecret arranges the revocation within its invocation
   return { old, current: await valueOf(name) };
 }
 

@@ -65,6 +65,7 @@ describe('Class: RotationService (local RotateSecret), functions run from their 
     // Act
     const token = await rotate(name);
     const stages = await local.waitFor(name, (s) => s[token]?.includes('AWSCURRENT') === true);
+    await attemptEnded(name); // finishSecret publishes and schedules after the move, within its invocation
 
     // Assess
     const after = await valueOf(name);
@@ -86,6 +87,7 @@ describe('Class: RotationService (local RotateSecret), functions run from their 
     const before = await valueOf(name);
     const token = await rotate(name);
     await local.waitFor(name, (s) => s[token]?.includes('AWSCURRENT') === true);
+    await attemptEnded(name);
     const after = await valueOf(name);
 
     // Act
