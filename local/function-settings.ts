@@ -1,7 +1,7 @@
 import { KeyRelayError } from '../lambda/core/errors';
 import { LAMBDA_ENTRIES, type LambdaName } from '../lib/bundles';
 import type { ResolvedConfig } from '../lib/config';
-import { synthesize, type TargetEnv } from './iam/templates';
+import { synthesize, type RawTemplate, type TargetEnv } from './iam/templates';
 
 /**
  * What the synthesized template sets on each of keyrelay's functions (handler, timeout, memory, environment), for
@@ -24,8 +24,6 @@ export class FunctionSettingsError extends KeyRelayError {
     super('FunctionSettings', message);
   }
 }
-
-type RawTemplate = ReturnType<typeof synthesize> extends Map<string, infer T> ? T : never;
 
 /**
  * Reads the functions `<prefix>-rotation` and `<prefix>-revoker` from raw templates.

@@ -45,7 +45,8 @@ export class TemplateResolutionError extends Error {
 }
 
 type Json = unknown;
-type RawTemplate = { Resources?: Record<string, { Type: string; Properties?: Record<string, Json> }>; Outputs?: Record<string, { Value: Json }> };
+/** A template as `cdk synth` writes it (the parts read here). */
+export type RawTemplate = { Resources?: Record<string, { Type: string; Properties?: Record<string, Json> }>; Outputs?: Record<string, { Value: Json }> };
 
 const CDK_JSON = new URL('../../cdk.json', import.meta.url);
 
@@ -54,12 +55,20 @@ function cdkFlags(): Record<string, unknown> {
   return (JSON.parse(readFileSync(CDK_JSON, 'utf8')) as { context: Record<string, unknown> }).context;
 }
 
-/** Synthesizes `config` for `env` (no bundling) and returns each stack's raw template by stack name. */
-export function synthesize(config: ResolvedConfig, env: TargetEnv): Map<string, RawTemplate> {
+// The last synth: the local IAM and the local Lambda runtime (function settings) read the same templates, and a synth
+// takes seconds.
+let lastSynth: { key: string; templates: ReadonlyMap<string, RawTemplate> } | undefined;
+
+/** Synthesizes `config` for `env` (no bundling) and returns each stack's raw template by stack name (read-only). */
+export function synthesize(config: ResolvedConfig, env: TargetEnv): ReadonlyMap<string, RawTemplate> {
+  const key = JSON.stringify({ config, env });
+  if (lastSynth?.key === key) return lastSynth.templates;
   const app = new App({ builtinCloudFormationValidation: false, context: { ...cdkFlags(), 'aws:cdk:bundling-stacks': [] } });
   buildKeyRelay(app, config, { env });
   const assembly = app.synth();
-  return new Map(assembly.stacks.map((s) => [s.stackName, s.template as RawTemplate]));
+  const templates = new Map(assembly.stacks.map((s) => [s.stackName, s.template as RawTemplate]));
+  lastSynth = { key, templates };
+  return templates;
 }
 
 /** A stable key id (UUID form) for a key's logical id. */
@@ -69,7 +78,7 @@ function keyId(stack: string, logicalId: string): string {
 }
 
 /** Resolves every stack's intrinsics. @throws TemplateResolutionError for what it cannot resolve. */
-export function resolveTemplates(raw: Map<string, RawTemplate>, env: TargetEnv): ResolvedTemplate[] {
+export function resolveTemplates(raw: ReadonlyMap<string, RawTemplate>, env: TargetEnv): ResolvedTemplate[] {
   const { account, region } = env;
   const pseudo: Record<string, string> = {
     'AWS::AccountId': account,

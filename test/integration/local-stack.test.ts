@@ -301,5 +301,5 @@ describe('Command: npm run local', () => {
       }
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+  }, 60_000); // npm run local builds the functions' bundles and starts their processes first
 });
