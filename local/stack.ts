@@ -4,7 +4,6 @@ import { IAMClient, CreateRoleCommand } from '@aws-sdk/client-iam';
 import { CreateFunctionCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { isoTime } from '../lambda/core/clock';
-import { ENV } from '../lambda/core/env';
 import { KeyRelayError } from '../lambda/core/errors';
 import type { KeyProvider } from '../lambda/providers/types';
 import { createRotationHandler } from '../lambda/rotation/handler';
@@ -15,7 +14,6 @@ import { keySettings, loadConfig, rotationRules, type ResolvedConfig, type Resol
 import { settingsToTags } from '../lambda/core/state';
 import { LocalClock, type RanTimer } from './clock';
 import { FunctionRegistry, startBundleFunctions, type FunctionMode, type LocalFunction } from './functions';
-import { deployedFunctionSettings } from './function-settings';
 import { functionCredentials, LOCAL_PREFIX, PRINCIPAL_CREDENTIALS, type FunctionRole, type LocalCredentials, type PrincipalInfo } from './iam/principals';
 import type { LambdaRuntime } from './lambda-runtime';
 import { startMoto, type MotoServer } from './moto';
@@ -323,20 +321,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     let rotate: (event: unknown) => Promise<unknown>;
     let lambdaRuntime: LambdaRuntime | undefined;
     if (functionMode === 'bundle') {
-      const deployed = iam.deployment();
-      // The template's settings, synthesized as the local deployment (so the revoker's ARN and the schedule group are
-      // the local ones); the scheduler role from the same deployment; no dead-letter queue locally.
-      const settings = deployedFunctionSettings(
-        { ...config, deploy: { ...config.deploy, prefix: LOCAL_PREFIX } },
-        { account: LOCAL_ACCOUNT, region: LOCAL_REGION },
-        { [ENV.schedulerRoleArn]: deployed.schedulerRole.arn, [ENV.revokerDlqArn]: undefined },
-      );
+      // What the template gives each function (handler, timeout, memory, environment), from the deployment the local
+      // IAM judges by: the local deployment's names and ARNs.
+      const { functions: deployedFunctions } = iam.deployment();
       const runtime = startBundleFunctions({
         registry: functions,
         names: LOCAL_FUNCTIONS,
         endpoint: proxy.url,
         clock,
-        settings,
+        settings: { rotation: deployedFunctions.rotation.settings, revoker: deployedFunctions.revoker.settings },
         credentials: functionCredentials,
         bundlesDir: options.bundlesDir,
         environment: options.functionEnvironment,

@@ -8,7 +8,8 @@ import type { TargetEnv } from './templates';
 /**
  * Synthesized deployments kept on disk (`node_modules/.cache/keyrelay-iam/`), so a local stack starts without
  * loading aws-cdk-lib and synthesizing again: every test file starts one. The key is the config, the target and
- * every source the templates could depend on (`lib/`, `lambda/`, cdk.json, the lockfile): any change synthesizes anew.
+ * every source the templates could depend on (`lib/`, `lambda/`, cdk.json, the lockfile) or that reads them
+ * (`local/iam/`, `local/function-settings.ts`): any change synthesizes anew.
  */
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -26,7 +27,9 @@ let sources: string | undefined;
 function sourcesDigest(): string {
   if (sources === undefined) {
     const hash = createHash('sha256');
-    for (const file of [...sourceFiles('lib'), ...sourceFiles('lambda'), join(ROOT, 'cdk.json'), join(ROOT, 'package-lock.json')]) {
+    // local/iam and the function settings read the templates: what they keep changes with them.
+    const readers = [...sourceFiles('local/iam'), join(ROOT, 'local', 'function-settings.ts')];
+    for (const file of [...sourceFiles('lib'), ...sourceFiles('lambda'), ...readers, join(ROOT, 'cdk.json'), join(ROOT, 'package-lock.json')]) {
       hash.update(file).update(readFileSync(file));
     }
     sources = hash.digest('hex');

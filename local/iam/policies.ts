@@ -1,4 +1,5 @@
 import type { ResolvedConfig } from '../../lib/config';
+import { functionSettings, type FunctionSettings } from '../function-settings';
 import type { FunctionRole, IdentityPolicy } from './principals';
 import { localTemplates, type Resource, type ResolvedTemplate, type TargetEnv } from './templates';
 
@@ -42,6 +43,8 @@ export interface DeployedFunction {
   role: RolePolicies;
   /** Its resource policy: who else may invoke it. */
   policy: PolicyDocument;
+  /** Handler, timeout, memory, environment: what the local Lambda runtime gives its process. */
+  settings: FunctionSettings;
 }
 
 /** A deployment's access facts; see the module comment. */
@@ -116,7 +119,14 @@ export function deploymentOf(templates: readonly ResolvedTemplate[], prefix: str
         const principal = String(Principal).endsWith('.amazonaws.com') ? { Service: Principal } : { AWS: Principal };
         return { Sid: `permission-${i}`, Effect: 'Allow' as const, Principal: principal, Action: Action ?? 'lambda:InvokeFunction', Resource: arn, ...(Object.keys(condition).length > 0 ? { Condition: condition } : {}) };
       });
-    return { name, arn, logGroup: `/aws/lambda/${name}`, role: role(props(found).Role), policy: { Version: '2012-10-17', Statement: statements } };
+    return {
+      name,
+      arn,
+      logGroup: `/aws/lambda/${name}`,
+      role: role(props(found).Role),
+      policy: { Version: '2012-10-17', Statement: statements },
+      settings: functionSettings(name, props(found)),
+    };
   }
 
   const functions = { rotation: fn('rotation'), revoker: fn('revoker') };

@@ -45,8 +45,7 @@ export class TemplateResolutionError extends Error {
 }
 
 type Json = unknown;
-/** A template as `cdk synth` writes it (the parts read here). */
-export type RawTemplate = { Resources?: Record<string, { Type: string; Properties?: Record<string, Json> }>; Outputs?: Record<string, { Value: Json }> };
+type RawTemplate = { Resources?: Record<string, { Type: string; Properties?: Record<string, Json> }>; Outputs?: Record<string, { Value: Json }> };
 
 const CDK_JSON = new URL('../../cdk.json', import.meta.url);
 
@@ -55,20 +54,12 @@ function cdkFlags(): Record<string, unknown> {
   return (JSON.parse(readFileSync(CDK_JSON, 'utf8')) as { context: Record<string, unknown> }).context;
 }
 
-// The last synth: the local IAM and the local Lambda runtime (function settings) read the same templates, and a synth
-// takes seconds.
-let lastSynth: { key: string; templates: ReadonlyMap<string, RawTemplate> } | undefined;
-
-/** Synthesizes `config` for `env` (no bundling) and returns each stack's raw template by stack name (read-only). */
-export function synthesize(config: ResolvedConfig, env: TargetEnv): ReadonlyMap<string, RawTemplate> {
-  const key = JSON.stringify({ config, env });
-  if (lastSynth?.key === key) return lastSynth.templates;
+/** Synthesizes `config` for `env` (no bundling) and returns each stack's raw template by stack name. */
+export function synthesize(config: ResolvedConfig, env: TargetEnv): Map<string, RawTemplate> {
   const app = new App({ builtinCloudFormationValidation: false, context: { ...cdkFlags(), 'aws:cdk:bundling-stacks': [] } });
   buildKeyRelay(app, config, { env });
   const assembly = app.synth();
-  const templates = new Map(assembly.stacks.map((s) => [s.stackName, s.template as RawTemplate]));
-  lastSynth = { key, templates };
-  return templates;
+  return new Map(assembly.stacks.map((s) => [s.stackName, s.template as RawTemplate]));
 }
 
 /** A stable key id (UUID form) for a key's logical id. */
@@ -78,7 +69,7 @@ function keyId(stack: string, logicalId: string): string {
 }
 
 /** Resolves every stack's intrinsics. @throws TemplateResolutionError for what it cannot resolve. */
-export function resolveTemplates(raw: ReadonlyMap<string, RawTemplate>, env: TargetEnv): ResolvedTemplate[] {
+export function resolveTemplates(raw: Map<string, RawTemplate>, env: TargetEnv): ResolvedTemplate[] {
   const { account, region } = env;
   const pseudo: Record<string, string> = {
     'AWS::AccountId': account,
@@ -247,13 +238,14 @@ const ARN: Record<string, string> = {
   'AWS::Logs::LogGroup': 'Arn',
 };
 
-/** The resource types (and their properties) the local IAM reads. */
+/** The resource types (and their properties) the local IAM and the local Lambda runtime read. */
 const RESOLVED: Record<string, readonly string[]> = {
   'AWS::IAM::Role': ['RoleName', 'AssumeRolePolicyDocument', 'ManagedPolicyArns', 'Policies'],
   'AWS::IAM::Policy': ['PolicyName', 'PolicyDocument', 'Roles', 'Users'],
   'AWS::IAM::ManagedPolicy': ['ManagedPolicyName', 'PolicyDocument', 'Roles', 'Users'],
   'AWS::KMS::Key': ['KeyPolicy'],
-  'AWS::Lambda::Function': ['FunctionName', 'Role'],
+  // Handler to Environment: what the local Lambda runtime gives a function's process (local/function-settings.ts).
+  'AWS::Lambda::Function': ['FunctionName', 'Role', 'Handler', 'Timeout', 'MemorySize', 'Environment'],
   'AWS::Lambda::Permission': ['Action', 'FunctionName', 'Principal', 'SourceAccount', 'SourceArn'],
   'AWS::Logs::LogGroup': ['LogGroupName'],
   'AWS::SecretsManager::Secret': ['Name', 'KmsKeyId'],
