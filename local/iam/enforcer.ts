@@ -65,11 +65,18 @@ export class Enforcer {
    * milliseconds per request, and a fast local clock turns those into minutes of demo time.
    */
   private verdicts = new Map<string, Promise<string>>();
+  /**
+   * Context keys some policy's condition reads (lowercase; IAM's keys are case-insensitive). Only they are judged:
+   * a key no condition names cannot change a verdict, and leaving out key-record tags and request-tag values lets
+   * the verdicts of a rotation's calls repeat.
+   */
+  private referenced: Set<string>;
 
   constructor(private readonly options: EnforcerOptions) {
     this.deployment = options.deployment;
     this.principals = options.principals;
     this.byKey = new Map([...options.principals.values()].map((p) => [p.accessKeyId, p]));
+    this.referenced = conditionKeys(options.deployment, options.principals);
     this.recordTo = options.recordTo ?? (process.env.KEYRELAY_IAM_RECORD || undefined);
   }
 
@@ -78,6 +85,7 @@ export class Enforcer {
     this.deployment = deployment;
     this.principals = principals;
     this.byKey = new Map([...principals.values()].map((p) => [p.accessKeyId, p]));
+    this.referenced = conditionKeys(deployment, principals);
     this.verdicts = new Map();
   }
 
@@ -187,8 +195,11 @@ export class Enforcer {
 
   /** @returns undefined when allowed, else AWS's denial message. */
   private async judge(caller: Caller & { name?: string }, check: AccessRequest, recordAs?: string): Promise<string | undefined> {
-    const request = check.resourcePolicy ? check : { ...check, ...withPolicy(this.resourcePolicy(check.resource)) };
-    const key = JSON.stringify([caller.callerArn, check.action, check.resource, Object.entries(check.context).sort(([a], [b]) => a.localeCompare(b))]);
+    const judged = Object.entries(check.context)
+      .filter(([k]) => this.referenced.has(k.toLowerCase()))
+      .sort(([a], [b]) => a.localeCompare(b));
+    const request = { ...check, context: Object.fromEntries(judged), ...(check.resourcePolicy ? {} : withPolicy(this.resourcePolicy(check.resource))) };
+    const key = JSON.stringify([caller.callerArn, check.action, check.resource, judged]);
     let verdict = this.verdicts.get(key);
     if (!verdict) {
       if (this.verdicts.size >= MAX_VERDICTS) this.verdicts.clear();
@@ -214,6 +225,24 @@ export class Enforcer {
   private record(call: RecordedCall): void {
     if (this.recordTo) appendFileSync(this.recordTo, `${JSON.stringify(call)}\n`);
   }
+}
+
+/** Every condition key of every policy of `deployment` and `principals`, lowercase. */
+function conditionKeys(deployment: Deployment, principals: Map<string, LocalPrincipal>): Set<string> {
+  const documents: PolicyDocument[] = [
+    deployment.key.policy,
+    deployment.schedulerRole.trust,
+    ...Object.values(deployment.functions).map((f) => f.policy),
+    ...deployment.secretPolicies.values(),
+    ...[...principals.values()].flatMap((p) => p.identityPolicies.map((i) => i.policy)),
+  ];
+  const keys = new Set<string>();
+  for (const doc of documents) {
+    for (const statement of doc.Statement) {
+      for (const block of Object.values(statement.Condition ?? {})) for (const key of Object.keys(block)) keys.add(key.toLowerCase());
+    }
+  }
+  return keys;
 }
 
 function withPolicy(policy: PolicyDocument | undefined): { resourcePolicy?: PolicyDocument } {
