@@ -46,7 +46,7 @@ describe('CLI: cdk synth', () => {
     const runs = await Promise.all([cdkSynth(out), ...REGIONS.map((r) => cdkSynth(regionOut(r), r))]);
     run = runs[0]!;
     REGIONS.forEach((r, i) => regionRuns.set(r, runs[i + 1]!));
-  }, 300_000);
+  }, 480_000);
 
   afterAll(() => rmSync(work, { recursive: true, force: true }));
 
