@@ -68,7 +68,7 @@ describe('Command: npm run local --quota', () => {
     // Act
     const run = await runLocal(['--config', manyKeysConfig()]);
     // Assess
-    expect(run.code).toBe(1);
+    expect(run.code, run.stderr).toBe(1);
     expect(run.stderr).toMatch(/first rotation of 'many\/api-5' did not succeed/);
     expect(run.stderr).toMatch(/the reference provider's quota of 5 keys per admin credential is full: raise it with `npm run local -- --quota N`/);
   }, 120_000);
@@ -77,7 +77,7 @@ describe('Command: npm run local --quota', () => {
     // Act
     const run = await runLocal(['--config', manyKeysConfig(), '--quota', '0']);
     // Assess
-    expect(run.code).toBe(2);
+    expect(run.code, run.stderr).toBe(2);
     expect(run.stderr).toMatch(/--quota must be a whole number >= 1 .* got '0'/);
   });
 });
