@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { LAMBDA_NODE_MAJOR } from '../../lib/bundles';
 import { functionCredentials } from '../../local/iam/principals';
 import { LOCAL_CREDENTIALS, LOCAL_FUNCTIONS, LOCAL_REGION } from '../../local/stack';
+import { capturedOutput } from '../support/leak-guard';
 import { useLocalStack } from '../support/local-stack';
 
 // What runs in bundle mode is the deployed artifact on the runtime's Node, signing as its role: the functions'
@@ -82,6 +83,8 @@ describe('Functions run from their bundles (functionMode: bundle)', () => {
       expect(readdirSync(p.taskRoot)).toEqual(['index.js']);
       expect(packageJsonAbove(p.taskRoot)).toBe(false);
     }
+    // ... whose log lines reach this process's output, where the leak guard reads them
+    expect(capturedOutput.text()).toContain('"message":"rotation finished"');
   });
 
   it('runs the revoker as the revoker role when the endpoint is invoked', async () => {
