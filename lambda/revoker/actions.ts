@@ -20,6 +20,8 @@ import {
   writeRecord,
   type SecretWork,
 } from './lifecycle';
+import { errorName } from '../rotation/versions';
+import { refreshLabels } from './ownership';
 import type { InspectedKey, RevokerRequest, RevokerResponse } from './protocol';
 
 type Req<A extends RevokerRequest['action']> = Extract<RevokerRequest, { action: A }>;
@@ -155,9 +157,11 @@ export async function revokeWithoutReplacement(
 }
 
 /**
- * `cancel`: abandons a failed rotation: records the pending key(s) as due, removes `AWSPENDING` from the pending
- * version (never `CancelRotateSecret`, which turns rotation off), then deletes them. A key labelled with the pending
- * token but never stored (createSecret crashed before `PutSecretValue`) goes too. Repeating finishes what a crash left.
+ * `cancel`: abandons a failed rotation: removes `AWSPENDING` from the pending version first (never
+ * `CancelRotateSecret`, which turns rotation off), records the pending key(s) as due, checks the labels again, then
+ * deletes them. A key labelled with the pending token but never stored (createSecret crashed before `PutSecretValue`)
+ * goes too. Repeating finishes what a crash left; a crash between the label and the records leaves keys the sweep
+ * revokes as orphans (after a grace period).
  * A leftover `AWSPENDING` on a version that was current (it also holds `AWSPREVIOUS`, after a rollback) is only
  * removed: that key gets an ordinary grace period, since applications may still hold it.
  */
@@ -169,11 +173,25 @@ export async function cancel(deps: RevokerDeps, request: Req<'cancel'>): Promise
   if (pending !== undefined) {
     const label = providerKeyLabel(state.secret, pending);
     const listed = await providerCall(work, 'list', undefined, () => provider.list());
+    work.listed = listed;
     const targets = new Set(listed.filter((k) => k.label === label).map((k) => k.keyId));
     if (state.pending) targets.add(state.pending.keyId);
     const current = state.current?.keyId;
     if (current) targets.delete(current);
     const wasCurrent = pending === state.holders.previous;
+    // The label first: finishSecret removes it too before it promotes, and Secrets Manager lets only one of the two
+    // removals succeed. Losing means the rotation is finishing: nothing may be recorded or revoked.
+    try {
+      await deps.sm.send(
+        new UpdateSecretVersionStageCommand({ SecretId: state.secret.arn, VersionStage: 'AWSPENDING', RemoveFromVersionId: pending }),
+      );
+    } catch (err) {
+      if (errorName(err) !== 'InvalidParameterException') throw err;
+      throw new NothingToDoError(
+        `secret '${state.secret.name}': version '${pending}' lost its AWSPENDING label before the cancel could remove it (the ` +
+          `rotation's finishSecret claimed it); nothing was revoked. \`keyrelay status ${state.secret.name}\` shows whether it became current`,
+      );
+    }
     const now = deps.clock.now();
     for (const keyId of targets) {
       await writeRecord(
@@ -184,14 +202,12 @@ export async function cancel(deps: RevokerDeps, request: Req<'cancel'>): Promise
         wasCurrent,
       );
     }
-    await deps.sm.send(
-      new UpdateSecretVersionStageCommand({ SecretId: state.secret.arn, VersionStage: 'AWSPENDING', RemoveFromVersionId: pending }),
-    );
-    for (const keyId of targets) state.referenced.delete(keyId);
   }
+  // Check again (and deleteKey re-reads the labels before each provider call).
+  await refreshLabels(work);
   const now = deps.clock.now();
-  for (const record of [...state.records.values()]) {
-    if (record.reason === 'cancel' && record.phase !== 'revoked' && record.due <= now && !state.referenced.has(record.keyId)) {
+  for (const record of [...work.state.records.values()]) {
+    if (record.reason === 'cancel' && record.phase !== 'revoked' && record.due <= now && !work.state.referenced.has(record.keyId)) {
       await deleteKey(work, record.keyId, record);
     }
   }

@@ -10,6 +10,7 @@ import type { RevokerDeps } from './deps';
 import { DEFAULT_RETRY_BUDGET } from './deps';
 import { RevocationFailedError } from './errors';
 import { findOrphans, readVersionValue, type KeyState } from './keys';
+import { ownershipProblem } from './ownership';
 import type { KeyOutcome } from './protocol';
 
 /** Revoked records kept per secret for `inspect`/`history`; older ones are pruned (AWS allows 50 tags per secret). */
@@ -25,6 +26,8 @@ export interface SecretWork {
   provider: KeyProvider;
   outcomes: KeyOutcome[];
   failures: Array<{ secretName: string; keyId?: string; reason: string }>;
+  /** The provider's keys, once listed during this work (ownership checks read their labels). */
+  listed?: ProviderKey[];
 }
 
 /** Starts the work on one secret. */
@@ -110,19 +113,18 @@ export function throwIfFailed(failures: SecretWork['failures']): void {
 }
 
 /**
- * The last check before any provider call that stops a key working (revoke, disable), on the state the action re-read
- * when it opened the secret: refuses a key `AWSCURRENT` or `AWSPENDING` references, unless `allowReferenced`
- * (revokeWithoutReplacement). Every such call passes here, so a further check (ownership) belongs here too.
+ * The last check before any provider call that stops a key working (revoke, disable): the ownership rule
+ * (`./ownership`), on labels re-read right now. Refuses a key `AWSCURRENT` or `AWSPENDING` references, unless
+ * `allowReferenced` (revokeWithoutReplacement), and a key that is not this secret's, whatever a record says.
  * @returns false when refused (failure recorded: metric emitted).
  */
-export function mayStopKey(work: SecretWork, keyId: string, op: 'revoke' | 'disable', allowReferenced = false): boolean {
-  const stages = work.state.referenced.get(keyId);
-  if (stages && !allowReferenced) {
-    // Defence in depth: callers filter first; reaching this is a bug, and a loud one beats an outage.
-    fail(work, keyId, new Error(`refused to ${op === 'revoke' ? 'delete' : 'disable'} key '${keyId}': ${stages.join(', ')} references it`));
-    return false;
-  }
-  return true;
+export async function mayStopKey(work: SecretWork, keyId: string, op: 'revoke' | 'disable', allowReferenced = false): Promise<boolean> {
+  const problem = await ownershipProblem(work, keyId, allowReferenced);
+  if (!problem) return true;
+  // Callers filter first: reaching this means the state moved under the action (a rotation finished, a rollback),
+  // or a record points at a key that is not this secret's. A loud failure beats an outage.
+  fail(work, keyId, new Error(`refused to ${op === 'revoke' ? 'delete' : 'disable'} key '${keyId}': ${problem}`));
+  return false;
 }
 
 /**
@@ -137,7 +139,7 @@ export async function deleteKey(
   allowReferenced = false,
 ): Promise<boolean> {
   const { deps, state, provider } = work;
-  if (!mayStopKey(work, keyId, 'revoke', allowReferenced)) return false;
+  if (!(await mayStopKey(work, keyId, 'revoke', allowReferenced))) return false;
   let detail = 'deleted';
   try {
     await providerCall(work, 'revoke', keyId, () => provider.revoke(keyId));
@@ -235,7 +237,7 @@ async function advance(work: SecretWork, record: KeyRecord, options: DueOptions)
       }
       const observation = state.secret.settings.observation;
       if (!options.quota && observation && provider.capabilities.disable && provider.disable) {
-        if (!mayStopKey(work, keyId, 'disable')) return;
+        if (!(await mayStopKey(work, keyId, 'disable'))) return;
         try {
           await providerCall(work, 'disable', keyId, () => provider.disable!(keyId));
         } catch (err) {

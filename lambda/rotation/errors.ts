@@ -74,3 +74,17 @@ export class PendingValueConflictError extends KeyRelayError {
     );
   }
 }
+
+/**
+ * finishSecret: the pending version was cancelled (its `AWSPENDING` label is gone, or its key carries a `cancel` or
+ * `emergency` record), so it is never promoted: the key may be revoked at any moment.
+ */
+export class RotationCancelledError extends KeyRelayError {
+  constructor(secretName: string, token: string, why: string) {
+    super(
+      'RotationCancelled',
+      `secret '${secretName}': version '${token}' is not promoted: ${why}. The rotation was abandoned on purpose; ` +
+        `\`keyrelay rotate ${secretName}\` starts a new one`,
+    );
+  }
+}

@@ -25,10 +25,11 @@ import {
   PendingKeyRejectedError,
   PendingValueConflictError,
   PrincipalMismatchError,
+  RotationCancelledError,
   RotationFrozenError,
   RotationQuotaError,
 } from './errors';
-import { errorName, promoteVersion, putPendingVersion, readVersion, VersionCache, type Call, type VersionValue } from './versions';
+import { claimPending, errorName, promoteVersion, putPendingVersion, readVersion, VersionCache, type Call, type VersionValue } from './versions';
 
 /**
  * The four rotation steps for API keys, as pure logic over injected clients (docs/rotation.md). Each step starts with
@@ -443,6 +444,7 @@ async function verifyPending(ctx: StepContext, provider: KeyProvider, pending: S
 async function finishSecret(ctx: StepContext): Promise<void> {
   const { deps, req, secret } = ctx;
   const pending = await pendingValue(ctx);
+  refuseCancelled(secret, req.token, pending.keyId);
   const current = await currentValue(ctx);
   let record: KeyRecord | undefined;
   // One TagResource, before the move: the old key's deadline (a retry after the move returns early, so it would be
@@ -458,6 +460,17 @@ async function finishSecret(ctx: StepContext): Promise<void> {
   if (secret.tags[TAGS.current] !== tags[0]!.Value || tags.length > 1) {
     await ctx.call(() => putStateTags(deps.sm, secret.arn, tags));
   }
+  // Claim the version (remove AWSPENDING) before the move, then look for a cancel once more. `cancel` removes the
+  // label first too, and Secrets Manager lets only one of the two removals succeed: a cancelled version is never
+  // promoted, and a version being promoted is never cancelled (docs/security.md, "Races"). A claim whose answer was
+  // lost looks like a cancel; refusing then is the safe side (the rotation is abandoned, the current key stays).
+  try {
+    await claimPending(deps.sm, ctx.call, secret, req.token);
+  } catch (err) {
+    if (errorName(err) !== 'InvalidParameterException') throw err;
+    throw new RotationCancelledError(secret.name, req.token, 'its AWSPENDING label was removed (keyrelay cancel) before finishSecret could claim it');
+  }
+  refuseCancelled(await ctx.call(() => readManagedSecret(deps.sm, secret.arn)), req.token, pending.keyId);
   await promoteVersion(deps.sm, ctx.call, secret, req.token, current?.versionId);
   deps.metrics.singleMetric().addDimensions({ provider: secret.settings.provider }).addMetric(METRICS.rotationSucceeded, MetricUnit.Count, 1);
   req.log.info('rotation finished', {
@@ -478,6 +491,17 @@ async function finishSecret(ctx: StepContext): Promise<void> {
   } catch (err) {
     req.log.error('could not publish KeyRotated; applications refresh on their cache expiry instead', { error: describeError(err) });
     deps.metrics.singleMetric().addMetric(METRICS.eventPublishFailed, MetricUnit.Count, 1);
+  }
+}
+
+/** Reasons of records that forbid promoting a key: it is being revoked on purpose. */
+const CANCELLING_REASONS: ReadonlySet<string> = new Set(['cancel', 'emergency']);
+
+/** @throws RotationCancelledError when the pending key carries a `cancel` or `emergency` record. */
+function refuseCancelled(secret: ManagedSecret, token: string, keyId: string): void {
+  const record = secret.records.find((r) => r.keyId === keyId);
+  if (record?.reason !== undefined && CANCELLING_REASONS.has(record.reason)) {
+    throw new RotationCancelledError(secret.name, token, `its key '${keyId}' carries a '${record.reason}' record${record.by ? ` by ${record.by}` : ''}`);
   }
 }
 

@@ -125,6 +125,16 @@ export async function promoteVersion(
   );
 }
 
+/**
+ * Removes `AWSPENDING` from `token` before it is promoted. Secrets Manager refuses to remove a label from a version
+ * that does not hold it (`InvalidParameterException`), which makes this a compare-and-swap against `cancel`.
+ */
+export async function claimPending(sm: SecretsManagerClient, call: Call, secret: ManagedSecret, token: string): Promise<void> {
+  await call(() =>
+    sm.send(new UpdateSecretVersionStageCommand({ SecretId: secret.arn, VersionStage: 'AWSPENDING', RemoveFromVersionId: token })),
+  );
+}
+
 /** The `name` of an SDK (or any) error. */
 export function errorName(err: unknown): string | undefined {
   return typeof err === 'object' && err !== null && 'name' in err && typeof err.name === 'string' ? err.name : undefined;

@@ -6,7 +6,7 @@ import { TAGS, putKeyRecord, readManagedSecret } from '../../../lambda/core/stat
 import { GRACE, rotationHarness } from './harness';
 
 describe('Step: finishSecret (behaviour 9)', () => {
-  it('moves AWSCURRENT with RemoveFromVersionId = the current holder; the old version becomes AWSPREVIOUS', async () => {
+  it('claims the version (removes AWSPENDING), then moves AWSCURRENT with RemoveFromVersionId = the current holder', async () => {
     // Prepare
     const h = await rotationHarness();
     const token = h.start();
@@ -15,13 +15,28 @@ describe('Step: finishSecret (behaviour 9)', () => {
     await h.rotate(token);
 
     // Assess
-    expect(h.sm.mock).toHaveReceivedCommandExactlyOnceWith(UpdateSecretVersionStageCommand, {
-      SecretId: h.arn,
-      VersionStage: 'AWSCURRENT',
-      MoveToVersionId: token,
-      RemoveFromVersionId: h.initialVersion,
-    });
-    expect(h.sm.stages(h.arn)).toEqual({ [token]: ['AWSCURRENT', 'AWSPENDING'], [h.initialVersion ?? '']: ['AWSPREVIOUS'] });
+    const moves = h.sm.mock.commandCalls(UpdateSecretVersionStageCommand).map((c) => c.args[0].input);
+    expect(moves).toEqual([
+      { SecretId: h.arn, VersionStage: 'AWSPENDING', RemoveFromVersionId: token },
+      { SecretId: h.arn, VersionStage: 'AWSCURRENT', MoveToVersionId: token, RemoveFromVersionId: h.initialVersion },
+    ]);
+    expect(h.sm.stages(h.arn)).toEqual({ [token]: ['AWSCURRENT'], [h.initialVersion ?? '']: ['AWSPREVIOUS'] });
+  });
+
+  it('abandons the rotation, current key intact, when its own claim landed but the invocation died', async () => {
+    // Prepare
+    const h = await rotationHarness();
+    const token = h.start();
+    for (const step of ['createSecret', 'setSecret', 'testSecret']) await h.step(step, token);
+    h.sm.fail({ op: 'UpdateSecretVersionStage', error: new Error('Runtime exited'), when: 'after' });
+    await expect(h.step('finishSecret', token)).rejects.toThrow(/Runtime exited/);
+
+    // Act
+    const retried = h.step('finishSecret', token);
+
+    // Assess
+    await expect(retried).rejects.toThrow(/not a version of this secret|not AWSPENDING/);
+    expect(h.sm.stages(h.arn)[h.initialVersion ?? '']).toEqual(['AWSCURRENT']);
   });
 
   it('is a no-op when repeated', async () => {
@@ -36,7 +51,7 @@ describe('Step: finishSecret (behaviour 9)', () => {
     await h.step('finishSecret', token);
 
     // Assess
-    expect(h.sm.mock).toHaveReceivedCommandTimes(UpdateSecretVersionStageCommand, 1);
+    expect(h.sm.mock).toHaveReceivedCommandTimes(UpdateSecretVersionStageCommand, 2);
     expect(h.sm.mock).toHaveReceivedCommandTimes(TagResourceCommand, 1);
     expect(h.sm.stages(h.arn)).toEqual(stages);
     expect(h.sm.tags(h.arn)).toEqual(tags);
@@ -96,7 +111,7 @@ describe('Step: finishSecret (behaviour 9)', () => {
     await h.rotate(token);
 
     // Assess
-    const input = h.sm.mock.commandCalls(UpdateSecretVersionStageCommand)[0]?.args[0].input;
+    const input = h.sm.mock.commandCalls(UpdateSecretVersionStageCommand)[1]?.args[0].input;
     expect(input).toEqual({ SecretId: h.arn, VersionStage: 'AWSCURRENT', MoveToVersionId: token });
     const tagged = h.sm.mock.commandCalls(TagResourceCommand).map((c) => c.args[0].input.Tags?.map((t) => t.Key));
     expect(tagged).toEqual([['keyrelay:current']]);
@@ -128,7 +143,7 @@ describe('Step: finishSecret (behaviour 9)', () => {
     const h = await rotationHarness();
     const token = h.start();
     for (const step of ['createSecret', 'setSecret', 'testSecret']) await h.step(step, token);
-    h.sm.fail({ op: 'UpdateSecretVersionStage', error: new Error('Runtime exited'), when: 'after' });
+    h.sm.fail({ op: 'UpdateSecretVersionStage', error: new Error('Runtime exited'), when: 'after', skip: 1 });
     await expect(h.step('finishSecret', token)).rejects.toThrow(/Runtime exited/);
     expect(h.scheduled).toEqual([]);
 
@@ -137,7 +152,7 @@ describe('Step: finishSecret (behaviour 9)', () => {
 
     // Assess
     expect(h.scheduled).toEqual([expect.objectContaining({ keyId: h.initialKeyId })]);
-    expect(h.sm.mock).toHaveReceivedCommandTimes(UpdateSecretVersionStageCommand, 1);
+    expect(h.sm.mock).toHaveReceivedCommandTimes(UpdateSecretVersionStageCommand, 2);
   });
 
   it('counts the grace from the promotion that happens, when retried an hour after a failed move', async () => {
@@ -148,6 +163,7 @@ describe('Step: finishSecret (behaviour 9)', () => {
     h.sm.fail({ op: 'UpdateSecretVersionStage', error: new Error('Runtime exited') });
     await expect(h.step('finishSecret', token)).rejects.toThrow(/Runtime exited/);
     await h.clock.advance(3_600_000);
+    expect(h.sm.stages(h.arn)[token]).toEqual(['AWSPENDING']);
 
     // Act
     await h.step('finishSecret', token);

@@ -85,7 +85,7 @@ describe('Function: createRotationHandler', () => {
       expect(h.sm.mock).toHaveReceivedCommandTimes(UpdateSecretVersionStageCommand, 0);
 
       await h.step('finishSecret', token);
-      expect(h.sm.mock).toHaveReceivedCommandTimes(UpdateSecretVersionStageCommand, 1);
+      expect(h.sm.mock).toHaveReceivedCommandTimes(UpdateSecretVersionStageCommand, 2); // claim AWSPENDING, move AWSCURRENT
       expect(h.sm.stages(h.arn)[token]).toContain('AWSCURRENT');
     });
 

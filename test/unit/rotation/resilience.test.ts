@@ -24,8 +24,10 @@ const POINTS: Array<[string, Point]> = [
   ['PutSecretValue, after it landed', { sm: { op: 'PutSecretValue', when: 'after' } }],
   ['TagResource (deadline)', { sm: { op: 'TagResource' } }],
   ['TagResource, after it landed', { sm: { op: 'TagResource', when: 'after' } }],
-  ['UpdateSecretVersionStage', { sm: { op: 'UpdateSecretVersionStage' } }],
-  ['UpdateSecretVersionStage, after it landed', { sm: { op: 'UpdateSecretVersionStage', when: 'after' } }],
+  ['UpdateSecretVersionStage (the claim of AWSPENDING)', { sm: { op: 'UpdateSecretVersionStage' } }],
+  // The claim landing and the invocation dying before the move abandons the rotation instead, current key intact
+  // (finish-secret.test.ts): a claimed version can no longer be told from a cancelled one.
+  ['UpdateSecretVersionStage (the move), after it landed', { sm: { op: 'UpdateSecretVersionStage', when: 'after', skip: 1 } }],
   ['provider list', { provider: { op: 'list', error: 'unavailable', times: 6 } }],
   ['provider issue', { provider: { op: 'issue', error: 'unavailable', times: 6 } }],
   ['provider issue, after the key was made', { crashAfterIssue: true }],
@@ -41,7 +43,7 @@ function inject(h: Harness, point: Point): void {
 
 /** The end state of a clean rotation, whatever failed on the way. */
 function expectRotated(h: Harness, token: string): void {
-  expect(h.sm.stages(h.arn)).toEqual({ [token]: ['AWSCURRENT', 'AWSPENDING'], [h.initialVersion ?? '']: ['AWSPREVIOUS'] });
+  expect(h.sm.stages(h.arn)).toEqual({ [token]: ['AWSCURRENT'], [h.initialVersion ?? '']: ['AWSPREVIOUS'] });
   const current = parseSecretValue(h.sm.valueAt(h.arn, 'AWSCURRENT'), h.name);
   expect(h.provider.alive().map((k) => k.keyId).sort()).toEqual([h.initialKeyId, current.keyId].sort());
   expect(h.keysFor(token).map((k) => k.keyId)).toEqual([current.keyId]);
