@@ -11,7 +11,11 @@ import type { RetryBudget, RotationStep } from '../lambda/rotation/steps';
 import { createRevokerHandler, freeQuota, metricsFrom } from '../lambda/revoker';
 import { createLogger, createMetrics, ProviderCache, providerForSecret } from '../lambda/runtime';
 import { keySettings, loadConfig, rotationRules, type ResolvedConfig, type ResolvedKey } from '../lib/config';
+import { manifestTrust } from '../lambda/core/manifest';
+import type { SecretTrust } from '../lambda/core/manifest';
+import { METRICS } from '../lambda/core/metrics';
 import { settingsToTags } from '../lambda/core/state';
+import { addToManifest, buildManifest } from '../lib/manifest';
 import { LocalClock, type RanTimer } from './clock';
 import { FunctionRegistry, startBundleFunctions, type FunctionMode, type LocalFunction } from './functions';
 import { functionCredentials, LOCAL_PREFIX, PRINCIPAL_CREDENTIALS, type FunctionRole, type LocalCredentials, type PrincipalInfo } from './iam/principals';
@@ -60,6 +64,8 @@ export class LocalStackError extends KeyRelayError {
 /** What the extra functions factory gets: the revoker's deps (its clients sign as the revoker's role). */
 export interface LocalFunctionDeps {
   sm: SecretsManagerClient;
+  /** The manifest built from the config the stack runs (`lib/manifest.ts`, as a deploy builds it). */
+  trust: SecretTrust;
   clock: LocalClock;
   provider(secret: Parameters<typeof providerForSecret>[0]): Promise<KeyProvider>;
   scheduler: LocalScheduler;
@@ -288,12 +294,20 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     };
     const logger = options.logger ?? createLogger();
     const metrics = options.metrics ?? createMetrics();
+    // As a deploy would: the manifest holds the config's keys (addKey is a deploy of one more key), and the loopback
+    // reference provider is the one plain-http origin it allows.
+    const manifest = buildManifest([], LOCAL_FUNCTIONS.revoker, [new URL(provider.url).origin]);
+    const trust = manifestTrust(manifest, { account: LOCAL_ACCOUNT, region: LOCAL_REGION }, (secret, fields) => {
+      logger.error('settings tags differ from the deployed manifest: the manifest is obeyed, the tags are not', { secret, fields });
+      metrics.singleMetric().addMetric(METRICS.settingsMismatch, 'Count', 1);
+    });
     /** One function's deps: its own clients (signed as its role) and provider cache, as in its own Lambda. */
     const depsFor = (fn: FunctionRole): LocalFunctionDeps => {
       const client = smAs(fn);
       const cache = new ProviderCache();
       return {
         sm: client,
+        trust,
         clock,
         scheduler,
         events,
@@ -373,6 +387,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         ...(key.provider === 'reference' ? { baseUrl: provider.url, quota: String(provider.quota) } : {}),
       };
       const settings = keySettings({ ...key, providerSettings }, { revoker: LOCAL_FUNCTIONS.revoker });
+      addToManifest(manifest, { ...key, providerSettings }, LOCAL_FUNCTIONS.revoker);
       await sm.send(new CreateSecretCommand({ Name: key.name, Tags: settingsToTags(settings) }));
       if (addOptions.issue === false) return;
       await rotation.rotate({

@@ -32,6 +32,11 @@ export const METRICS = {
   orphansRevoked: 'OrphansRevoked',
   /** finishSecret rotated but could not arrange the old key's revocation (the sweep revokes it after its deadline). */
   revocationScheduleFailed: 'RevocationScheduleFailed',
+  /**
+   * A managed secret's `keyrelay:*` tags differ from the deployed manifest (a retag, or a forged secret wearing
+   * keyrelay's tags): the manifest is obeyed, the tags never are. Alarmed.
+   */
+  settingsMismatch: 'SettingsMismatch',
   /** finishSecret rotated but could not publish `KeyRotated` (apps refresh on cache expiry instead). */
   eventPublishFailed: 'EventPublishFailed',
 } as const;

@@ -364,9 +364,17 @@ export function managedSecretFromListEntry(entry: SecretListEntry): ManagedSecre
   });
 }
 
-/** Reads a managed secret's state (one `DescribeSecret`). */
-export async function readManagedSecret(sm: SecretsManagerClient, secretId: string): Promise<ManagedSecret> {
-  return managedSecretFrom(await sm.send(new DescribeSecretCommand({ SecretId: secretId })));
+/**
+ * Reads a managed secret's state (one `DescribeSecret`). With `trust` (the functions' deployed manifest), its settings
+ * are the deploy's, never its tags'.
+ */
+export async function readManagedSecret(
+  sm: SecretsManagerClient,
+  secretId: string,
+  trust?: { settle(secret: ManagedSecret): ManagedSecret },
+): Promise<ManagedSecret> {
+  const secret = managedSecretFrom(await sm.send(new DescribeSecretCommand({ SecretId: secretId })));
+  return trust ? trust.settle(secret) : secret;
 }
 
 /** Writes (or replaces) one key record. */

@@ -384,6 +384,7 @@ export class AwsIamAccessKeys implements KeyProvider {
 
 /** Registry entry for `aws-iam`. See {@link AWS_IAM_API}. */
 export const awsIamProvider: ProviderDefinition = {
+  apiHosts: [], // the AWS SDK picks IAM's endpoint; no baseUrl setting
   type: TYPE,
   settings: stringSettings(Settings),
   capabilities: { disable: true, lastUsed: true },

@@ -191,6 +191,7 @@ export class CloudflareTokens implements KeyProvider {
 
 /** Registry entry for `cloudflare`. */
 export const cloudflareProvider: ProviderDefinition = {
+  apiHosts: ['api.cloudflare.com'],
   type: 'cloudflare',
   settings: stringSettings(Settings),
   capabilities: { disable: true, lastUsed: false },

@@ -111,6 +111,7 @@ export class DatadogApiKeys implements KeyProvider {
 
 /** Registry entry for `datadog`. */
 export const datadogProvider: ProviderDefinition = {
+  apiHosts: DATADOG_SITES.map((site) => `api.${site}`),
   type: 'datadog',
   settings: stringSettings(Settings),
   capabilities: { disable: false, lastUsed: true },

@@ -125,6 +125,7 @@ export class GenericHttpKeys implements KeyProvider {
 
 /** Registry entry for `generic-http`. */
 export const genericHttpProvider: ProviderDefinition = {
+  apiHosts: 'config',
   type: 'generic-http',
   settings: stringSettings(Settings),
   capabilities: { disable: false, lastUsed: false },

@@ -137,6 +137,7 @@ export class OpenAiKeys implements KeyProvider {
 
 /** Registry entry for `openai`. */
 export const openaiProvider: ProviderDefinition = {
+  apiHosts: ['api.openai.com'],
   type: 'openai',
   settings: stringSettings(Settings),
   capabilities: { disable: false, lastUsed: true },

@@ -160,6 +160,8 @@ function toProviderKey(key: z.infer<typeof WireKey>): ProviderKey {
 /** Registry entry for `reference`. See {@link REFERENCE_API}. */
 export const referenceProvider: ProviderDefinition = {
   type: TYPE,
+  // No public host: the local stack allows its loopback provider explicitly (the manifest's allowedOrigins).
+  apiHosts: [],
   settings: stringSettings(Settings),
   capabilities: { disable: true, lastUsed: true },
   quota: QUOTA,

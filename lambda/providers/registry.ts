@@ -13,6 +13,12 @@ export interface ProviderDefinition {
   capabilities: ProviderCapabilities;
   /** Most keys one admin credential may hold, when the provider has a hard limit. */
   quota?: number;
+  /**
+   * Hosts a `baseUrl` setting may name: the provider's documented API hosts (`https:` only), or `config` for a
+   * service the config itself names (generic-http). No `baseUrl` setting at all: the adapter's own default host.
+   * See {@link baseUrlProblem} (`./base-url`).
+   */
+  apiHosts: readonly string[] | 'config';
   /** Whether the adapter needs an admin credential secret (`adminSecret` in the config). */
   needsAdminSecret: boolean;
   create(context: ProviderContext): KeyProvider;

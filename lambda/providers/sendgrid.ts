@@ -106,6 +106,7 @@ export class SendGridApiKeys implements KeyProvider {
 
 /** Registry entry for `sendgrid`. */
 export const sendgridProvider: ProviderDefinition = {
+  apiHosts: ['api.sendgrid.com', 'api.eu.sendgrid.com'],
   type: 'sendgrid',
   settings: stringSettings(Settings),
   capabilities: { disable: false, lastUsed: false },

@@ -145,6 +145,7 @@ export class StripeApiKeys implements KeyProvider {
 
 /** Registry entry for `stripe`. */
 export const stripeProvider: ProviderDefinition = {
+  apiHosts: ['api.stripe.com'],
   type: 'stripe',
   settings: stringSettings(Settings),
   capabilities: { disable: false, lastUsed: true },

@@ -170,6 +170,7 @@ export function expandLabel(name: string): string {
 
 /** Registry entry for `twilio`. */
 export const twilioProvider: ProviderDefinition = {
+  apiHosts: ['iam.twilio.com', 'api.twilio.com'],
   type: 'twilio',
   settings: stringSettings(Settings),
   capabilities: { disable: false, lastUsed: false },

@@ -21,13 +21,13 @@ import {
   type SecretWork,
 } from './lifecycle';
 import { errorName } from '../rotation/versions';
-import { refreshLabels } from './ownership';
+import { ownershipProblem, refreshLabels } from './ownership';
 import type { InspectedKey, RevokerRequest, RevokerResponse } from './protocol';
 
 type Req<A extends RevokerRequest['action']> = Extract<RevokerRequest, { action: A }>;
 
 async function open(deps: RevokerDeps, secretId: string): Promise<SecretWork> {
-  const state = await loadKeyState(deps.sm, secretId);
+  const state = await loadKeyState(deps.sm, secretId, { trust: deps.trust });
   return secretWork(deps, state, await deps.provider(state.secret));
 }
 
@@ -58,7 +58,7 @@ export async function revokeDue(deps: RevokerDeps, request: Req<'revokeDue'>): P
  * @throws RevocationFailedError when a revocation gave up (metric emitted).
  */
 export async function freeQuota(deps: RevokerDeps, secret: Pick<ManagedSecret, 'arn'>, provider: KeyProvider): Promise<number> {
-  const work = secretWork(deps, await loadKeyState(deps.sm, secret.arn, { newSecretOk: true }), provider);
+  const work = secretWork(deps, await loadKeyState(deps.sm, secret.arn, { newSecretOk: true, trust: deps.trust }), provider);
   const listed = await providerCall(work, 'list', undefined, () => provider.list());
   await recordOrphans(work, listed);
   await processDue(work, { quota: true });
@@ -119,17 +119,8 @@ export async function revokeNow(deps: RevokerDeps, request: Req<'revokeNow'>): P
   }
   if (keyId === undefined) throw new NothingToDoError('revokeNow needs keyId or previous: true');
   refuseReferenced(state, keyId, 'rotate first (emergency rotation), or revokeWithoutReplacement if no replacement can be issued');
-  if (!request.previous) {
-    const listed = await providerCall(work, 'list', keyId, () => provider.list());
-    const owner = parseProviderKeyLabel(listed.find((k) => k.keyId === keyId)?.label)?.secret;
-    const known = state.records.has(keyId) || listed.every((k) => k.keyId !== keyId);
-    if (owner !== secretLabelId(state.secret) && !known) {
-      throw new KeyInUseError(
-        `secret '${state.secret.name}': key '${keyId}' is ${owner ? `labelled for secret '${owner}'` : 'not labelled by keyrelay'}; ` +
-          (owner ? `revoke it through '${owner}'` : 'revoke it at the provider by hand'),
-      );
-    }
-  }
+  const problem = await ownershipProblem(work, keyId);
+  if (problem) throw new KeyInUseError(`secret '${state.secret.name}': key '${keyId}' may not be revoked here: ${problem}`);
   const id = keyId;
   audit(deps, 'revokeNow', state.secret.name, { keyId: id, fingerprint: keyFingerprint, operator: request.operator, reason: request.reason });
   const by = request.operator;

@@ -1,6 +1,7 @@
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Clock } from '../core/clock';
+import type { SecretTrust } from '../core/manifest';
 import type { RevocationScheduler } from '../core/ports';
 import type { ManagedSecret } from '../core/state';
 import type { KeyProvider } from '../providers/types';
@@ -42,8 +43,13 @@ export const DEFAULT_RETRY_BUDGET: RetryBudget = { attempts: 5, baseMs: 200, max
 /** Everything the revoker talks to, injected so the same code runs on AWS, locally and under fakes. */
 export interface RevokerDeps {
   sm: SecretsManagerClient;
-  /** The provider adapter for a managed secret (settings and admin credential from its tags). */
+  /** The provider adapter for a managed secret (settings as {@link RevokerDeps.trust} settled them). */
   provider(secret: ManagedSecret): Promise<KeyProvider>;
+  /**
+   * The deploy's manifest: which secrets this deployment manages and their settings (tags are only a mirror). The
+   * deployed and local functions always have one. @default - settings from the tags (unit tests)
+   */
+  trust?: SecretTrust;
   clock: Clock;
   scheduler: RevocationScheduler;
   logger: RevokerLogger;

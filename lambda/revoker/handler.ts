@@ -60,6 +60,7 @@ export const handler: RevokerHandler = (event, context) => {
     const runtime = runtimeFromEnv();
     return createRevokerHandler({
       sm: runtime.sm,
+      trust: runtime.trust,
       provider: runtime.provider,
       clock: runtime.clock,
       scheduler: runtime.scheduler,

@@ -1,5 +1,6 @@
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretTrust } from '../core/manifest';
 import { parseSecretValue, type SecretValue } from '../core/secret-value';
 import {
   labelledTokenFor,
@@ -91,15 +92,17 @@ export interface LoadOptions {
    * @default false
    */
   newSecretOk?: boolean;
+  /** The deploy's manifest: settings from it, never from tags (see `RevokerDeps.trust`). @default - tags */
+  trust?: SecretTrust;
 }
 
 /**
- * Re-reads a secret and the values of its `AWSCURRENT` and `AWSPENDING` versions (every action starts here).
+ * Re-reads a secret (settings from `options.trust` when given) and the values of its `AWSCURRENT` and `AWSPENDING` versions (every action starts here).
  * @throws StateError when the current value is not a valid secret value (see {@link LoadOptions.newSecretOk}): then
  * which key is in use is unknown, so nothing may be revoked until it is fixed.
  */
 export async function loadKeyState(sm: SecretsManagerClient, secretId: string, options: LoadOptions = {}): Promise<KeyState> {
-  const secret = await readManagedSecret(sm, secretId);
+  const secret = await readManagedSecret(sm, secretId, options.trust);
   const holders = stageHolders(secret.versions);
   const [current, pending] = await Promise.all([
     holders.current === undefined

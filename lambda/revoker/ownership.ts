@@ -40,7 +40,7 @@ export async function ownershipProblem(work: SecretWork, keyId: string, allowRef
  * @returns the fresh state, records included.
  */
 export async function refreshLabels(work: SecretWork): Promise<KeyState> {
-  const fresh = await loadKeyState(work.deps.sm, work.state.secret.arn);
+  const fresh = await loadKeyState(work.deps.sm, work.state.secret.arn, { trust: work.deps.trust });
   work.state.holders = fresh.holders;
   work.state.referenced = fresh.referenced;
   work.state.current = fresh.current;

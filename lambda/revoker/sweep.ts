@@ -138,8 +138,15 @@ async function groupByListing(
  * Judges one secret that may have work: re-reads its state and values (after the group's listing, so a key issued by
  * a rotation that started in between has its pending token visible), records orphans and acts on due records.
  */
-async function sweepSecret(deps: RevokerDeps, provider: KeyProvider, secret: ManagedSecret, keys: ProviderKey[]): Promise<SecretWork> {
-  const work = secretWork(deps, await loadKeyState(deps.sm, secret.arn), provider);
+async function sweepSecret(
+  deps: RevokerDeps,
+  provider: KeyProvider,
+  secret: ManagedSecret,
+  keys: ProviderKey[],
+  listed: ProviderKey[],
+): Promise<SecretWork> {
+  const work = secretWork(deps, await loadKeyState(deps.sm, secret.arn, { trust: deps.trust }), provider);
+  work.listed = listed; // the ownership check reads every key's label, not only this secret's
   await recordOrphans(work, keys);
   const before = work.outcomes.length;
   await processDue(work);
@@ -181,8 +188,19 @@ export async function reconcile(
   const listed = request.secretId ? [await readOne(deps, request.secretId)] : await listManagedSecrets(deps.sm);
   const secrets: ManagedSecret[] = [];
   for (const entry of listed) {
-    if (entry.secret) secrets.push(entry.secret);
-    else failed(entry.arn, entry.error);
+    if (!entry.secret) failed(entry.arn, entry.error);
+    else if (!deps.trust) secrets.push(entry.secret);
+    else if (deps.trust.declares(entry.secret.name)) {
+      try {
+        secrets.push(deps.trust.settle(entry.secret));
+      } catch (err) {
+        failed(entry.arn, err);
+      }
+    } else {
+      // Forged, or another deployment's: alarmed, never acted on, and not a failure of this sweep.
+      deps.metrics.addMetric(METRICS.settingsMismatch, 'Count', 1);
+      deps.logger.error("a secret wears keyrelay's tags but this deployment does not declare it: left alone", { secret: entry.arn });
+    }
   }
   const outOfTime = (): boolean => (deps.remainingMs?.() ?? Infinity) < SWEEP_RESERVE_MS;
   const deferred: string[] = [];
@@ -192,9 +210,11 @@ export async function reconcile(
       continue;
     }
     let byOwner: Map<string, ProviderKey[]>;
+    let all: ProviderKey[];
     try {
       const first = members[0] as Group['members'][number];
-      byOwner = keysBySecret(await callProvider(deps, first.provider, first.secret.name, 'list', undefined, () => first.provider.list()));
+      all = await callProvider(deps, first.provider, first.secret.name, 'list', undefined, () => first.provider.list());
+      byOwner = keysBySecret(all);
     } catch (err) {
       for (const { secret } of members) failed(secret.arn, err);
       continue;
@@ -210,7 +230,7 @@ export async function reconcile(
         continue;
       }
       try {
-        const work = await sweepSecret(deps, provider, secret, keys);
+        const work = await sweepSecret(deps, provider, secret, keys, all);
         outcomes.push(...work.outcomes);
         failures.push(...work.failures);
         gauges.add(work.state, deps.clock.now());

@@ -2,6 +2,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { isoTime, type Clock } from '../core/clock';
+import type { SecretTrust } from '../core/manifest';
 import { describeError, RotationStateError } from '../core/errors';
 import { METRICS } from '../core/metrics';
 import type { EventPublisher, RevocationScheduler } from '../core/ports';
@@ -78,6 +79,11 @@ const BUDGET_DEFAULTS: Required<RetryBudget> = {
 /** Everything the steps use, injected: the same code runs on AWS, under aws-sdk-client-mock and in the local stack. */
 export interface RotationDeps {
   sm: SecretsManagerClient;
+  /**
+   * The deploy's manifest: which secrets this deployment manages and their settings (tags are only a mirror). The
+   * deployed and local functions always have one. @default - settings from the tags (unit tests)
+   */
+  trust?: SecretTrust;
   /** The adapter for a secret's provider (on AWS: `providerForSecret` from lambda/runtime). Called only by steps that need it. */
   provider(secret: ManagedSecret): Promise<KeyProvider>;
   clock: Clock;
@@ -175,7 +181,7 @@ export async function runStep(deps: RotationDeps, req: StepRequest, cache: Versi
   };
   let providerType = 'unknown';
   try {
-    const secret = await call(() => readManagedSecret(deps.sm, req.secretId));
+    const secret = await call(() => readManagedSecret(deps.sm, req.secretId, deps.trust));
     providerType = secret.settings.provider;
     let provider: Promise<KeyProvider> | undefined;
     const ctx: StepContext = { deps, req, secret, cache, budget, deadline, call, provider: () => (provider ??= deps.provider(secret)) };
@@ -470,7 +476,7 @@ async function finishSecret(ctx: StepContext): Promise<void> {
     if (errorName(err) !== 'InvalidParameterException') throw err;
     throw new RotationCancelledError(secret.name, req.token, 'its AWSPENDING label was removed (keyrelay cancel) before finishSecret could claim it');
   }
-  refuseCancelled(await ctx.call(() => readManagedSecret(deps.sm, secret.arn)), req.token, pending.keyId);
+  refuseCancelled(await ctx.call(() => readManagedSecret(deps.sm, secret.arn, deps.trust)), req.token, pending.keyId);
   await promoteVersion(deps.sm, ctx.call, secret, req.token, current?.versionId);
   deps.metrics.singleMetric().addDimensions({ provider: secret.settings.provider }).addMetric(METRICS.rotationSucceeded, MetricUnit.Count, 1);
   req.log.info('rotation finished', {

@@ -1,8 +1,14 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { systemClock, type Clock } from '../core/clock';
 import { ENV } from '../core/env';
+import { ConfigError } from '../core/errors';
+import { MANIFEST_FILE, manifestTrust, parseManifest, type SecretTrust } from '../core/manifest';
+import { METRICS } from '../core/metrics';
 import type { EventPublisher, RevocationScheduler } from '../core/ports';
 import type { ManagedSecret } from '../core/state';
 import type { KeyProvider } from '../providers/types';
@@ -27,6 +33,8 @@ export { providerForSecret, ProviderCache } from './provider';
 export interface Runtime {
   sm: SecretsManagerClient;
   clock: Clock;
+  /** The deployed manifest: the only source of settings. */
+  trust: SecretTrust;
   provider(secret: ManagedSecret): Promise<KeyProvider>;
   scheduler: RevocationScheduler;
   events: EventPublisher;
@@ -69,14 +77,20 @@ export function runtimeFromEnv(env: NodeJS.ProcessEnv = process.env, timeouts: A
     const [{ EventBridgeClient }, { eventBridgePublisher }] = await Promise.all([import('@aws-sdk/client-eventbridge'), import('./events')]);
     return eventBridgePublisher(new EventBridgeClient(config), env[ENV.eventBus] ?? 'default');
   });
+  const logger = createLogger();
+  const metrics = createMetrics();
   return {
     sm,
     clock,
+    trust: trustFromEnv(env, (secret, fields) => {
+      logger.error('settings tags differ from the deployed manifest: the manifest is obeyed, the tags are not', { secret, fields });
+      metrics.singleMetric().addMetric(METRICS.settingsMismatch, MetricUnit.Count, 1);
+    }),
     provider: (secret) => providerForSecret(secret, sm, clock),
     scheduler: { scheduleRevocation: async (request) => (await scheduler()).scheduleRevocation(request) },
     events: { keyRotated: async (detail) => (await events()).keyRotated(detail) },
-    logger: createLogger(),
-    metrics: createMetrics(),
+    logger,
+    metrics,
   };
 }
 
@@ -90,4 +104,29 @@ function onFirstUse<T>(load: () => Promise<T>): () => Promise<T> {
     });
     return loading;
   };
+}
+
+/**
+ * Names another manifest file than the one beside the bundle: tests, and function processes the local stack starts.
+ * Not set on AWS (the deploy ships the manifest inside the code).
+ */
+export const MANIFEST_PATH_ENV = 'KEYRELAY_MANIFEST';
+
+/**
+ * The deployed manifest (`manifest.json` beside the bundle, or the file `KEYRELAY_MANIFEST` names), trusted for
+ * secrets of this function's own account and region (read from the revoker's ARN). Fails closed: without a manifest
+ * the functions act on nothing.
+ * @throws ConfigError when the manifest is missing or invalid.
+ */
+export function trustFromEnv(env: NodeJS.ProcessEnv, onMismatch: (secret: string, fields: string[]) => void): SecretTrust {
+  // __dirname exists in the deployed CommonJS bundle; the source runs as ESM only in tests and the local stack.
+  const path = env[MANIFEST_PATH_ENV] ?? join(typeof __dirname === 'string' ? __dirname : process.cwd(), MANIFEST_FILE);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`no keyrelay manifest at '${path}': the functions act only on the keys a deploy declares; redeploy keyrelay`, { cause: err });
+  }
+  const arn = /^arn:[^:]+:lambda:([^:]+):(\d{12}):/.exec(env[ENV.revokerArn] ?? '');
+  return manifestTrust(parseManifest(text, path), { region: arn?.[1] ?? env.AWS_REGION, account: arn?.[2] }, onMismatch);
 }

@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -28,6 +31,13 @@ async function blackHole(): Promise<string> {
   return `http://127.0.0.1:${address.port}`;
 }
 
+/** A manifest declaring no key: the runtime fails closed without one. */
+function emptyManifest(): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'keyrelay-manifest-')), 'manifest.json');
+  writeFileSync(path, JSON.stringify({ version: 1, keys: {}, allowedOrigins: [] }));
+  return path;
+}
+
 describe('Function: runtimeFromEnv', () => {
   it('gives every AWS call a timeout, so a missing network path fails the step with a transient TimeoutError', async () => {
     // Prepare
@@ -36,6 +46,7 @@ describe('Function: runtimeFromEnv', () => {
       AWS_REGION: 'eu-west-1',
       AWS_ACCESS_KEY_ID: 'test',
       AWS_SECRET_ACCESS_KEY: 'test',
+      KEYRELAY_MANIFEST: emptyManifest(),
     });
     const runtime = runtimeFromEnv(process.env, { connectionTimeout: 200, requestTimeout: 200 });
 
