@@ -40,7 +40,11 @@ export async function ownershipProblem(work: SecretWork, keyId: string, allowRef
  * @returns the fresh state, records included.
  */
 export async function refreshLabels(work: SecretWork): Promise<KeyState> {
-  const fresh = await loadKeyState(work.deps.sm, work.state.secret.arn, { trust: work.deps.trust });
+  const fresh = await loadKeyState(work.deps.sm, work.state.secret.arn, {
+    trust: work.deps.trust,
+    // As lenient as the load the work opened with: a new secret's placeholder holds no key (freeQuota).
+    newSecretOk: work.state.holders.current !== undefined && work.state.current === undefined,
+  });
   work.state.holders = fresh.holders;
   work.state.referenced = fresh.referenced;
   work.state.current = fresh.current;
