@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { IAMClient, CreateRoleCommand } from '@aws-sdk/client-iam';
@@ -9,9 +12,9 @@ import type { KeyProvider } from '../lambda/providers/types';
 import { createRotationHandler } from '../lambda/rotation/handler';
 import type { RetryBudget, RotationStep } from '../lambda/rotation/steps';
 import { createRevokerHandler, freeQuota, metricsFrom } from '../lambda/revoker';
-import { createLogger, createMetrics, ProviderCache, providerForSecret } from '../lambda/runtime';
+import { createLogger, createMetrics, MANIFEST_PATH_ENV, ProviderCache, providerForSecret } from '../lambda/runtime';
 import { keySettings, loadConfig, rotationRules, type ResolvedConfig, type ResolvedKey } from '../lib/config';
-import { manifestTrust } from '../lambda/core/manifest';
+import { MANIFEST_FILE, manifestJson, manifestTrust } from '../lambda/core/manifest';
 import type { SecretTrust } from '../lambda/core/manifest';
 import { METRICS } from '../lambda/core/metrics';
 import { settingsToTags } from '../lambda/core/state';
@@ -332,12 +335,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     };
     const deps = depsFor('revoker');
     const functionMode = options.functionMode ?? 'in-process';
+    let manifestFile: string | undefined;
     let rotate: (event: unknown) => Promise<unknown>;
     let lambdaRuntime: LambdaRuntime | undefined;
     if (functionMode === 'bundle') {
       // What the template gives each function (handler, timeout, memory, environment), from the deployment the local
       // IAM judges by: the local deployment's names and ARNs.
       const { functions: deployedFunctions } = iam.deployment();
+      manifestFile = join(mkdtempSync(join(tmpdir(), 'keyrelay-manifest-')), MANIFEST_FILE);
+      writeFileSync(manifestFile, manifestJson(manifest));
       const runtime = startBundleFunctions({
         registry: functions,
         names: LOCAL_FUNCTIONS,
@@ -346,7 +352,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         settings: { rotation: deployedFunctions.rotation.settings, revoker: deployedFunctions.revoker.settings },
         credentials: functionCredentials,
         bundlesDir: options.bundlesDir,
-        environment: options.functionEnvironment,
+        environment: { [MANIFEST_PATH_ENV]: manifestFile, ...options.functionEnvironment },
       });
       lambdaRuntime = runtime;
       stops.push(() => runtime.stop());
@@ -388,6 +394,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       };
       const settings = keySettings({ ...key, providerSettings }, { revoker: LOCAL_FUNCTIONS.revoker });
       addToManifest(manifest, { ...key, providerSettings }, LOCAL_FUNCTIONS.revoker);
+      if (manifestFile) writeFileSync(manifestFile, manifestJson(manifest)); // the bundles' deploy of one more key
       await sm.send(new CreateSecretCommand({ Name: key.name, Tags: settingsToTags(settings) }));
       if (addOptions.issue === false) return;
       await rotation.rotate({

@@ -1,7 +1,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { systemClock, type Clock } from '../core/clock';
@@ -121,12 +121,24 @@ export const MANIFEST_PATH_ENV = 'KEYRELAY_MANIFEST';
 export function trustFromEnv(env: NodeJS.ProcessEnv, onMismatch: (secret: string, fields: string[]) => void): SecretTrust {
   // __dirname exists in the deployed CommonJS bundle; the source runs as ESM only in tests and the local stack.
   const path = env[MANIFEST_PATH_ENV] ?? join(typeof __dirname === 'string' ? __dirname : process.cwd(), MANIFEST_FILE);
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new ConfigError(`no keyrelay manifest at '${path}': the functions act only on the keys a deploy declares; redeploy keyrelay`, { cause: err });
-  }
   const arn = /^arn:[^:]+:lambda:([^:]+):(\d{12}):/.exec(env[ENV.revokerArn] ?? '');
-  return manifestTrust(parseManifest(text, path), { region: arn?.[1] ?? env.AWS_REGION, account: arn?.[2] }, onMismatch);
+  const home = { region: arn?.[1] ?? env.AWS_REGION, account: arn?.[2] };
+  // Read again when the file changes: never on AWS (the code is immutable), each added key of the local stack.
+  let loaded: { stamp: string; trust: SecretTrust } | undefined;
+  const current = (): SecretTrust => {
+    let stamp: string;
+    let text: string;
+    try {
+      const stat = statSync(path);
+      stamp = `${stat.mtimeMs} ${stat.size}`;
+      if (loaded?.stamp === stamp) return loaded.trust;
+      text = readFileSync(path, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`no keyrelay manifest at '${path}': the functions act only on the keys a deploy declares; redeploy keyrelay`, { cause: err });
+    }
+    loaded = { stamp, trust: manifestTrust(parseManifest(text, path), home, onMismatch) };
+    return loaded.trust;
+  };
+  current();
+  return { settle: (secret) => current().settle(secret), declares: (name) => current().declares(name) };
 }
