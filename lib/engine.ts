@@ -339,6 +339,8 @@ export class KeyRelayEngine extends Construct {
       'secretsmanager:DescribeSecret',
       'secretsmanager:GetSecretValue',
       'secretsmanager:UpdateSecretVersionStage',
+      // import and rollback are revoker actions: on-call asks, the revoker checks and writes.
+      'secretsmanager:PutSecretValue',
     ]);
     for (const role of [rotationRole, revokerRole]) {
       this.grantKeyRecords(role);
@@ -658,12 +660,12 @@ export class KeyRelayEngine extends Construct {
   /**
    * What the CLI needs, and no more. No `GetSecretValue`: on-call never reads a live key (`status` works from
    * DescribeSecret, tags and the revoker's `inspect`; only `status --fingerprints` reads values, and needs that grant
-   * on top); reading every key would make this policy a leak path. `PutSecretValue` (with the key through Secrets
-   * Manager) serves `import`, which adopts a key an app already uses. Not included: `retire` (CancelRotateSecret and
-   * removing keyrelay's tags), a platform-engineer action that takes a key out of keyrelay.
+   * on top). No `PutSecretValue`, `UpdateSecretVersionStage` or key-record tags: `import`, `rollback`, `cancel`,
+   * `retire` and every record change are revoker actions that check their input (docs/security.md). `RotateSecret`
+   * only with this engine's rotation function. Not included: turning rotation off and removing keyrelay's tags (the
+   * end of `retire`), a platform-engineer action that takes a key out of keyrelay.
    */
   private createOnCallPolicy(prefix: string): iam.ManagedPolicy {
-    const stack = Stack.of(this);
     const sm = (sid: string, actions: string[], extra: Record<string, Record<string, string | string[]>> = {}) =>
       new iam.PolicyStatement({ sid, actions, resources: [this.secretArnPattern], conditions: { ...this.managedSecretCondition, ...extra } });
     const policy = new iam.ManagedPolicy(this, 'OnCallPolicy', {
@@ -671,26 +673,15 @@ export class KeyRelayEngine extends Construct {
       description: 'keyrelay CLI: status, plan, rotate, emergency, cancel, restore, rollback, history, freeze, import',
       statements: [
         new iam.PolicyStatement({ sid: 'FindManagedSecrets', actions: ['secretsmanager:ListSecrets'], resources: ['*'] }),
-        sm('InspectAndRotate', [
-          'secretsmanager:DescribeSecret',
-          'secretsmanager:ListSecretVersionIds',
-          'secretsmanager:RotateSecret',
-          'secretsmanager:UpdateSecretVersionStage',
-          'secretsmanager:PutSecretValue',
-        ]),
+        sm('Inspect', ['secretsmanager:DescribeSecret', 'secretsmanager:ListSecretVersionIds']),
+        // Only rotations run by this engine's rotation function: the secret must name it, and a request that names a
+        // function must name it too (the CLI's own rotate names none, so a plain condition on the request would deny it).
+        sm('RotateWithThisEngine', ['secretsmanager:RotateSecret'], {
+          ArnEquals: { 'secretsmanager:resource/AllowRotationLambdaArn': this.rotationFunction.functionArn },
+          ArnEqualsIfExists: { 'secretsmanager:RotationLambdaARN': this.rotationFunction.functionArn },
+        }),
         sm('Freeze', ['secretsmanager:TagResource', 'secretsmanager:UntagResource'], {
           'ForAllValues:StringEquals': { 'aws:TagKeys': [TAGS.frozen] },
-        }),
-        // rollback gives the key it demotes a fresh grace deadline (a key record), as finishSecret does. Writing one
-        // gives on-call nothing new: it can already revoke a non-current key at once through the revoker.
-        sm('RollbackDeadline', ['secretsmanager:TagResource'], {
-          'ForAllValues:StringLike': { 'aws:TagKeys': [`${TAGS.keyRecord}*`] },
-        }),
-        new iam.PolicyStatement({
-          sid: 'ImportEncryptsThroughSecretsManager',
-          actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
-          resources: [this.key.keyArn],
-          conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${stack.region}.amazonaws.com` } },
         }),
         new iam.PolicyStatement({
           sid: 'InvokeFunctions',

@@ -1,6 +1,6 @@
 import { CancelRotateSecretCommand, UntagResourceCommand } from '@aws-sdk/client-secrets-manager';
 import { isoTime } from '../../lambda/core/clock';
-import { setFrozen, stageHolders } from '../../lambda/core/state';
+import { setFrozen } from '../../lambda/core/state';
 import { withThrottleRetry } from '../aws';
 import { confirm } from '../confirm';
 import type { Context } from '../context';
@@ -12,8 +12,8 @@ import { tagSafe } from './freeze';
 
 /**
  * `keyrelay retire NAME [--hand-over]`: stops managing a key. After a typed confirmation: freezes it (no rotation
- * starts meanwhile), abandons a pending rotation, revokes every recorded old key and, unless `--hand-over`, the
- * current key too; then turns rotation off (`CancelRotateSecret`, which is exactly that) and removes keyrelay's tags.
+ * starts meanwhile), then the revoker's `retire` action abandons a pending rotation, revokes every recorded old key
+ * and, unless `--hand-over`, the current key too; then turns rotation off (`CancelRotateSecret`, which is exactly that) and removes keyrelay's tags.
  * The on-call policy allows the first part only: without the last two permissions it says to remove the key from
  * keyrelay.config.json and deploy, which does the same.
  */
@@ -30,21 +30,10 @@ export async function runRetire(ctx: Context, options: { name: string; json: boo
   });
   await withThrottleRetry(ctx.clock, () => setFrozen(ctx.clients.sm, secret.arn, tagSafe(`${isoTime(ctx.clock.now())} ${operator}: retiring: ${reason}`)));
   const done = ['frozen: no rotation starts while it is retired'];
-  const holders = stageHolders(secret.versions);
-  if (holders.pending && holders.pending !== holders.current) {
-    const answer = await invokeRevoker(ctx, secret, { action: 'cancel', secretId: secret.arn, reason, operator });
-    done.push('pending rotation abandoned', ...describeOutcomes(answer.keys));
-  }
-  // After a rollback the current key's record is still there (the next finishSecret replaces it): the revoker
-  // refuses to revoke a current key by id, and with --hand-over it must stay anyway.
-  for (const record of secret.records.filter((r) => r.phase !== 'revoked' && (r.versionId === undefined || r.versionId !== holders.current))) {
-    const answer = await invokeRevoker(ctx, secret, { action: 'revokeNow', secretId: secret.arn, keyId: record.keyId, reason, operator });
-    done.push(...describeOutcomes(answer.keys));
-  }
-  if (!options.handOver && holders.current) {
-    const answer = await invokeRevoker(ctx, secret, { action: 'revokeWithoutReplacement', secretId: secret.arn, reason, operator, acceptDowntime: true });
-    done.push(...describeOutcomes(answer.keys));
-  }
+  // The revoker abandons a pending rotation, revokes every recorded key (through its ownership check) and, unless
+  // handed over, the current key.
+  const answer = await invokeRevoker(ctx, secret, { action: 'retire', secretId: secret.arn, handOver: options.handOver, reason, operator });
+  done.push(...describeOutcomes(answer.keys));
   try {
     await withThrottleRetry(ctx.clock, () => ctx.clients.sm.send(new CancelRotateSecretCommand({ SecretId: secret.arn })));
     const keys = [...Object.keys(secret.tags).filter((k) => k.startsWith('keyrelay:')), 'keyrelay:frozen'];

@@ -4,6 +4,7 @@ import { runtimeFromEnv } from '../runtime';
 import { metricsFrom, type RevokerDeps } from './deps';
 import type { RevokerRequest, RevokerResponse } from './protocol';
 import { parseRevokerRequest } from './request';
+import { importKey, retire, rollback } from './oncall';
 import { reconcile } from './sweep';
 
 /** The part of the Lambda context the revoker reads: how long the invocation has left (the sweep's budget). */
@@ -16,7 +17,7 @@ export type RevokerHandler = (event: unknown, context?: RevokerContext) => Promi
 
 type Actions = { [A in RevokerRequest['action']]: (deps: RevokerDeps, request: Extract<RevokerRequest, { action: A }>) => Promise<RevokerResponse> };
 
-const ACTIONS: Actions = { revokeDue, reconcile, revokeNow, revokeWithoutReplacement, cancel, restore, inspect };
+const ACTIONS: Actions = { revokeDue, reconcile, revokeNow, revokeWithoutReplacement, cancel, restore, rollback, import: importKey, retire, inspect };
 
 /**
  * Builds the revoker handler from injected deps: validates the payload (a malformed one throws

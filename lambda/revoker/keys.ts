@@ -94,6 +94,11 @@ export interface LoadOptions {
   newSecretOk?: boolean;
   /** The deploy's manifest: settings from it, never from tags (see `RevokerDeps.trust`). @default - tags */
   trust?: SecretTrust;
+  /**
+   * Values read earlier in the same action: a version's value never changes once it holds one, so a label still on
+   * the same version is not read again (the ownership re-read costs one DescribeSecret). @default - read both
+   */
+  known?: Pick<KeyState, 'holders' | 'current' | 'pending'>;
 }
 
 /**
@@ -104,11 +109,18 @@ export interface LoadOptions {
 export async function loadKeyState(sm: SecretsManagerClient, secretId: string, options: LoadOptions = {}): Promise<KeyState> {
   const secret = await readManagedSecret(sm, secretId, options.trust);
   const holders = stageHolders(secret.versions);
+  const { known } = options;
   const [current, pending] = await Promise.all([
     holders.current === undefined
       ? Promise.resolve(undefined)
-      : readVersionText(sm, secret, holders.current).then((text) => parseVersion(text, secret, options.newSecretOk ? 'keyless' : 'strict')),
-    holders.pending === holders.current ? Promise.resolve(undefined) : readVersionValue(sm, secret, holders.pending, false),
+      : known?.current && known.holders.current === holders.current
+        ? Promise.resolve(known.current)
+        : readVersionText(sm, secret, holders.current).then((text) => parseVersion(text, secret, options.newSecretOk ? 'keyless' : 'strict')),
+    holders.pending === holders.current
+      ? Promise.resolve(undefined)
+      : known?.pending && known.holders.pending === holders.pending
+        ? Promise.resolve(known.pending)
+        : readVersionValue(sm, secret, holders.pending, false),
   ]);
   const referenced = new Map<string, string[]>();
   if (current) referenced.set(current.keyId, ['AWSCURRENT', ...(holders.pending === holders.current ? ['AWSPENDING'] : [])]);

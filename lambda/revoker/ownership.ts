@@ -44,6 +44,7 @@ export async function refreshLabels(work: SecretWork): Promise<KeyState> {
     trust: work.deps.trust,
     // As lenient as the load the work opened with: a new secret's placeholder holds no key (freeQuota).
     newSecretOk: work.state.holders.current !== undefined && work.state.current === undefined,
+    known: work.state,
   });
   work.state.holders = fresh.holders;
   work.state.referenced = fresh.referenced;

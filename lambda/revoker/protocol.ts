@@ -44,6 +44,15 @@ export type RevokerRequest =
   | { action: 'cancel'; secretId: string; reason?: string; operator: string }
   /** Re-enable a disabled key during its observation window and push its deadline out. */
   | { action: 'restore'; secretId: string; keyId?: string; reason?: string; operator: string }
+  /**
+   * On-call: `AWSCURRENT` back to the `AWSPREVIOUS` version while its key is still valid (judged on the revoker's clock
+   * and by the provider); the key it demotes gets a full grace period.
+   */
+  | { action: 'rollback'; secretId: string; reason?: string; operator: string }
+  /** On-call: adopt a key an application already uses as the new `AWSCURRENT`, checked with the provider first. */
+  | { action: 'import'; secretId: string; keyId: string; apiKey: string; reason?: string; operator: string }
+  /** On-call: stop managing a key: abandon its rotation, revoke its recorded keys and, unless `handOver`, the current one. */
+  | { action: 'retire'; secretId: string; handOver: boolean; reason?: string; operator: string }
   /** The provider's keys for a secret with their state, and the quota headroom. Changes nothing. */
   | { action: 'inspect'; secretId: string };
 

@@ -33,6 +33,17 @@ export const RevokerRequestSchema: z.ZodMiniType<RevokerRequest> = z.discriminat
   }),
   z.object({ action: z.literal('cancel'), secretId, reason: z.optional(text), operator: text }),
   z.object({ action: z.literal('restore'), secretId, keyId, reason: z.optional(text), operator: text }),
+  z.object({ action: z.literal('rollback'), secretId, reason: z.optional(text), operator: text }),
+  z.object({
+    action: z.literal('import'),
+    secretId,
+    // It names the key's lifecycle record (a tag key): the characters tags allow.
+    keyId: z.string().check(z.regex(/^[\p{L}\p{N}_.:/=+\-@]{1,100}$/u, "must be the provider's key id (letters, digits and _ . : / = + - @)")),
+    apiKey: z.string().check(z.minLength(1, 'must not be empty'), z.maxLength(8192)),
+    reason: z.optional(text),
+    operator: text,
+  }),
+  z.object({ action: z.literal('retire'), secretId, handOver: z.boolean(), reason: z.optional(text), operator: text }),
   z.object({ action: z.literal('inspect'), secretId }),
 ]) as z.ZodMiniType<RevokerRequest>;
 
@@ -49,7 +60,7 @@ export function parseRevokerRequest(payload: unknown): RevokerRequest {
     throw new RevokerRequestError(
       `revoker request invalid at '${field}': ${issue?.message ?? 'does not match the protocol'}` +
         (got ? ` (got ${got})` : '') +
-        '; expected { action: revokeDue | reconcile | revokeNow | revokeWithoutReplacement | cancel | restore | inspect, secretId, ... }',
+        '; expected { action: revokeDue | reconcile | revokeNow | revokeWithoutReplacement | cancel | restore | rollback | import | retire | inspect, secretId, ... }',
     );
   }
   const request = parsed.data;

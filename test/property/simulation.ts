@@ -1,9 +1,8 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
-import { UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import fc from 'fast-check';
 import { parseSecretValue } from '../../lambda/core/secret-value';
-import { demotionRecord, labelledTokenFor, providerKeyLabel, putKeyRecord, readManagedSecret, settingsToTags, stageHolders, type KeySettings } from '../../lambda/core/state';
+import { labelledTokenFor, providerKeyLabel, readManagedSecret, settingsToTags, stageHolders, type KeySettings } from '../../lambda/core/state';
 import type { FakeFault } from '../support/fake-provider';
 import { createRotationHandler, ROTATION_STEPS, type RotationHandler } from '../../lambda/rotation';
 import { freeQuota } from '../../lambda/revoker/actions';
@@ -348,20 +347,10 @@ export async function runScenario(scenario: Scenario): Promise<void> {
         case 'crashAfterIssue':
           provider.crashAfterIssue = true;
           break;
-        case 'rollback': {
-          const s = secrets[op.secret]!;
-          const { current, pending, previous } = stageHolders(sm.stages(s.arn));
-          if (previous === undefined || (pending !== undefined && pending !== current)) break;
-          const key = parseSecretValue(sm.valueAt(s.arn, 'AWSPREVIOUS'), s.name).keyId;
-          if (provider.keys.get(key)?.status !== 'active') break; // nobody rolls back to a dead key
-          // As `keyrelay rollback`: the demoted key (named by the current-key note or a record) gets a fresh deadline.
-          const state = await readManagedSecret(sm.client, s.arn);
-          const demoted = state.currentKey && state.currentKey.versionId === current ? state.currentKey.keyId : state.records.find((r) => r.versionId === current)?.keyId;
-          const deadline = demoted === undefined || current === undefined ? undefined : demotionRecord(state, demoted, current, clock.now());
-          if (deadline) await putKeyRecord(sm.client, s.arn, { ...deadline, reason: 'rollback' });
-          await sm.send(new UpdateSecretVersionStageCommand({ SecretId: s.arn, VersionStage: 'AWSCURRENT', MoveToVersionId: previous, RemoveFromVersionId: current }));
+        case 'rollback':
+          // The revoker's own rule (lambda/revoker/oncall.ts), as `keyrelay rollback` asks for it.
+          await invoke({ action: 'rollback', secretId: secrets[op.secret]!.arn, operator: 'sim' });
           break;
-        }
         case 'strayKey':
           await provider.issue({ label: providerKeyLabel(secrets[op.secret]!, `stray-${++tokens}`) });
           break;

@@ -209,33 +209,43 @@ describe('Class: KeyRelayEngine', () => {
       expect(put[0]!.Condition).toEqual({ StringEquals: { 'events:source': 'keyrelay' } });
     });
 
-    it('gives on-call exactly the CLI actions: no GetSecretValue, tag writes only for freeze and key records, as an output', () => {
+    it('gives on-call exactly the CLI actions: no value writes, no label moves, tag writes only for freeze, as an output', () => {
       // Prepare
       const managed = Object.values(engine.findResources('AWS::IAM::ManagedPolicy')) as Json[];
       const statements = managed.flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
       const actions = statements.flatMap((s) => asArray(s.Action));
       // Assess
       expect(managed).toHaveLength(1);
-      expect(actions).not.toContain('secretsmanager:GetSecretValue');
+      for (const denied of ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue', 'secretsmanager:UpdateSecretVersionStage']) {
+        expect(actions).not.toContain(denied);
+      }
       expect(actions).toEqual(
-        expect.arrayContaining([
-          'secretsmanager:ListSecrets',
-          'secretsmanager:DescribeSecret',
-          'secretsmanager:RotateSecret',
-          'secretsmanager:UpdateSecretVersionStage',
-          'secretsmanager:TagResource',
-          'lambda:InvokeFunction',
-          'cloudwatch:DescribeAlarms',
-        ]),
+        expect.arrayContaining(['secretsmanager:ListSecrets', 'secretsmanager:DescribeSecret', 'secretsmanager:RotateSecret', 'secretsmanager:TagResource', 'lambda:InvokeFunction', 'cloudwatch:DescribeAlarms']),
       );
-      // Every tag write is bounded to keyrelay's freeze tag, or to key records (rollback's fresh deadline).
+      // The only tag on-call writes is the freeze note: key records are the functions' alone.
       const tagging = statements.filter((s) => asArray(s.Action).some((a) => a.endsWith('TagResource')));
-      expect(tagging.map((s) => s.Condition)).toEqual([
-        expect.objectContaining({ 'ForAllValues:StringEquals': { 'aws:TagKeys': [TAGS.frozen] } }),
-        expect.objectContaining({ 'ForAllValues:StringLike': { 'aws:TagKeys': [`${TAGS.keyRecord}*`] } }),
-      ]);
-      expect(asArray(tagging[1]!.Action)).toEqual(['secretsmanager:TagResource']);
+      expect(tagging.map((s) => s.Condition)).toEqual([expect.objectContaining({ 'ForAllValues:StringEquals': { 'aws:TagKeys': [TAGS.frozen] } })]);
       engine.hasOutput('*', { Value: { Ref: logicalId(built.engine.onCallPolicy) } });
+    });
+
+    it('lets on-call rotate only with the deployed rotation function, named by the secret and by the request if it names one', () => {
+      // Prepare
+      const statements = (Object.values(engine.findResources('AWS::IAM::ManagedPolicy')) as Json[]).flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
+      // Act
+      const rotate = statements.filter((s) => asArray(s.Action).includes('secretsmanager:RotateSecret'));
+      // Assess
+      expect(rotate).toHaveLength(1);
+      const rotationArn = { 'Fn::GetAtt': [logicalId(built.engine.rotationFunction), 'Arn'] };
+      expect(rotate[0]!.Condition).toMatchObject({
+        ArnEquals: { 'secretsmanager:resource/AllowRotationLambdaArn': rotationArn },
+        ArnEqualsIfExists: { 'secretsmanager:RotationLambdaARN': rotationArn },
+      });
+    });
+
+    it('lets the revoker write secret values (import) but never the on-call policy', () => {
+      // Assess
+      const revokerPolicy = iamStatements(engine).filter((s) => asArray(s.Action).includes('secretsmanager:PutSecretValue'));
+      expect(revokerPolicy.length).toBeGreaterThanOrEqual(2); // the rotation role's and the revoker role's
     });
   });
 

@@ -17,7 +17,7 @@ import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { describe, expect, it } from 'vitest';
 import { resolveOperator } from '../../../cli/context';
 import { EXIT } from '../../../cli/errors';
-import type { RevokerRequest } from '../../../lambda/revoker/protocol';
+import type { KeyOutcome, RevokerRequest } from '../../../lambda/revoker/protocol';
 import { currentKeyTag } from '../../../lambda/core/state';
 import { arnOf, entry, harness, keyValue, revokerAnswer, type SecretFixture } from './harness';
 
@@ -35,7 +35,7 @@ function invoked(h: ReturnType<typeof harness>): RevokerRequest[] {
   return h.mocks.lambda.commandCalls(InvokeCommand).map((c) => JSON.parse(new TextDecoder().decode(c.args[0].input.Payload as Uint8Array)) as RevokerRequest);
 }
 
-const ok = (action: RevokerRequest['action'], keys: Array<{ keyId: string; outcome: 'revoked' | 'restored' }> = []) =>
+const ok = (action: RevokerRequest['action'], keys: Array<{ keyId: string; outcome: KeyOutcome['outcome']; detail?: string }> = []) =>
   revokerAnswer({ action, keys: keys.map((k) => ({ secretName: 'x', ...k })) });
 
 describe('Command: status', () => {
@@ -512,79 +512,37 @@ describe('Command: revoke / cancel / restore', () => {
 });
 
 describe('Command: rollback', () => {
-  it('moves AWSCURRENT back while the previous key is in grace, reading no value (the demoted key unknown: no tag)', async () => {
+  it('asks the revoker to roll back (it judges the previous key) and writes nothing to Secrets Manager itself', async () => {
     // Prepare
     const h = harness();
-    withSecrets(h, [{ name: 'a/rb', versions: { v2: ['AWSCURRENT'], v1: ['AWSPREVIOUS'] }, records: [{ keyId: 'k-1', phase: 'grace', due: NOW + 3600_000, versionId: 'v1' }] }]);
-    h.mocks.lambda.on(InvokeCommand).resolves(
-      revokerAnswer({ action: 'inspect', keys: [], inspect: { secretName: 'a/rb', provider: 'reference', keys: [{ keyId: 'k-2', status: 'active', stages: ['AWSPREVIOUS'], orphan: false }], problems: [] } }),
-    );
-
-    // Act
-    const code = await h.run('rollback', 'a/rb', '--yes');
-
-    // Assess
-    expect(code).toBe(EXIT.ok);
-    const calls = h.mocks.sm.calls().map((c) => c.args[0].constructor.name).filter((n) => n !== 'DescribeSecretCommand');
-    expect(calls).toEqual(['UpdateSecretVersionStageCommand']);
-    expect(h.mocks.sm.commandCalls(UpdateSecretVersionStageCommand)[0]?.args[0].input).toEqual({ SecretId: arnOf('a/rb'), VersionStage: 'AWSCURRENT', MoveToVersionId: 'v1', RemoveFromVersionId: 'v2' });
-    expect(h.stdout()).toContain('AWSCURRENT moved back to version v1 (key k-1)');
-    expect(h.stdout()).toContain('key k-2 (now AWSPREVIOUS) stays valid for a grace period');
-  });
-
-  it.each<[string, Pick<SecretFixture, 'records' | 'extraTags'>]>([
-    ['a record of its earlier demotion', { records: [{ keyId: 'k-2', phase: 'grace', due: NOW + 300_000, versionId: 'v2' }] }],
-    ["finishSecret's current-key note", { extraTags: [{ Key: 'keyrelay:current', Value: 'v=v2 key=k-2 fp=sha256:000000000000' }] }],
-  ])('gives the key it demotes a full grace period from now, before the move (known from %s)', async (_from, known) => {
-    // Prepare: k-2 (current, v2) was demoted once already and rolled back to; its old record would expire in 5 minutes
-    const h = harness();
-    const previous = { keyId: 'k-1', phase: 'grace' as const, due: NOW + 3600_000, versionId: 'v1' };
-    withSecrets(h, [{ name: 'a/rb', versions: { v2: ['AWSCURRENT'], v1: ['AWSPREVIOUS'] }, extraTags: known.extraTags, records: [previous, ...(known.records ?? [])] }]);
+    withSecrets(h, [{ name: 'a/rb', versions: { v2: ['AWSCURRENT'], v1: ['AWSPREVIOUS'] } }]);
+    h.mocks.lambda.on(InvokeCommand).resolves(ok('rollback', [{ keyId: 'k-1', outcome: 'kept', detail: 'AWSCURRENT again (version v1)' }]));
 
     // Act
     const code = await h.run('rollback', 'a/rb', '--yes', '--operator', 'ana@example.com');
 
-    // Assess: apps that picked k-2 up again get the whole grace period (86400 s) after it stops being current
+    // Assess
     expect(code).toBe(EXIT.ok);
-    const calls = h.mocks.sm.calls().map((c) => c.args[0].constructor.name).filter((n) => n !== 'DescribeSecretCommand');
-    expect(calls).toEqual(['TagResourceCommand', 'UpdateSecretVersionStageCommand']);
-    expect(h.mocks.sm.commandCalls(TagResourceCommand)[0]?.args[0].input.Tags).toEqual([
-      { Key: 'keyrelay:key:k-2', Value: `phase=grace due=${(NOW + 86_400_000) / 1000} v=v2 reason=rollback by=ana@example.com` },
-    ]);
+    expect(invoked(h)).toEqual([{ action: 'rollback', secretId: arnOf('a/rb'), operator: 'ana@example.com' }]);
+    expect(h.mocks.sm.calls().map((c) => c.args[0].constructor.name).filter((n) => n !== 'DescribeSecretCommand')).toEqual([]);
+    expect(h.stdout()).toContain('key k-1 kept: AWSCURRENT again (version v1)');
   });
 
-  it.each([
-    ['revoked', 'was revoked'],
-    ['disabled', 'is disabled'],
-  ] as const)('refuses when the previous key %s', async (phase, words) => {
+  it("reports the revoker's refusal with its code, and refuses itself without a previous version", async () => {
     // Prepare
     const h = harness();
-    withSecrets(h, [{ name: 'a/rb', versions: { v2: ['AWSCURRENT'], v1: ['AWSPREVIOUS'] }, records: [{ keyId: 'k-1', phase, due: NOW, versionId: 'v1' }] }]);
+    withSecrets(h, [{ name: 'a/rb', versions: { v2: ['AWSCURRENT'], v1: ['AWSPREVIOUS'] } }, { name: 'a/one', versions: { v1: ['AWSCURRENT'] } }]);
+    h.mocks.lambda.on(InvokeCommand).resolves(revokerAnswer({ errorType: 'PreviousKeyNotValid', errorMessage: 'the previous key k-1 is revoked' }, true));
 
     // Act
-    const code = await h.run('rollback', 'a/rb', '--yes');
+    const refused = await h.run('rollback', 'a/rb', '--yes');
+    const refusedText = h.stderr();
+    const none = await h.run('rollback', 'a/one', '--yes');
 
     // Assess
-    expect(code).toBe(EXIT.failed);
-    expect(h.stderr()).toContain(`error [PreviousKeyNotValid]: key 'a/rb': the previous version v1 ${words}`);
-    expect(h.mocks.sm.commandCalls(UpdateSecretVersionStageCommand)).toHaveLength(0);
-  });
-
-  it.each([
-    ['past its deadline (the revocation is due now)', NOW - 1000],
-    ['due within the minute', NOW + 30_000],
-  ])('refuses when the previous key is in grace but %s', async (_what, due) => {
-    // Prepare: a due key may be mid-revocation (or revoked by a revoker that crashed before updating the record).
-    const h = harness();
-    withSecrets(h, [{ name: 'a/rb', versions: { v2: ['AWSCURRENT'], v1: ['AWSPREVIOUS'] }, records: [{ keyId: 'k-1', phase: 'grace', due, versionId: 'v1' }] }]);
-
-    // Act
-    const code = await h.run('rollback', 'a/rb', '--yes');
-
-    // Assess
-    expect(code).toBe(EXIT.failed);
-    expect(h.stderr()).toContain("error [PreviousKeyNotValid]: key 'a/rb': the previous version v1 is due for revocation at");
-    expect(h.mocks.sm.commandCalls(UpdateSecretVersionStageCommand)).toHaveLength(0);
+    expect([refused, none]).toEqual([EXIT.failed, EXIT.failed]);
+    expect(refusedText).toContain('error [PreviousKeyNotValid]');
+    expect(h.stderr()).toContain('error [NoPreviousKey]');
   });
 });
 
@@ -624,45 +582,23 @@ describe('Command: import', () => {
     expect(h.stderr() + h.stdout()).not.toContain(k.value.apiKey);
   });
 
-  it('reads the key from piped stdin, stores it as AWSCURRENT and prints only its fingerprint', async () => {
+  it('sends the key from piped stdin to the revoker (never an argument) and prints only its fingerprint', async () => {
     // Prepare
     const k = keyValue('k-imp');
     const h = harness({ stdin: `${k.value.apiKey}\n` });
     withSecrets(h, [{ name: 'a/imp' }]);
-    h.mocks.lambda.on(InvokeCommand).resolves(
-      revokerAnswer({ action: 'inspect', keys: [], inspect: { secretName: 'a/imp', provider: 'reference', keys: [{ keyId: 'k-old', status: 'active', stages: ['AWSCURRENT'], orphan: false }], problems: [] } }),
-    );
+    h.mocks.lambda.on(InvokeCommand).resolves(ok('import', [{ keyId: 'k-imp', outcome: 'kept' }, { keyId: 'k-old', outcome: 'kept', detail: 'replaced: valid for its grace period' }]));
 
     // Act
-    const code = await h.run('import', 'a/imp', '--key-id', 'k-imp');
+    const code = await h.run('import', 'a/imp', '--key-id', 'k-imp', '--operator', 'ana');
 
     // Assess
     expect(code).toBe(EXIT.ok);
-    const put = h.mocks.sm.commandCalls(PutSecretValueCommand)[0]?.args[0].input;
-    expect(JSON.parse(put?.SecretString ?? '{}')).toEqual({ apiKey: k.value.apiKey, keyId: 'k-imp', provider: 'reference', issuedAt: '2026-11-22T10:00:00Z' });
-    expect(put?.VersionStages).toEqual(['AWSCURRENT']);
+    expect(invoked(h)).toEqual([{ action: 'import', secretId: arnOf('a/imp'), keyId: 'k-imp', apiKey: k.value.apiKey, operator: 'ana' }]);
+    expect(h.mocks.sm.commandCalls(PutSecretValueCommand)).toHaveLength(0);
     expect(h.stdout()).toMatch(/key k-imp \(sha256:[0-9a-f]{12}\) is now AWSCURRENT/);
     expect(h.stdout()).toContain('keyrelay revoke a/imp --key-id k-old');
-    expect(h.stderr()).toContain('the provider does not list key k-imp');
-    expect(h.mocks.sm.commandCalls(GetSecretValueCommand)).toHaveLength(0);
-  });
-
-  it('changes nothing when the key is already current', async () => {
-    // Prepare
-    const k = keyValue('k-same');
-    const h = harness({ stdin: k.value.apiKey });
-    withSecrets(h, [{ name: 'a/imp' }]);
-    h.mocks.lambda.on(InvokeCommand).resolves(
-      revokerAnswer({ action: 'inspect', keys: [], inspect: { secretName: 'a/imp', provider: 'reference', keys: [{ keyId: 'k-same', status: 'active', stages: ['AWSCURRENT'], orphan: false }], problems: [] } }),
-    );
-
-    // Act
-    const code = await h.run('import', 'a/imp', '--key-id', 'k-same');
-
-    // Assess
-    expect(code).toBe(EXIT.ok);
-    expect(h.stdout()).toContain('already current; nothing changed');
-    expect(h.mocks.sm.commandCalls(PutSecretValueCommand)).toHaveLength(0);
+    expect(h.stdout() + h.stderr()).not.toContain(k.value.apiKey);
   });
 
   it('refuses empty input and an import during a rotation', async () => {
@@ -683,30 +619,30 @@ describe('Command: import', () => {
 });
 
 describe('Command: retire', () => {
-  it('turns rotation off, revokes old and current keys, and removes keyrelay tags', async () => {
+  it('freezes, has the revoker retire the keys, turns rotation off and removes keyrelay tags', async () => {
     // Prepare
     const h = harness({ stdin: 'a/old\n' });
     withSecrets(h, [{ name: 'a/old', versions: { v2: ['AWSCURRENT'], v1: ['AWSPREVIOUS'] }, records: [{ keyId: 'k-1', phase: 'grace', due: NOW, versionId: 'v1' }] }]);
-    h.mocks.lambda.on(InvokeCommand).resolves(ok('revokeNow', [{ keyId: 'k', outcome: 'revoked' }]));
+    h.mocks.lambda.on(InvokeCommand).resolves(ok('retire', [{ keyId: 'k-1', outcome: 'revoked' }, { keyId: 'k-2', outcome: 'revoked' }]));
 
     // Act
-    const code = await h.run('retire', 'a/old');
+    const code = await h.run('retire', 'a/old', '--operator', 'ana');
 
     // Assess
     expect(code).toBe(EXIT.ok);
     expect(h.mocks.sm.commandCalls(TagResourceCommand)[0]?.args[0].input.Tags?.[0]?.Key).toBe('keyrelay:frozen');
+    expect(invoked(h)).toEqual([{ action: 'retire', secretId: arnOf('a/old'), handOver: false, reason: 'retired', operator: 'ana' }]);
     expect(h.mocks.sm.commandCalls(CancelRotateSecretCommand)).toHaveLength(1);
-    expect(invoked(h).map((r) => r.action)).toEqual(['revokeNow', 'revokeWithoutReplacement']);
     const removed = h.mocks.sm.commandCalls(UntagResourceCommand)[0]?.args[0].input.TagKeys ?? [];
     expect(removed).toContain('keyrelay:managed');
     expect(removed).toContain('keyrelay:key:k-1');
   });
 
-  it('keeps the current key with --hand-over, refuses without confirmation, and says to deploy when not allowed to finish', async () => {
+  it('hands the current key over with --hand-over, refuses without confirmation, and says to deploy when not allowed to finish', async () => {
     // Prepare
     const h = harness({ stdin: '' });
     withSecrets(h, [{ name: 'a/old' }]);
-    h.mocks.lambda.on(InvokeCommand).resolves(ok('revokeNow'));
+    h.mocks.lambda.on(InvokeCommand).resolves(ok('retire'));
     h.mocks.sm.on(CancelRotateSecretCommand).rejects(Object.assign(new Error('not authorized'), { name: 'AccessDeniedException', $metadata: { httpStatusCode: 400 } }));
 
     // Act
@@ -716,26 +652,9 @@ describe('Command: retire', () => {
     // Assess
     expect(refused).toBe(EXIT.refused);
     expect(handed).toBe(EXIT.ok);
-    expect(invoked(h)).toEqual([]);
+    expect(invoked(h).map((r) => [r.action, (r as { handOver?: boolean }).handOver])).toEqual([['retire', true]]);
     expect(h.stdout()).toContain('the current key is handed over');
     expect(h.stdout()).toContain("remove 'a/old' from keyrelay.config.json and deploy to finish");
-  });
-
-  it('does not revoke by id the current key of a rolled-back secret (its record outlives the rollback)', async () => {
-    // Prepare: after `rollback`, AWSCURRENT is back on v1 and k-1's grace record is still there.
-    const h = harness();
-    withSecrets(h, [{ name: 'a/old', versions: { v1: ['AWSCURRENT'], v2: ['AWSPREVIOUS'] }, records: [{ keyId: 'k-1', phase: 'grace', due: NOW + 3600_000, versionId: 'v1' }] }]);
-    h.mocks.lambda
-      .on(InvokeCommand)
-      .resolves(revokerAnswer({ errorType: 'KeyInUse', errorMessage: "key 'k-1' is referenced by AWSCURRENT" }, true));
-
-    // Act
-    const code = await h.run('retire', 'a/old', '--hand-over', '--yes');
-
-    // Assess
-    expect(code).toBe(EXIT.ok);
-    expect(invoked(h)).toEqual([]);
-    expect(h.stdout()).toContain('the current key is handed over');
   });
 });
 
