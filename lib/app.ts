@@ -64,6 +64,7 @@ export function buildKeyRelay(scope: Construct, config: ResolvedConfig, options:
   const engine = new KeyRelayEngine(engineStack, 'Engine', {
     namePrefix: deploy.prefix,
     codeRoot: options.codeRoot,
+    keys: config.keys,
     adminSecrets: config.keys.flatMap((k) => (k.adminSecret ? [k.adminSecret] : [])),
     alarmEmails: deploy.alarmEmails,
     alarmSubscriptions: deploy.alarmSubscriptions,

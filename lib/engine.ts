@@ -16,14 +16,22 @@ import { ConfigError } from '../lambda/core/errors';
 import { EVENTS } from '../lambda/core/ports';
 import { TAGS } from '../lambda/core/state';
 import { AWS_IAM_ACTIONS, awsIamProvider, type AwsIamSettings } from '../lambda/providers/aws-iam';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Manifest } from '../lambda/core/manifest';
 import { LAMBDA_HANDLER, lambdaBundles } from './bundles';
+import { buildManifest, mirrorsManifest, stageFunctionCode } from './manifest';
 import { claimAwsIamUser, type ResolvedKey } from './config';
 import { KeyRelayMonitoring } from './monitoring';
 
 /**
  * The shared half of keyrelay: one customer-managed KMS key, the rotation and revoker functions, the revoker's
  * dead-letter queue, the scheduler role, the alarm topic, the EventBridge rules, alarms and the dashboard. Keys
- * ({@link KeyRelayKey}) point at it; adding a key never redeploys a function, because per-key settings travel in the
+ * ({@link KeyRelayKey}) point at it. Every key is declared in the engine's manifest (`keys`), shipped inside the
+ * functions' code: the functions obey it, never the secrets' tags (docs/security.md). So adding, removing or changing a
+ * key **redeploys both functions** (the asset hash changes); an earlier version promised otherwise, because per-key
+ * settings traveled in the
  * secret's tags.
  *
  * Least privilege without per-secret statements: the functions may touch a secret only when its
@@ -87,6 +95,11 @@ export interface KeyRelayEngineProps {
    * `lambda/` when missing). @default - this package's root
    */
   readonly codeRoot?: string;
+  /**
+   * The keys this engine manages: their settings go into the manifest both functions ship with (`lib/manifest.ts`),
+   * and a {@link KeyRelayKey} for a key not listed here fails synth. @default - none (the functions act on nothing)
+   */
+  readonly keys?: readonly ResolvedKey[];
 }
 
 /** The actions an application needs to read a key. */
@@ -170,6 +183,8 @@ export class KeyRelayEngine extends Construct {
   readonly monitoring: KeyRelayMonitoring;
   /** Prefix of physical names. */
   readonly namePrefix: string;
+  /** The declared keys the functions act on (shipped in their code). */
+  readonly manifest: Manifest;
   /**
    * Managed policies letting both functions manage the access keys of the `aws-iam` users (keys with
    * `credentials: role`), filled in order of {@link grantProviderAccess} calls; empty without such keys.
@@ -189,6 +204,10 @@ export class KeyRelayEngine extends Construct {
     this.namePrefix = prefix;
     const bundles = lambdaBundles(props.codeRoot);
     this.revokerFunctionName = `${prefix}-revoker`;
+    this.manifest = buildManifest(props.keys ?? [], this.revokerFunctionName);
+    // One staged directory per function: its bundle plus manifest.json (the asset hash covers both).
+    const staged = mkdtempSync(join(tmpdir(), 'keyrelay-code-'));
+    const code = (name: 'rotation' | 'revoker') => lambda.Code.fromAsset(stageFunctionCode(bundles[name], this.manifest, join(staged, name)));
     const rotationName = `${prefix}-rotation`;
     this.scheduleGroupName = `${prefix}-revocations`;
     // Built from the physical name so the revoker's own environment and the scheduler role can name it without a cycle.
@@ -309,7 +328,7 @@ export class KeyRelayEngine extends Construct {
       ...common,
       functionName: rotationName,
       description: 'keyrelay: the four Secrets Manager rotation steps for third-party API keys',
-      code: lambda.Code.fromAsset(bundles.rotation),
+      code: code('rotation'),
       timeout: props.rotationTimeout ?? Duration.minutes(5),
       role: rotationRole,
       logGroup: this.logGroup('RotationLogs', rotationName, retention, rotationRole),
@@ -320,7 +339,7 @@ export class KeyRelayEngine extends Construct {
       ...common,
       functionName: this.revokerFunctionName,
       description: 'keyrelay: revocations at deadlines, reconcile sweep, on-call actions',
-      code: lambda.Code.fromAsset(bundles.revoker),
+      code: code('revoker'),
       timeout: props.revokerTimeout ?? Duration.minutes(10),
       role: revokerRole,
       logGroup: this.logGroup('RevokerLogs', this.revokerFunctionName, retention, revokerRole),
@@ -488,6 +507,14 @@ export class KeyRelayEngine extends Construct {
       resource: this.key,
       conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(this).region}.amazonaws.com` } },
     });
+  }
+
+  /**
+   * Checks that `key` is in this engine's manifest with the same settings. {@link KeyRelayKey} calls it.
+   * @throws ConfigError otherwise (the deployed functions would refuse its secret).
+   */
+  declaredKey(key: ResolvedKey): void {
+    mirrorsManifest(this.manifest, key, this.revokerFunctionName);
   }
 
   /**

@@ -59,6 +59,7 @@ export class KeyRelayKey extends Resource implements iam.IResourceWithPolicy {
     const { engine, key } = props;
     this.engine = engine;
     this.secretName = key.name;
+    engine.declaredKey(key);
     engine.grantProviderAccess(key);
     this.secret = new secretsmanager.CfnSecret(this, 'Secret', {
       name: key.name,

@@ -1,6 +1,9 @@
 import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkManifestKey, MANIFEST_FILE, MANIFEST_VERSION, manifestJson, type Manifest } from '../lambda/core/manifest';
+import { ConfigError } from '../lambda/core/errors';
+import { MANIFEST_FILE, MANIFEST_VERSION, manifestJson, type Manifest } from '../lambda/core/manifest';
+import type { KeySettings } from '../lambda/core/state';
+import { baseUrlProblem } from '../lambda/providers/base-url';
 import { keySettings, type ResolvedKey } from './config';
 
 /**
@@ -22,6 +25,29 @@ export function addToManifest(manifest: Manifest, key: ResolvedKey, revoker: str
   const settings = keySettings(key, { revoker });
   checkManifestKey(key.name, settings, manifest.allowedOrigins);
   manifest.keys.set(key.name, settings);
+}
+
+/**
+ * @throws ConfigError when `key` is not declared in `manifest` with the same settings (a key stack built for an engine
+ * that does not ship it: its functions would refuse the secret).
+ */
+export function mirrorsManifest(manifest: Manifest, key: ResolvedKey, revoker: string): void {
+  const declared = manifest.keys.get(key.name);
+  if (!declared || JSON.stringify(declared) !== JSON.stringify(keySettings(key, { revoker }))) {
+    throw new ConfigError(
+      `key '${key.name}' is not declared in the engine's manifest with these settings: pass it in KeyRelayEngine's \`keys\` ` +
+        '(buildKeyRelay does), or the deployed functions refuse its secret',
+    );
+  }
+}
+
+/**
+ * Checks one key's settings against the deploy-wide rules (base URLs, `lambda/providers/base-url.ts`).
+ * @throws ConfigError naming the key.
+ */
+export function checkManifestKey(name: string, settings: KeySettings, allowedOrigins: readonly string[]): void {
+  const problem = baseUrlProblem(settings.provider, settings.providerSettings, allowedOrigins);
+  if (problem) throw new ConfigError(`key '${name}': provider '${settings.provider}': ${problem}`);
 }
 
 /**

@@ -1,5 +1,5 @@
-import { z } from 'zod';
-import { baseUrlProblem } from '../providers/base-url';
+import * as z from 'zod/mini';
+import './zod-mini';
 import { ConfigError, KeyRelayError } from './errors';
 import type { KeySettings, ManagedSecret } from './state';
 
@@ -23,17 +23,19 @@ export const MANIFEST_FILE = 'manifest.json';
 /** Format version of {@link Manifest}. */
 export const MANIFEST_VERSION = 1;
 
-const seconds = z.number().int().nonnegative();
-const KeySettingsSchema: z.ZodType<KeySettings> = z.strictObject({
-  provider: z.string().min(1),
+// zod/mini: this is parsed at every cold start (docs/benchmarks.md).
+const seconds = z.int().check(z.minimum(0));
+const name = z.string().check(z.minLength(1));
+const KeySettingsSchema: z.ZodMiniType<KeySettings> = z.strictObject({
+  provider: name,
   providerSettings: z.record(z.string(), z.string()),
-  adminSecret: z.string().min(1).optional(),
+  adminSecret: z.optional(name),
   gracePeriod: seconds,
-  rotateEvery: seconds.optional(),
-  usageQuiet: seconds.optional(),
-  usageMaxHold: seconds.optional(),
-  observation: seconds.optional(),
-  revoker: z.string().min(1).optional(),
+  rotateEvery: z.optional(seconds),
+  usageQuiet: z.optional(seconds),
+  usageMaxHold: z.optional(seconds),
+  observation: z.optional(seconds),
+  revoker: z.optional(name),
 });
 const ManifestSchema = z.strictObject({
   version: z.literal(MANIFEST_VERSION),
@@ -41,15 +43,6 @@ const ManifestSchema = z.strictObject({
   keys: z.custom<Record<string, unknown>>((v) => typeof v === 'object' && v !== null && !Array.isArray(v), 'must be an object of keys'),
   allowedOrigins: z.array(z.string()),
 });
-
-/**
- * Checks one key's settings against the deploy-wide rules (base URLs).
- * @throws ConfigError naming the key.
- */
-export function checkManifestKey(name: string, settings: KeySettings, allowedOrigins: readonly string[]): void {
-  const problem = baseUrlProblem(settings.provider, settings.providerSettings, allowedOrigins);
-  if (problem) throw new ConfigError(`key '${name}': provider '${settings.provider}': ${problem}`);
-}
 
 /** The manifest as JSON (what the asset holds). */
 export function manifestJson(manifest: Manifest): string {
@@ -61,7 +54,8 @@ export function manifestJson(manifest: Manifest): string {
 }
 
 /**
- * Parses and checks a manifest.
+ * Parses a manifest. Its base URLs were checked when it was built (`lib/manifest.ts`, at synth and by the local stack),
+ * and the functions never load the provider adapters at init to check them again (cold start).
  * @throws ConfigError naming what is wrong and where it came from (`source`).
  */
 export function parseManifest(text: string, source: string): Manifest {
@@ -77,7 +71,6 @@ export function parseManifest(text: string, source: string): Manifest {
   for (const [name, value] of Object.entries(top.data.keys)) {
     const settings = KeySettingsSchema.safeParse(value);
     if (!settings.success) throw new ConfigError(`manifest '${source}': key '${name}' is invalid (${settings.error.issues[0]?.message ?? '?'})`);
-    checkManifestKey(name, settings.data, top.data.allowedOrigins);
     keys.set(name, settings.data);
   }
   return { version: MANIFEST_VERSION, keys, allowedOrigins: top.data.allowedOrigins };

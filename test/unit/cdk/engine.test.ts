@@ -2,7 +2,11 @@ import { FileSystem, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Role, ServicePrincipal, type CfnRole } from 'aws-cdk-lib/aws-iam';
 import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { stageFunctionCode } from '../../../lib/manifest';
 import { ENV } from '../../../lambda/core/env';
 import { METRICS } from '../../../lambda/core/metrics';
 import { TAGS } from '../../../lambda/core/state';
@@ -55,8 +59,8 @@ describe('Class: KeyRelayEngine', () => {
       // Prepare
       const app = fastApp();
       const stack = new Stack(app, 'Single', { env: { account: '123456789012', region: 'eu-west-1' } });
-      const eng = new KeyRelayEngine(stack, 'Engine');
       const [key] = resolveConfig(SMALL_CONFIG).keys;
+      const eng = new KeyRelayEngine(stack, 'Engine', { keys: [key!] });
       // Act
       new KeyRelayKey(stack, 'Key', { engine: eng, key: key! });
       // Assess
@@ -262,14 +266,27 @@ describe('Class: KeyRelayEngine', () => {
       engine.hasResourceProperties('AWS::Lambda::Function', { FunctionName: 'KeyRelay-revoker', Timeout: 600 });
     });
 
-    it('deploys the prebuilt bundle directory of each function, handler index.handler, with no source-map option', () => {
-      // Assess: the asset is dist/lambda/<name> itself (lib/bundles.ts), not a second bundling of the sources.
+    it('deploys the prebuilt bundle of each function with the manifest beside it, handler index.handler, no source-map option', () => {
+      // Assess: the asset is dist/lambda/<name> (lib/bundles.ts) plus manifest.json, not a second bundling of the sources.
       for (const [name, fnName] of [['rotation', 'KeyRelay-rotation'], ['revoker', 'KeyRelay-revoker']] as const) {
         const [fn] = Object.values(engine.findResources('AWS::Lambda::Function', { Properties: { FunctionName: fnName } })) as Json[];
         expect(fn!.Properties.Handler).toBe(LAMBDA_HANDLER);
         expect(fn!.Properties.Environment.Variables.NODE_OPTIONS).toBeUndefined();
-        expect(fn!.Properties.Code.S3Key).toBe(`${FileSystem.fingerprint(bundleDir(name))}.zip`);
+        const staged = stageFunctionCode(bundleDir(name), built.engine.manifest, mkdtempSync(join(tmpdir(), 'keyrelay-test-')));
+        expect(readFileSync(join(staged, 'index.js')).equals(readFileSync(join(bundleDir(name), 'index.js')))).toBe(true);
+        expect(fn!.Properties.Code.S3Key).toBe(`${FileSystem.fingerprint(staged)}.zip`);
       }
+    });
+
+    it('ships every declared key in the manifest, so a key change redeploys the functions, and refuses an undeclared key', () => {
+      // Prepare
+      const keys = resolveConfig(SMALL_CONFIG).keys;
+      const stack = new Stack(fastApp(), 'Alone', { env: { account: '123456789012', region: 'eu-west-1' } });
+      const eng = new KeyRelayEngine(stack, 'Engine', { keys: keys.slice(1) });
+      // Act + Assess
+      expect([...built.engine.manifest.keys.keys()].sort()).toEqual(keys.map((k) => k.name).sort());
+      expect(built.engine.manifest.keys.get(keys[0]!.name)).toMatchObject({ provider: 'reference', revoker: 'KeyRelay-revoker' });
+      expect(() => new KeyRelayKey(stack, 'Undeclared', { engine: eng, key: keys[0]! })).toThrow(/not declared in the engine's manifest/);
     });
 
     it('sets every environment variable of lambda/core/env.ts on both functions', () => {
@@ -443,8 +460,8 @@ describe('Class: KeyRelayEngine', () => {
       // Prepare
       const app = fastApp();
       const stack = new Stack(app, 'Single', { env: { account: '123456789012', region: 'eu-west-1' } });
-      const eng = new KeyRelayEngine(stack, 'Engine');
       const resolved = resolveConfig(SMALL_CONFIG).keys;
+      const eng = new KeyRelayEngine(stack, 'Engine', { keys: resolved });
       const group = resolved.map((key, i) => new KeyRelayKey(stack, `Key${i}`, { engine: eng, key }));
       const role = new Role(stack, 'App', { assumedBy: new ServicePrincipal('ecs-tasks.amazonaws.com') });
       // Act

@@ -62,11 +62,11 @@ describe('Function: buildManifest', () => {
     expect(parsed.keys.get('payments/api')).toMatchObject({ provider: 'stripe', adminSecret: 'admin/stripe', revoker: 'KeyRelay-revoker' });
   });
 
-  it('refuses a manifest whose key names a base URL the rules forbid', () => {
+  it('refuses a manifest that is not the deploy\'s shape, naming the key', () => {
     // Prepare
-    const text = JSON.stringify({ version: 1, keys: { k: { ...declared, providerSettings: { baseUrl: 'https://evil.example.com' } } }, allowedOrigins: [] });
+    const text = JSON.stringify({ version: 1, keys: { k: { ...declared, gracePeriod: -1 } }, allowedOrigins: [] });
     // Act + Assess
-    expect(() => parseManifest(text, 'asset')).toThrow(/key 'k'/);
+    expect(() => parseManifest(text, 'asset')).toThrow(/manifest 'asset': key 'k' is invalid/);
   });
 });
 
