@@ -3,6 +3,7 @@ import { cancel, inspect, restore, revokeDue, revokeNow, revokeWithoutReplacemen
 import { runtimeFromEnv } from '../runtime';
 import { metricsFrom, type RevokerDeps } from './deps';
 import type { RevokerRequest, RevokerResponse } from './protocol';
+import { callerOf } from './caller';
 import { parseRevokerRequest } from './request';
 import { importKey, retire, rollback } from './oncall';
 import { reconcile } from './sweep';
@@ -31,12 +32,15 @@ const ACTIONS: Actions = { revokeDue, reconcile, revokeNow, revokeWithoutReplace
 export function createRevokerHandler(deps: RevokerDeps): RevokerHandler {
   return async (event, context) => {
     let request: RevokerRequest;
+    const caller = callerOf(event);
     try {
-      request = parseRevokerRequest(event);
+      request = parseRevokerRequest(caller.payload);
     } catch (err) {
       deps.logger.error('rejected a malformed revoker request', { error: describeError(err) });
       throw err;
     }
+    // A verified caller (function URL, AWS_IAM) is the operator, whatever the request says.
+    if (caller.verified && 'operator' in request) request = { ...request, operator: caller.verified };
     const secret = 'secretId' in request ? request.secretId : undefined;
     try {
       const run = ACTIONS[request.action] as (d: RevokerDeps, r: RevokerRequest) => Promise<RevokerResponse>;
