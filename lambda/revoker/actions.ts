@@ -26,12 +26,14 @@ import type { InspectedKey, RevokerRequest, RevokerResponse } from './protocol';
 
 type Req<A extends RevokerRequest['action']> = Extract<RevokerRequest, { action: A }>;
 
-async function open(deps: RevokerDeps, secretId: string): Promise<SecretWork> {
+/** Opens the work on one secret: its state re-read (settings from the manifest) and its provider. */
+export async function open(deps: RevokerDeps, secretId: string): Promise<SecretWork> {
   const state = await loadKeyState(deps.sm, secretId, { trust: deps.trust });
   return secretWork(deps, state, await deps.provider(state.secret));
 }
 
-function audit(deps: RevokerDeps, action: string, secret: string, fields: Record<string, unknown>): void {
+/** The audit line of a manual action. */
+export function audit(deps: RevokerDeps, action: string, secret: string, fields: Record<string, unknown>): void {
   // One structured line per manual action: `keyrelay history` and CloudTrail queries key on `audit`.
   deps.logger.warn('audit', { audit: true, action, secret, ...fields });
 }

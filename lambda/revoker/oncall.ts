@@ -4,11 +4,11 @@ import { isoTime } from '../core/clock';
 import { fingerprint, formatSecretValue, type SecretValue } from '../core/secret-value';
 import { demotionRecord, labelledTokenFor, parseProviderKeyLabel } from '../core/state';
 import { ProviderAuthError } from '../providers/errors';
-import { cancel } from './actions';
+import { audit, cancel, open } from './actions';
 import type { RevokerDeps } from './deps';
 import { NothingToDoError, OnCallRefusedError } from './errors';
 import { loadKeyState, readVersionValue } from './keys';
-import { deleteKey, providerCall, secretWork, throwIfFailed, writeRecord, type SecretWork } from './lifecycle';
+import { deleteKey, providerCall, throwIfFailed, writeRecord, type SecretWork } from './lifecycle';
 import type { RevokerRequest, RevokerResponse } from './protocol';
 
 /**
@@ -25,15 +25,6 @@ type Req<A extends RevokerRequest['action']> = Extract<RevokerRequest, { action:
  * Measured on the revoker's clock, the one revocations are due by.
  */
 export const ROLLBACK_MARGIN_MS = 60_000;
-
-async function open(deps: RevokerDeps, secretId: string): Promise<SecretWork> {
-  const state = await loadKeyState(deps.sm, secretId, { trust: deps.trust });
-  return secretWork(deps, state, await deps.provider(state.secret));
-}
-
-function audit(deps: RevokerDeps, action: string, secret: string, fields: Record<string, unknown>): void {
-  deps.logger.warn('audit', { audit: true, action, secret, ...fields });
-}
 
 function refuseRotationInProgress(work: SecretWork): void {
   const { current, pending } = work.state.holders;
