@@ -73,7 +73,14 @@ describe('IAM call replay against the synthesized policies', () => {
     ],
     ['a key value, by an outsider', { principal: 'outsider', action: 'secretsmanager:GetSecretValue', resource: secret('payments/api'), context: managed }],
     ['a key value, by on-call', { principal: 'oncall', action: 'secretsmanager:GetSecretValue', resource: secret('payments/api'), context: managed }],
-    ['a new key value, by the revoker', { principal: 'revoker', action: 'secretsmanager:PutSecretValue', resource: secret('payments/api'), context: managed }],
+    // import is a revoker action (issue 13): the revoker writes values, on-call never does, nor moves labels or records.
+    ['a new key value, by on-call', { principal: 'oncall', action: 'secretsmanager:PutSecretValue', resource: secret('payments/api'), context: managed }],
+    ['a label move, by on-call', { principal: 'oncall', action: 'secretsmanager:UpdateSecretVersionStage', resource: secret('payments/api'), context: managed }],
+    [
+      'a key record, by on-call',
+      { principal: 'oncall', action: 'secretsmanager:TagResource', resource: secret('payments/api'), context: { ...managed, 'aws:TagKeys': ['keyrelay:key:k-1'] } },
+    ],
+    ['a new key value, by the revoker for a secret it does not manage', { principal: 'revoker', action: 'secretsmanager:PutSecretValue', resource: secret('payments/api'), context: { 'aws:ResourceTag/keyrelay:revoker': 'Other-revoker' } }],
     [
       'the rotation function, by the scheduler role',
       { principal: 'scheduler', action: 'lambda:InvokeFunction', resource: `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${LOCAL_PREFIX}-rotation`, context: {} },

@@ -92,13 +92,14 @@ describe('CLI: cdk synth', () => {
     expect(lint.stdout.split('\n').filter((l) => /:E\d{4}:/.test(l))).toEqual([]);
   });
 
-  it('deploys the bundles of lib/bundles.ts as built: one index.js each, AWS SDK inside, minified, no source map', () => {
+  it('deploys the bundles of lib/bundles.ts as built, each beside the manifest of the declared keys: AWS SDK inside, minified, no source map', () => {
     // Prepare
     const assets = readdirSync(out).filter((f) => f.startsWith('asset.'));
     // Assess
     expect(assets).toHaveLength(2);
     const deployed = assets.map((a) => {
-      expect(readdirSync(join(out, a))).toEqual(['index.js']);
+      expect(readdirSync(join(out, a)).sort()).toEqual(['index.js', 'manifest.json']);
+      expect(Object.keys((JSON.parse(readFileSync(join(out, a, 'manifest.json'), 'utf8')) as { keys: object }).keys).length).toBeGreaterThan(0);
       return readFileSync(join(out, a, 'index.js'), 'utf8');
     });
     // Byte for byte the files the local stack runs (the synth rebuilt them; the build is deterministic).
