@@ -4,7 +4,7 @@ import { fingerprint } from '../../../lambda/core/secret-value';
 import { providerKeyLabel, putKeyRecord, readManagedSecret } from '../../../lambda/core/state';
 import { RevocationFailedError } from '../../../lambda/revoker/errors';
 import { createRevokerHandler } from '../../../lambda/revoker/handler';
-import { loadKeyState } from '../../../lambda/revoker/keys';
+import { loadKeyState, ORPHAN_MIN_AGE_MS } from '../../../lambda/revoker/keys';
 import { deleteKey, MAX_REVOKED_RECORDS, secretWork } from '../../../lambda/revoker/lifecycle';
 import { RevokerWorld, rotatedWorld } from '../../support/revoker-harness';
 
@@ -266,6 +266,17 @@ describe('Sweep: what the log lines carry', () => {
     // Assess
     expect(fields(world, 'error', 'keyId')).toEqual([{ secret: 'payments/api', keyId: old.keyId, error: expect.stringContaining('credential rejected') }]);
     expect(world.metrics.points.filter((p) => p.name === 'RevocationFailed')).toEqual([{ name: 'RevocationFailed', unit: 'Count', value: 1 }]);
+  });
+
+  it('names an orphan it found by key id, with the deadline it gave it', async () => {
+    // Prepare
+    const { world } = await rotatedWorld();
+    const orphan = await world.provider.issue({ label: providerKeyLabel(world, 'crashed-token') });
+    await world.clock.advance(ORPHAN_MIN_AGE_MS);
+    // Act
+    await world.handler({ action: 'reconcile', secretId: world.arn });
+    // Assess
+    expect(fields(world, 'warn', 'deadline')).toEqual([{ secret: 'payments/api', keyId: orphan.keyId, deadline: isoTime(world.clock.now() + HOUR) }]);
   });
 
   it('says when a disabled key will be deleted', async () => {
