@@ -332,6 +332,22 @@ describe('Sweep: keys the provider already deleted, and providers that report le
     expect(world.metrics.sum('RevocationFailed')).toBe(0);
   });
 
+  it.each([
+    ['its last use cannot be read', 'lastUsed', { usageQuiet: 600, usageMaxHold: 3600 }],
+    ['it cannot be disabled', 'disable', { observation: 7200 }],
+  ] as const)('fails loudly and leaves the key alive when %s (never deletes it at once instead)', async (_what, op, settings) => {
+    // Prepare
+    const { world, old } = await rotatedWorld(settings);
+    await world.clock.advance(HOUR);
+    world.provider.fail({ op, error: 'unavailable', times: 5 });
+    // Act
+    await expect(world.handler({ action: 'revokeDue', secretId: world.arn })).rejects.toThrow(RevocationFailedError);
+    // Assess
+    expect(world.status(old.keyId)).toBe('active');
+    expect(await world.record(old.keyId)).toMatchObject({ phase: 'grace' });
+    expect(world.provider.calls.filter((c) => c.op === 'revoke')).toEqual([]);
+  });
+
   it("asks the provider about the one key's last use, not for its whole key list, when it can", async () => {
     // Prepare
     const { world, old } = await rotatedWorld({ usageQuiet: 600, usageMaxHold: 3600 });
