@@ -373,6 +373,22 @@ describe('Sweep: keys the provider already deleted, and providers that report le
     expect(world.status(old.keyId)).toBe('active');
   });
 
+  it("reads the last use of the key itself from the key list, not of another key listed before it", async () => {
+    // Prepare: a key made by hand (never used) is listed first
+    const world = new RevokerWorld('payments/api', { usageQuiet: 600, usageMaxHold: 3600 });
+    await world.provider.issue({ label: 'made by hand' });
+    await world.rotate();
+    const old = world.value('AWSCURRENT');
+    await world.rotate();
+    Object.assign(world.provider, { lastUsed: undefined });
+    await world.clock.advance(HOUR);
+    world.provider.use(world.provider.keys.get(old.keyId)!.apiKey);
+    // Act
+    const response = await world.handler({ action: 'revokeDue', secretId: world.arn });
+    // Assess
+    expect(response.keys).toEqual([expect.objectContaining({ keyId: old.keyId, outcome: 'held' })]);
+  });
+
   it('revokes a key missing from the key list as already gone, when the provider has no last-use call', async () => {
     // Prepare
     const { world, old } = await rotatedWorld({ usageQuiet: 600, usageMaxHold: 3600 });
