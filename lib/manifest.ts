@@ -1,4 +1,4 @@
-import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfigError } from '../lambda/core/errors';
 import { MANIFEST_FILE, MANIFEST_VERSION, manifestJson, type Manifest } from '../lambda/core/manifest';
@@ -51,13 +51,14 @@ export function checkManifestKey(name: string, settings: KeySettings, allowedOri
 }
 
 /**
- * Stages a function's code asset: its prebuilt bundle directory (`lib/bundles.ts`) plus `manifest.json`, in
+ * Stages a function's code asset: its prebuilt bundle (`index.js` of `lib/bundles.ts`) plus `manifest.json`, in
  * `outDir`. The asset hash therefore changes with every key change, and the functions are redeployed with it.
  * @returns `outDir`.
  */
 export function stageFunctionCode(bundleDir: string, manifest: Manifest, outDir: string): string {
   mkdirSync(outDir, { recursive: true });
-  cpSync(bundleDir, outDir, { recursive: true });
+  // The bundle file alone: a build running beside this synth may have a temporary file in its directory.
+  copyFileSync(join(bundleDir, 'index.js'), join(outDir, 'index.js'));
   writeFileSync(join(outDir, MANIFEST_FILE), manifestJson(manifest));
   return outDir;
 }
