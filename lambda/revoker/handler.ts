@@ -1,4 +1,4 @@
-import { describeError } from '../core/errors';
+import { describeError, KeyRelayError } from '../core/errors';
 import { cancel, inspect, restore, revokeDue, revokeNow, revokeWithoutReplacement } from './actions';
 import { runtimeFromEnv } from '../runtime';
 import { metricsFrom, type RevokerDeps } from './deps';
@@ -37,7 +37,7 @@ export function createRevokerHandler(deps: RevokerDeps): RevokerHandler {
       request = parseRevokerRequest(caller.payload);
     } catch (err) {
       deps.logger.error('rejected a malformed revoker request', { error: describeError(err) });
-      throw err;
+      throw asProtocolError(err);
     }
     // A verified caller (function URL, AWS_IAM) is the operator, whatever the request says.
     if (caller.verified && 'operator' in request) request = { ...request, operator: caller.verified };
@@ -49,9 +49,18 @@ export function createRevokerHandler(deps: RevokerDeps): RevokerHandler {
       return response;
     } catch (err) {
       deps.logger.error('revoker action failed', { action: request.action, secret, error: describeError(err) });
-      throw err;
+      throw asProtocolError(err);
     }
   };
+}
+
+/**
+ * Lambda's Node.js runtime reports a thrown error's `name` as `errorType`, while the protocol (and the CLI's hints)
+ * promise the stable `code`: a keyrelay error leaves the handler named by its code. Logged before, under its class.
+ */
+function asProtocolError(err: unknown): unknown {
+  if (err instanceof KeyRelayError) err.name = err.code;
+  return err;
 }
 
 let fromEnv: RevokerHandler | undefined;

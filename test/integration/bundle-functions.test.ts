@@ -106,17 +106,17 @@ describe('Functions run from their bundles (functionMode: bundle)', () => {
     expect(new Set(calls.map((c) => c.accessKeyId))).toEqual(new Set([functionCredentials('revoker').accessKeyId]));
   });
 
-  it('reports a function error under its class name, as Lambda does, not a minified one', async () => {
+  it('reports a function error under its stable code, which the CLI keys its hints on (Lambda reports the name)', async () => {
     // Prepare
     lambda ??= new LambdaClient({ region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, endpoint: local.stack.endpoint });
 
     // Act
     const out = await lambda.send(new InvokeCommand({ FunctionName: LOCAL_FUNCTIONS.revoker, Payload: JSON.stringify({ action: 'bogus' }) }));
 
-    // Assess: Lambda's Node.js runtime reports the error's `name` as errorType (errors name themselves after their class)
+    // Assess: Lambda's Node.js runtime reports the error's `name` as errorType; the revoker's protocol promises the code
     const payload = JSON.parse(new TextDecoder().decode(out.Payload)) as { errorType: string; errorMessage: string };
     expect(out.FunctionError).toBe('Unhandled');
-    expect(payload.errorType).toBe('RevokerRequestError');
+    expect(payload.errorType).toBe('RevokerRequestInvalid');
     expect(payload.errorMessage).toMatch(/action/);
   });
 });
