@@ -110,6 +110,13 @@ export class KeyRelayMonitoring extends Construct {
         missing: cw.TreatMissingData.BREACHING,
         description: `The reconcile sweep stopped reporting (no data: KeysOverdue is blind then too), or no key rotated for longer than the longest schedule plus slack (${props.overdueAfter.toHumanString()}). First: the revoker's Errors and logs (the sweep), and its schedule; then \`keyrelay status\` for keys whose last rotation is old.`,
       },
+      {
+        id: 'SettingsMismatch',
+        metric: this.metric(METRICS.settingsMismatch, 'Sum', five),
+        threshold: 1,
+        description:
+          "A secret's keyrelay tags disagree with the deployed manifest, or an undeclared secret wears keyrelay's tags: someone rewrote keyrelay tags or forged a secret. The functions ignored the tags (they act only on the manifest). First: the functions' error log line (settings tags differ from the deployed manifest / a secret wears keyrelay's tags but this deployment does not declare it) names the secret; find who tagged or created it in CloudTrail (TagResource, UntagResource, CreateSecret), then redeploy to restore the tags, or delete the forged secret.",
+      },
       ...this.functionAlarms('Rotation', props.rotationFunction),
       ...this.functionAlarms('Revoker', props.revokerFunction),
     ];

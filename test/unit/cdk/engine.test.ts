@@ -324,7 +324,7 @@ describe('Class: KeyRelayEngine', () => {
       // Prepare
       const alarms = Object.values(engine.findResources('AWS::CloudWatch::Alarm')) as Json[];
       // Assess
-      expect(alarms.length).toBe(12);
+      expect(alarms.length).toBe(13);
       for (const a of alarms) {
         expect(a.Properties.AlarmName).toMatch(/^KeyRelay-/);
         expect(a.Properties.AlarmActions).toEqual([{ Ref: logicalId(built.engine.alarmTopic) }]);
@@ -373,6 +373,23 @@ describe('Class: KeyRelayEngine', () => {
         engine.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: metric, Namespace: 'keyrelay', Threshold: 1 });
       },
     );
+
+    it('alarms on tags that disagree with the manifest, or a forged secret (SettingsMismatch), at the first one', () => {
+      // Assess
+      const alarms = Object.values(engine.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: METRICS.settingsMismatch } }));
+      expect(alarms).toHaveLength(1);
+      expect(alarms[0]!.Properties).toMatchObject({
+        AlarmName: 'KeyRelay-SettingsMismatch',
+        Namespace: 'keyrelay',
+        Dimensions: [{ Name: 'service', Value: 'keyrelay' }],
+        Statistic: 'Sum',
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [{ Ref: logicalId(built.engine.alarmTopic) }],
+      });
+      expect(alarms[0]!.Properties.AlarmDescription).toMatch(/ignored.*CloudTrail/);
+    });
 
     it('alarms on errors and throttles of both functions', () => {
       for (const metric of ['Errors', 'Throttles']) {
