@@ -83,12 +83,13 @@ export function toCliError(err: unknown, subject?: string): CliError {
   }
   const status = httpStatus(err);
   if (name === 'AccessDeniedException' || name === 'AccessDenied' || status === 403) {
-    return new CliError(
-      'AccessDenied',
-      `${about}access denied (${name ?? status}: ${message})`,
-      'check who you are with `aws sts get-caller-identity`; the on-call role from the keyrelay stack has the permissions',
-      { cause: err },
-    );
+    // The on-call policy is scoped by a tag condition, so AWS refuses a name that no managed secret has (or another
+    // deployment's) before telling whether it exists: a denial on a key is most often a wrong name.
+    const hint = subject
+      ? '`keyrelay status` lists the keys this deployment manages (on-call is refused, not told "not found", for any other ' +
+        'name); if the name is right, check who you are with `aws sts get-caller-identity`: the on-call policy from the keyrelay stack has the permissions'
+      : 'check who you are with `aws sts get-caller-identity`; the on-call policy from the keyrelay stack has the permissions';
+    return new CliError('AccessDenied', `${about}access denied (${name ?? status}: ${message})`, hint, { cause: err });
   }
   if (isThrottling(err)) {
     return new CliError('Throttled', `${about}AWS kept throttling (${name})`, 'retry in a minute, or lower --concurrency', { cause: err });

@@ -7,6 +7,7 @@ import { main } from '../../cli/main';
 import type { Clock } from '../../lambda/core/clock';
 import { parseSecretValue } from '../../lambda/core/secret-value';
 import { leakedSecrets, registerSecret } from '../support/leak-guard';
+import { PRINCIPAL_CREDENTIALS } from '../../local/iam/principals';
 import { FAST_LOCAL_STACK, useLocalStack } from '../support/local-stack';
 
 // Quiet functions: their logs are not what these tests read.
@@ -24,7 +25,13 @@ const ioPacedClock: Clock = { now: () => Date.now(), sleep: () => new Promise((r
 /** Everything any CLI run of this file printed, scanned at the end. */
 const everything: string[] = [];
 
-async function cli(argv: string[], stdin = ''): Promise<{ code: number; stdout: string; stderr: string }> {
+/** The deployer's credentials (the admin principal): reads values, which on-call may not. */
+const AS_ADMIN = {
+  AWS_ACCESS_KEY_ID: PRINCIPAL_CREDENTIALS.admin.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: PRINCIPAL_CREDENTIALS.admin.secretAccessKey,
+};
+
+async function cli(argv: string[], stdin = '', as: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   const out: string[] = [];
   const err: string[] = [];
   const input = new PassThrough();
@@ -33,7 +40,14 @@ async function cli(argv: string[], stdin = ''): Promise<{ code: number; stdout: 
     stdout: { write: (s: string) => out.push(s) },
     stderr: { write: (s: string) => err.push(s) },
     stdin: input,
-    env: { AWS_ENDPOINT_URL: local.stack.endpoint, USER: 'oncall-test' },
+    // As on-call: the CLI gets exactly the deployed on-call policy, judged by the local endpoint.
+    env: {
+      AWS_ENDPOINT_URL: local.stack.endpoint,
+      USER: 'oncall-test',
+      AWS_ACCESS_KEY_ID: PRINCIPAL_CREDENTIALS.oncall.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: PRINCIPAL_CREDENTIALS.oncall.secretAccessKey,
+      ...as,
+    },
     clock: ioPacedClock,
   });
   everything.push(...out, ...err);
@@ -63,10 +77,14 @@ describe('CLI against the local stack', () => {
 
     // Act
     const plain = await cli(['status', name, '--json']);
-    const withFingerprints = await cli(['status', name, '--json', '--fingerprints']);
+    const oncallFingerprints = await cli(['status', name, '--json', '--fingerprints']);
+    const withFingerprints = await cli(['status', name, '--json', '--fingerprints'], '', AS_ADMIN);
 
     // Assess
     expect(plain.code).toBe(EXIT.ok);
+    // on-call never reads a live key: --fingerprints needs a read grant on top of the on-call policy
+    expect(oncallFingerprints.code).toBe(EXIT.attention);
+    expect(JSON.parse(oncallFingerprints.stdout).keys[0].current.error).toMatch(/access denied/);
     const report = JSON.parse(plain.stdout);
     expect(report.keys[0]).toMatchObject({ name, provider: 'reference', attention: [] });
     expect(withFingerprints.code).toBe(EXIT.ok);
@@ -76,7 +94,7 @@ describe('CLI against the local stack', () => {
     expect(report.keys[0].current.fingerprint).toBe(read);
   });
 
-  it('rotate: moves AWSCURRENT and reports each step; an unknown key fails with UnknownKey', async () => {
+  it('rotate: moves AWSCURRENT and reports each step; an unknown key is refused, pointing at keyrelay status', async () => {
     // Prepare
     const name = await local.addKey('cli-rotate');
     const before = await currentApiKey(name);
@@ -89,8 +107,11 @@ describe('CLI against the local stack', () => {
     expect(ok.code).toBe(EXIT.ok);
     expect(ok.stderr).toContain(`${name}: new key is AWSCURRENT`);
     expect(await currentApiKey(name)).not.toBe(before);
+    // As on AWS: on-call may describe only this deployment's secrets (a tag condition), so an unknown name is refused
+    // before existence is checked; the hint must say so instead of blaming the caller's identity alone.
     expect(unknown.code).toBe(EXIT.failed);
-    expect(unknown.stderr).toContain("error [UnknownKey]: key 'cli-no-such-key'");
+    expect(unknown.stderr).toContain("error [AccessDenied]: key 'cli-no-such-key'");
+    expect(unknown.stderr).toContain('`keyrelay status` lists');
   });
 
   it('rotate --emergency: the typed name confirms; old key answers 401, the timeline is printed, history says by whom', async () => {
