@@ -54,6 +54,30 @@ async function attemptEnded(secretId: string): Promise<string> {
   return state?.runs.at(-1)?.status ?? 'none';
 }
 
+/** A crash at `point` fails the first attempt; the retry converges on the new key with no orphaned provider key. */
+async function convergesAfterCrash(point: HookPoint): Promise<void> {
+  // Prepare
+  const name = await local.addKey('crash');
+  const before = await valueOf(name);
+  local.stack.crashOnce(point, name);
+
+  // Act
+  const token = await rotate(name);
+  const first = await attemptEnded(name);
+  const ran = await local.stack.advance(60_000);
+
+  // Assess
+  expect(first).toBe('retrying');
+  expect(ran.map((r) => r.label)).toContain(`retry rotation ${name}`);
+  const run = local.stack.rotation.get(name)?.runs.at(-1);
+  expect(run).toMatchObject({ token, status: 'succeeded', attempts: 2 });
+  expect(run?.errors[0]).toMatch(/InjectedCrash/);
+  const after = await valueOf(name);
+  expect(after.versionId).toBe(token);
+  expect(liveKeys(name)).toEqual([before.keyId, after.keyId].sort());
+  expect(await whoami(after.apiKey)).toBe(200);
+}
+
 describe('Class: RotationService (local RotateSecret), functions run from their bundles', () => {
   useStack({ functionMode: 'bundle' });
 
@@ -104,28 +128,7 @@ describe('Class: RotationService (local RotateSecret), functions run from their 
 
   it.each<HookPoint>(['after:createSecret', 'after:testSecret', 'after:finishSecret'])(
     'converges with no orphaned provider key after a crash at %s',
-    async (point) => {
-      // Prepare
-      const name = await local.addKey('crash');
-      const before = await valueOf(name);
-      local.stack.crashOnce(point, name);
-
-      // Act
-      const token = await rotate(name);
-      const first = await attemptEnded(name);
-      const ran = await local.stack.advance(60_000);
-
-      // Assess
-      expect(first).toBe('retrying');
-      expect(ran.map((r) => r.label)).toContain(`retry rotation ${name}`);
-      const run = local.stack.rotation.get(name)?.runs.at(-1);
-      expect(run).toMatchObject({ token, status: 'succeeded', attempts: 2 });
-      expect(run?.errors[0]).toMatch(/InjectedCrash/);
-      const after = await valueOf(name);
-      expect(after.versionId).toBe(token);
-      expect(liveKeys(name)).toEqual([before.keyId, after.keyId].sort());
-      expect(await whoami(after.apiKey)).toBe(200);
-    },
+    convergesAfterCrash,
   );
 
   it('abandons a failed rotation when a new version is written before its retry, as AWS does (RotationAbandoned)', async () => {
@@ -175,28 +178,7 @@ describe('Class: RotationService (local RotateSecret), faults inside a step (in-
 
   it.each<HookPoint>(['afterIssue'])(
     'converges with no orphaned provider key after a crash at %s',
-    async (point) => {
-      // Prepare
-      const name = await local.addKey('crash');
-      const before = await valueOf(name);
-      local.stack.crashOnce(point, name);
-
-      // Act
-      const token = await rotate(name);
-      const first = await attemptEnded(name);
-      const ran = await local.stack.advance(60_000);
-
-      // Assess
-      expect(first).toBe('retrying');
-      expect(ran.map((r) => r.label)).toContain(`retry rotation ${name}`);
-      const run = local.stack.rotation.get(name)?.runs.at(-1);
-      expect(run).toMatchObject({ token, status: 'succeeded', attempts: 2 });
-      expect(run?.errors[0]).toMatch(/InjectedCrash/);
-      const after = await valueOf(name);
-      expect(after.versionId).toBe(token);
-      expect(liveKeys(name)).toEqual([before.keyId, after.keyId].sort());
-      expect(await whoami(after.apiKey)).toBe(200);
-    },
+    convergesAfterCrash,
   );
 
   it.each([
