@@ -11,6 +11,9 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { DescribeSecretCommand, GetSecretValueCommand, RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
+import { STSClient } from '@aws-sdk/client-sts';
+import { proveCaller } from '../cli/caller-proof';
+import { CALLER_PROOF_FIELD, requestBinding } from '../lambda/core/caller-proof';
 import { parseSecretValue } from '../lambda/core/secret-value';
 import { readManagedSecret } from '../lambda/core/state';
 import { metricsFrom } from '../lambda/revoker/deps';
@@ -54,6 +57,7 @@ async function main(): Promise<void> {
     functions: (deps) => ({ [LOCAL_FUNCTIONS.revoker]: createRevokerHandler({ ...deps, metrics: metricsFrom(deps.metrics) }) }),
   });
   const lambda = new LambdaClient({ region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, endpoint: stack.endpoint });
+  const sts = new STSClient({ region: LOCAL_REGION, credentials: { ...LOCAL_CREDENTIALS }, endpoint: stack.endpoint });
   try {
     const localDelay: number[] = [];
     const wallDelay: number[] = [];
@@ -78,12 +82,10 @@ async function main(): Promise<void> {
     for (const name of names) {
       const started = performance.now();
       const { oldKey } = await rotateAndWait(stack, name);
-      const out = await lambda.send(
-        new InvokeCommand({
-          FunctionName: LOCAL_FUNCTIONS.revoker,
-          Payload: JSON.stringify({ action: 'revokeNow', secretId: name, previous: true, reason: 'bench', operator: 'bench' }),
-        }),
-      );
+      // As the CLI sends it: with the proof of its caller (signing it is part of the on-call path measured).
+      const request = { action: 'revokeNow', secretId: name, previous: true, reason: 'bench', operator: 'bench' };
+      const payload = { ...request, [CALLER_PROOF_FIELD]: await proveCaller(sts, requestBinding(request)) };
+      const out = await lambda.send(new InvokeCommand({ FunctionName: LOCAL_FUNCTIONS.revoker, Payload: JSON.stringify(payload) }));
       if (out.FunctionError) throw new Error(`revokeNow failed for ${name}: ${new TextDecoder().decode(out.Payload)}`);
       const res = await fetch(`${stack.providerUrl}/v1/whoami`, { headers: { authorization: `Bearer ${oldKey}` } });
       await res.arrayBuffer();

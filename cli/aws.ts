@@ -2,7 +2,9 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { STSClient } from '@aws-sdk/client-sts';
+import type { CallerProof } from '../lambda/core/caller-proof';
 import type { Clock } from '../lambda/core/clock';
+import { proveCaller } from './caller-proof';
 import { isThrottling, retry } from '../lambda/core/retry';
 
 /** The AWS clients the CLI uses. It never talks to a provider: provider work goes through the revoker (Lambda). */
@@ -11,6 +13,8 @@ export interface Clients {
   lambda: LambdaClient;
   cloudwatch: CloudWatchClient;
   sts: STSClient;
+  /** Signs the caller proof bound to `binding` (`proveCaller` with `sts`): what on-call actions carry to the revoker. */
+  proveCaller(binding: string): Promise<CallerProof>;
 }
 
 /** Where and as whom to reach AWS. */
@@ -49,11 +53,13 @@ export const createClients: ClientFactory = (options) => {
         ? { accessKeyId: 'keyrelay-local', secretAccessKey: 'keyrelay-local' }
         : undefined;
   const config = { endpoint, region, credentials, maxAttempts: 5 };
+  const sts = new STSClient(config);
   return {
     sm: new SecretsManagerClient(config),
     lambda: new LambdaClient(config),
     cloudwatch: new CloudWatchClient(config),
-    sts: new STSClient(config),
+    sts,
+    proveCaller: (binding) => proveCaller(sts, binding),
   };
 };
 

@@ -2,6 +2,7 @@ import { InvokeCommand } from '@aws-sdk/client-lambda';
 import type { ManagedSecret } from '../lambda/core/state';
 import { TAGS } from '../lambda/core/state';
 import type { RevokerRequest, RevokerResponse } from '../lambda/revoker/protocol';
+import { CALLER_PROOF_FIELD, requestBinding, type CallerProof } from '../lambda/core/caller-proof';
 import { withThrottleRetry } from './aws';
 import type { Context } from './context';
 import { CliError, toCliError } from './errors';
@@ -13,6 +14,7 @@ const REVOKER_HINTS: Record<string, string> = {
   ProviderThrottled: 'the provider is rate limiting: retry in a minute',
   ProviderKeyNotFound: 'the key is already gone at the provider',
   RotationState: '`keyrelay status NAME` shows which version holds which label',
+  CallerNotProven: 'the revoker records who you are from a presigned sts:GetCallerIdentity: upgrade the keyrelay CLI, check your AWS credentials, and run the command again',
   KeyMoved: '`keyrelay history NAME` shows the confirmed key\'s id: revoke that key by id (`keyrelay revoke NAME --key-id ID`)',
 };
 
@@ -30,11 +32,13 @@ export async function invokeRevoker(ctx: Context, secret: ManagedSecret, request
       'deploy the keyrelay stack (it tags every managed secret), or start the local stack',
     );
   }
+  // An action that records an operator carries the proof of who sent it (the revoker records the proven ARN).
+  const payload = 'operator' in request ? { ...request, [CALLER_PROOF_FIELD]: await callerProof(ctx, request) } : request;
   let answer;
   try {
     answer = await withThrottleRetry(ctx.clock, () =>
       ctx.clients.lambda.send(
-        new InvokeCommand({ FunctionName: fn, InvocationType: 'RequestResponse', Payload: new TextEncoder().encode(JSON.stringify(request)) }),
+        new InvokeCommand({ FunctionName: fn, InvocationType: 'RequestResponse', Payload: new TextEncoder().encode(JSON.stringify(payload)) }),
       ),
     );
   } catch (err) {
@@ -65,6 +69,19 @@ export async function invokeRevoker(ctx: Context, secret: ManagedSecret, request
     return parsed;
   } catch (err) {
     throw new CliError('RevokerBadResponse', `revoker '${fn}' answered ${request.action} with something that is not a RevokerResponse`, 'check the revoker is the same keyrelay version as this CLI', { cause: err });
+  }
+}
+
+async function callerProof(ctx: Context, request: RevokerRequest): Promise<CallerProof> {
+  try {
+    return await ctx.clients.proveCaller(requestBinding(request));
+  } catch (err) {
+    throw new CliError(
+      'NoCallerProof',
+      `could not sign the proof of who you are for ${request.action} (${err instanceof Error ? err.message : String(err)})`,
+      'the revoker records the AWS identity that signs this proof: configure AWS credentials (AWS_PROFILE, aws sso login) and --region',
+      { cause: err },
+    );
   }
 }
 

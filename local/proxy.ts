@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { describeError } from '../lambda/core/errors';
 import { lambdaErrorPayload, type FunctionRegistry } from './functions';
 import type { EndpointRequest } from './iam/context';
+import type { LocalPrincipal } from './iam/principals';
+import { answerGetCallerIdentity, isPresignedGetCallerIdentity } from './iam/sts';
 import { AwsServiceError, type RotateSecretInput, type RotationService } from './rotation-service';
 import { answerPutEvents, answerSchedule, isScheduleCall } from './scheduler-api';
 import type { LocalEvents, LocalScheduler } from './scheduler';
@@ -18,6 +20,7 @@ import type { LocalEvents, LocalScheduler } from './scheduler';
  * - Lambda `Invoke` of keyrelay's own functions: run by the local stack (moto's would only echo);
  * - EventBridge Scheduler `CreateSchedule`/`GetSchedule`/`DeleteSchedule` and EventBridge `PutEvents` of `KeyRotated`:
  *   answered by the local scheduler and events (`scheduler-api.ts`), so revocations fire on the local clock;
+ * - STS `GetCallerIdentity`, presigned (the revoker's caller proof): answered with the signer's principal (`iam/sts.ts`);
  * - `/_keyrelay/...`: the local stack's admin API.
  *
  * And it refuses, before anything else (see {@link refusal}): a request whose `Host` is not the endpoint's own (a
@@ -47,6 +50,11 @@ export interface ProxyOptions {
   admin: AdminHandler;
   /** Judges an AWS request: undefined to serve it, else the error to answer. @default - every request served */
   authorize?: (request: EndpointRequest) => Promise<AwsServiceError | undefined>;
+  /**
+   * The principal signing with an access key: the endpoint answers a presigned STS `GetCallerIdentity` with it, before
+   * any IAM judgement (STS needs no permission for it), as `local/iam/sts.ts` says. @default - such requests go to moto
+   */
+  callerIdentity?: (accessKeyId: string) => LocalPrincipal | undefined;
   /** Told when an AWS request has been answered (a write is done). */
   answered?: (request: EndpointRequest) => void;
   /** @default '127.0.0.1' */
@@ -244,6 +252,12 @@ export async function startProxy(options: ProxyOptions): Promise<Proxy> {
       return;
     }
     const raw = await readBody(req);
+    if (options.callerIdentity && isPresignedGetCallerIdentity(req.method ?? '', url)) {
+      // Real time, as STS: the signer dated the proof by the system clock, not the local clock.
+      const answer = await answerGetCallerIdentity({ url, headers: req.headers }, options.callerIdentity, Date.now());
+      send(res, answer.status, answer.body, { 'content-type': 'text/xml' });
+      return;
+    }
     const request = { method: req.method ?? 'GET', url, headers: req.headers, body: raw };
     res.once('finish', () => options.answered?.(request));
     const denied = await options.authorize?.(request);

@@ -6,12 +6,14 @@ import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { IAMClient, CreateRoleCommand } from '@aws-sdk/client-iam';
 import { CreateFunctionCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { STSClient } from '@aws-sdk/client-sts';
 import { isoTime } from '../lambda/core/clock';
 import { KeyRelayError } from '../lambda/core/errors';
 import type { KeyProvider } from '../lambda/providers/types';
 import { createRotationHandler } from '../lambda/rotation/handler';
 import type { RetryBudget, RotationStep } from '../lambda/rotation/steps';
 import { createRevokerHandler, freeQuota, metricsFrom } from '../lambda/revoker';
+import { stsCallerVerifier, type CallerVerifier } from '../lambda/revoker/caller';
 import { createLogger, createMetrics, MANIFEST_PATH_ENV, ProviderCache, providerForSecret } from '../lambda/runtime';
 import { keySettings, loadConfig, rotationRules, type ResolvedConfig, type ResolvedKey } from '../lib/config';
 import { MANIFEST_FILE, manifestJson, manifestTrust } from '../lambda/core/manifest';
@@ -67,6 +69,8 @@ export class LocalStackError extends KeyRelayError {
 /** What the extra functions factory gets: the revoker's deps (its clients sign as the revoker's role). */
 export interface LocalFunctionDeps {
   sm: SecretsManagerClient;
+  /** Proves who sent an on-call action (STS `GetCallerIdentity` at the endpoint). */
+  callers: CallerVerifier;
   /** The manifest built from the config the stack runs (`lib/manifest.ts`, as a deploy builds it). */
   trust: SecretTrust;
   clock: LocalClock;
@@ -278,6 +282,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       scheduler,
       events,
       admin,
+      callerIdentity: (accessKeyId) => iam.enforcer.principal(accessKeyId),
       ...(enforce ? { authorize: (request) => iam.enforcer.authorize(request), answered: (request) => iam.answered(request) } : {}),
     });
     stops.push(() => proxy.stop());
@@ -310,6 +315,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       const cache = new ProviderCache();
       return {
         sm: client,
+        // As deployed: on-call callers proven through STS (the endpoint), the function signing as its role.
+        callers: stsCallerVerifier(new STSClient({ region: LOCAL_REGION, credentials: functionCredentials(fn), endpoint: proxy.url })),
         trust,
         clock,
         scheduler,

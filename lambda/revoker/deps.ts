@@ -5,6 +5,7 @@ import type { SecretTrust } from '../core/manifest';
 import type { RevocationScheduler } from '../core/ports';
 import type { ManagedSecret } from '../core/state';
 import type { KeyProvider } from '../providers/types';
+import type { CallerVerifier } from './caller';
 
 /** The slice of Powertools Logger the revoker uses (a Powertools `Logger` satisfies it). */
 export interface RevokerLogger {
@@ -50,6 +51,12 @@ export interface RevokerDeps {
    * deployed and local functions always have one. @default - settings from the tags (unit tests)
    */
   trust?: SecretTrust;
+  /**
+   * Proves who sent an on-call action (the recorded operator). The deployed and local revokers always have one; without
+   * it an action fails with `CallerNotProven` when it carries no valid proof. @default - the request's `operator`
+   * field is recorded (unit and property tests of the actions)
+   */
+  callers?: CallerVerifier;
   clock: Clock;
   scheduler: RevocationScheduler;
   logger: RevokerLogger;

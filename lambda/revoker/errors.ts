@@ -13,6 +13,16 @@ export class RevokerRequestError extends KeyRelayError {
 }
 
 /**
+ * An action that records an operator came without a proof of its caller, or with one STS rejected or that is bound to
+ * another payload: nothing was done. Code `CallerNotProven`.
+ */
+export class CallerNotProvenError extends KeyRelayError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('CallerNotProven', message, options);
+  }
+}
+
+/**
  * One or more keys could not be revoked after retries: they may still be alive. The `RevocationFailed` metric was
  * emitted before this was thrown; the reconcile sweep retries on its next run. Code `RevocationFailed`.
  */

@@ -3,7 +3,7 @@ import { cancel, inspect, restore, revokeDue, revokeNow, revokeWithoutReplacemen
 import { runtimeFromEnv } from '../runtime';
 import { metricsFrom, type RevokerDeps } from './deps';
 import type { RevokerRequest, RevokerResponse } from './protocol';
-import { callerOf } from './caller';
+import { splitProof } from './caller';
 import { parseRevokerRequest } from './request';
 import { importKey, retire, rollback } from './oncall';
 import { reconcile } from './sweep';
@@ -32,17 +32,17 @@ const ACTIONS: Actions = { revokeDue, reconcile, revokeNow, revokeWithoutReplace
 export function createRevokerHandler(deps: RevokerDeps): RevokerHandler {
   return async (event, context) => {
     let request: RevokerRequest;
-    const caller = callerOf(event);
+    const proven = splitProof(event);
     try {
-      request = parseRevokerRequest(caller.payload);
+      request = parseRevokerRequest(proven.payload);
     } catch (err) {
       deps.logger.error('rejected a malformed revoker request', { error: describeError(err) });
       throw asProtocolError(err);
     }
-    // A verified caller (function URL, AWS_IAM) is the operator, whatever the request says.
-    if (caller.verified && 'operator' in request) request = { ...request, operator: caller.verified };
     const secret = 'secretId' in request ? request.secretId : undefined;
     try {
+      // The proven caller is the operator, whatever the request says; scheduler and sweep actions carry none.
+      if ('operator' in request && deps.callers) request = { ...request, operator: await deps.callers.verify(proven.proof, proven.binding) };
       const run = ACTIONS[request.action] as (d: RevokerDeps, r: RevokerRequest) => Promise<RevokerResponse>;
       const response = await run(context ? { ...deps, remainingMs: () => context.getRemainingTimeInMillis() } : deps, request);
       deps.logger.info('revoker action done', { action: request.action, secret, keys: response.keys });
@@ -74,6 +74,7 @@ export const handler: RevokerHandler = (event, context) => {
     const runtime = runtimeFromEnv();
     return createRevokerHandler({
       sm: runtime.sm,
+      callers: runtime.callers,
       trust: runtime.trust,
       provider: runtime.provider,
       clock: runtime.clock,

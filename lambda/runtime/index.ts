@@ -1,3 +1,4 @@
+import type { CallerVerifier } from '../revoker/caller';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -40,6 +41,8 @@ export interface Runtime {
   events: EventPublisher;
   logger: Logger;
   metrics: Metrics;
+  /** Proves who sent an on-call action (STS, through the SDK's endpoint resolution). */
+  callers: CallerVerifier;
 }
 
 /** Per-call timeouts of the AWS SDK clients, ms (each SDK attempt; the SDK and the steps retry on top). */
@@ -77,9 +80,14 @@ export function runtimeFromEnv(env: NodeJS.ProcessEnv = process.env, timeouts: A
     const [{ EventBridgeClient }, { eventBridgePublisher }] = await Promise.all([import('@aws-sdk/client-eventbridge'), import('./events')]);
     return eventBridgePublisher(new EventBridgeClient(config), env[ENV.eventBus] ?? 'default');
   });
+  const callers = onFirstUse(async () => {
+    const [{ STSClient }, { stsCallerVerifier }] = await Promise.all([import('@aws-sdk/client-sts'), import('../revoker/caller')]);
+    return stsCallerVerifier(new STSClient(config));
+  });
   const logger = createLogger();
   const metrics = createMetrics();
   return {
+    callers: { verify: async (proof, binding) => (await callers()).verify(proof, binding) },
     sm,
     clock,
     trust: trustFromEnv(env, (secret, fields) => {

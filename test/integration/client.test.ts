@@ -4,6 +4,7 @@ import { ClientOptionsError, createKeyClient, handleKeyRotatedEvent, type KeyCli
 import { EVENTS } from '../../lambda/core/ports';
 import { parseSecretValue } from '../../lambda/core/secret-value';
 import { LOCAL_FUNCTIONS } from '../../local/stack';
+import { proven } from '../support/caller-proof';
 import { FAST_LOCAL_STACK, useLocalStack } from '../support/local-stack';
 
 // The application client against the local stack: real SDK over HTTP to the local endpoint, real rotations, the real
@@ -82,13 +83,10 @@ function clientFor(): { client: KeyClient; counts: Record<string, number> } {
 async function emergencyRotation(name: string): Promise<void> {
   const { VersionId: token } = await local.sm().send(new RotateSecretCommand({ SecretId: name }));
   await local.waitFor(name, (stages) => stages[token as string]?.includes('AWSCURRENT') === true);
-  await local.stack.functions.invoke(LOCAL_FUNCTIONS.revoker, {
-    action: 'revokeNow',
-    secretId: name,
-    previous: true,
-    reason: 'client integration test: leaked key',
-    operator: 'test',
-  });
+  await local.stack.functions.invoke(
+    LOCAL_FUNCTIONS.revoker,
+    await proven(local.stack.endpoint, { action: 'revokeNow', secretId: name, previous: true, reason: 'client integration test: leaked key', operator: 'test' }),
+  );
 }
 
 describe('Function: createKeyClient (against the local stack)', () => {

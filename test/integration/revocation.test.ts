@@ -5,6 +5,7 @@ import { fingerprint, parseSecretValue, type SecretValue } from '../../lambda/co
 import type { RevokerRequest, RevokerResponse } from '../../lambda/revoker/protocol';
 import { LocalClock } from '../../local/clock';
 import { LOCAL_CREDENTIALS, LOCAL_FUNCTIONS, LOCAL_REGION } from '../../local/stack';
+import { proven } from '../support/caller-proof';
 import { useLocalStack } from '../support/local-stack';
 
 // The revoker on the local stack, run from its deployed bundle as a Node 24 process: invoked through the endpoint's
@@ -24,7 +25,9 @@ afterAll(() => lambda?.destroy());
 
 async function invoke(request: RevokerRequest): Promise<RevokerResponse> {
   lambda ??= new LambdaClient({ region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS, endpoint: local.stack.endpoint });
-  const out = await lambda.send(new InvokeCommand({ FunctionName: LOCAL_FUNCTIONS.revoker, Payload: JSON.stringify(request) }));
+  // On-call actions carry the caller proof the CLI attaches.
+  const sent = 'operator' in request ? await proven(local.stack.endpoint, request) : request;
+  const out = await lambda.send(new InvokeCommand({ FunctionName: LOCAL_FUNCTIONS.revoker, Payload: JSON.stringify(sent) }));
   const payload: unknown = JSON.parse(new TextDecoder().decode(out.Payload));
   if (out.FunctionError) throw new Error(`revoker failed: ${JSON.stringify(payload)}`);
   return payload as RevokerResponse;

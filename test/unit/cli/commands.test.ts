@@ -17,6 +17,7 @@ import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { describe, expect, it } from 'vitest';
 import { resolveOperator } from '../../../cli/context';
 import { EXIT } from '../../../cli/errors';
+import { CALLER_PROOF_FIELD, requestBinding } from '../../../lambda/core/caller-proof';
 import type { KeyOutcome, RevokerRequest } from '../../../lambda/revoker/protocol';
 import { currentKeyTag } from '../../../lambda/core/state';
 import { arnOf, entry, harness, keyValue, revokerAnswer, type SecretFixture } from './harness';
@@ -31,8 +32,14 @@ function withSecrets(h: ReturnType<typeof harness>, fixtures: SecretFixture[]) {
   }
 }
 
+/** The payloads the CLI sent the revoker. */
+function payloads(h: ReturnType<typeof harness>): Array<Record<string, unknown>> {
+  return h.mocks.lambda.commandCalls(InvokeCommand).map((c) => JSON.parse(new TextDecoder().decode(c.args[0].input.Payload as Uint8Array)) as Record<string, unknown>);
+}
+
+/** The revoker requests the CLI sent, without their caller proofs. */
 function invoked(h: ReturnType<typeof harness>): RevokerRequest[] {
-  return h.mocks.lambda.commandCalls(InvokeCommand).map((c) => JSON.parse(new TextDecoder().decode(c.args[0].input.Payload as Uint8Array)) as RevokerRequest);
+  return payloads(h).map(({ [CALLER_PROOF_FIELD]: _proof, ...request }) => request as unknown as RevokerRequest);
 }
 
 const ok = (action: RevokerRequest['action'], keys: Array<{ keyId: string; outcome: KeyOutcome['outcome']; detail?: string }> = []) =>
@@ -421,6 +428,20 @@ describe('Command: revoke / cancel / restore', () => {
     expect(code).toBe(EXIT.ok);
     expect(invoked(h)).toEqual([{ action: 'revokeNow', secretId: arnOf('a/1'), keyId: 'k-7', reason: 'in a paste', operator: 'oncall-alice' }]);
     expect(h.stdout()).toContain('key k-7 revoked');
+  });
+
+  it('attaches the caller proof, bound to the very request it sends', async () => {
+    // Prepare
+    const h = harness({ stdin: 'a/1\n' });
+    withSecrets(h, [{ name: 'a/1' }]);
+    h.mocks.lambda.on(InvokeCommand).resolves(ok('revokeNow', [{ keyId: 'k-7', outcome: 'revoked' }]));
+
+    // Act
+    await h.run('revoke', 'a/1', '--key-id', 'k-7', '--reason', 'in a paste');
+
+    // Assess
+    const [sent] = payloads(h);
+    expect(sent?.[CALLER_PROOF_FIELD]).toMatchObject({ headers: { 'x-keyrelay-request': requestBinding(invoked(h)[0]!) } });
   });
 
   it('says the revoker function is missing, not the key, when Lambda cannot find it', async () => {

@@ -20,6 +20,8 @@ export function harness(options: { stdin?: string | null; tty?: boolean } = {}) 
     lambda: new LambdaClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }),
     cloudwatch: new CloudWatchClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }),
     sts: new STSClient({ region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'x' } }),
+    // The proof is opaque to the CLI's commands: a fixed stand-in naming the binding it was asked for.
+    proveCaller: async (binding) => ({ url: 'https://sts.us-east-1.amazonaws.com/?Action=GetCallerIdentity', headers: { 'x-keyrelay-request': binding } }),
   };
   const mocks = { sm: mockClient(clients.sm), lambda: mockClient(clients.lambda), cloudwatch: mockClient(clients.cloudwatch), sts: mockClient(clients.sts) };
   mocks.sts.rejects(new Error('no STS in unit tests'));

@@ -109,17 +109,3 @@ describe('Action: retire (on-call through the revoker)', () => {
     expect(other.status(kept.keyId)).toBe('active');
   });
 });
-
-describe('Function: createRevokerHandler, the caller', () => {
-  it("records a function URL's verified caller as the operator, never the request's operator field", async () => {
-    // Prepare: AWS_IAM auth; the body claims to be someone else
-    const { world, old } = await rotatedWorld();
-    const ana = 'arn:aws:sts::123456789012:assumed-role/OnCall/ana@example.com';
-    const body = JSON.stringify({ action: 'revokeNow', secretId: world.arn, previous: true, reason: 'leak', operator: 'mallory' });
-    // Act
-    await world.handler({ requestContext: { authorizer: { iam: { userArn: ana } } }, body: Buffer.from(body).toString('base64'), isBase64Encoded: true });
-    // Assess
-    expect(await world.record(old.keyId)).toMatchObject({ phase: 'revoked', by: ana });
-    expect(world.logger.lines.find((l) => l.message === 'audit')?.attributes).toMatchObject({ operator: ana });
-  });
-});
