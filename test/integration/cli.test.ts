@@ -130,8 +130,8 @@ describe('CLI against the local stack', () => {
     expect(run.stdout).toMatch(/T\+\d+\.\d s {2}old key revoked \(.+\)/);
     expect(await whoamiStatus(old)).toBe(401);
     expect(await whoamiStatus(await currentApiKey(name))).toBe(200);
-    // The revoker records the caller STS proves (here the CLI's default local credentials: admin), not --operator.
-    expect(history.stdout).toMatch(/revoked +key \S+: revoked \(emergency; by arn:aws:iam::\d{12}:user\/keyrelay-admin\)/);
+    // The revoker records the caller STS proves (the CLI runs as the on-call principal), not --operator.
+    expect(history.stdout).toMatch(/revoked +key \S+: revoked \(emergency; by arn:aws:iam::\d{12}:user\/keyrelay-oncall\)/);
   });
 
   it('rotate --emergency: refused without confirmation (end of input, wrong name), nothing changes', async () => {
