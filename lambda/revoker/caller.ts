@@ -55,6 +55,11 @@ export function checkProof(proof: unknown, binding: string): URLSearchParams {
   if (query.get('Action') !== 'GetCallerIdentity' || !query.get('X-Amz-Signature')) {
     throw new CallerNotProvenError(`the caller proof is not a presigned sts:GetCallerIdentity request: ${UPGRADE}`);
   }
+  // STS honours presigned URLs for up to 7 days: the replay bound (docs/security.md) is the revoker's to keep.
+  const expires = Number(query.get('X-Amz-Expires'));
+  if (!Number.isInteger(expires) || expires <= 0 || expires > CALLER_PROOF_TTL_S) {
+    throw new CallerNotProvenError(`the caller proof must expire within ${CALLER_PROOF_TTL_S} s (X-Amz-Expires was '${query.get('X-Amz-Expires') ?? ''}'): ${UPGRADE}`);
+  }
   const signed = (query.get('X-Amz-SignedHeaders') ?? '').split(';');
   if (!signed.includes(CALLER_PROOF_HEADER) || proof.headers[CALLER_PROOF_HEADER] !== binding) {
     throw new CallerNotProvenError(

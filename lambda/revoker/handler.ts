@@ -22,8 +22,9 @@ const ACTIONS: Actions = { revokeDue, reconcile, revokeNow, revokeWithoutReplace
 
 /**
  * Builds the revoker handler from injected deps: validates the payload (a malformed one throws
- * `RevokerRequestError`), runs the action, and rethrows failures so the Lambda `Errors` alarm and the schedule's
- * dead-letter queue see them.
+ * `RevokerRequestError`), replaces an on-call action's `operator` with the caller `deps.callers` proves from the
+ * payload's `callerProof` (`CallerNotProvenError` without a valid one), runs the action, and rethrows failures so the
+ * Lambda `Errors` alarm and the schedule's dead-letter queue see them.
  *
  * @example
  * const revoke = createRevokerHandler({ sm, provider, clock, scheduler, logger, metrics });

@@ -5,7 +5,8 @@
 export { createRevokerHandler, handler, type RevokerHandler } from './handler';
 export { freeQuota } from './actions';
 export { DEFAULT_RETRY_BUDGET, metricsFrom, type RetryBudget, type RevokerDeps, type RevokerLogger, type RevokerMetrics } from './deps';
-export { KeyInUseError, NothingToDoError, RevocationFailedError, RevokerRequestError } from './errors';
+export { CallerNotProvenError, KeyInUseError, NothingToDoError, RevocationFailedError, RevokerRequestError } from './errors';
+export { stsCallerVerifier, type CallerVerifier } from './caller';
 export { ORPHAN_MIN_AGE_MS } from './keys';
 export { MAX_REVOKED_RECORDS } from './lifecycle';
 export { parseRevokerRequest, RevokerRequestSchema } from './request';

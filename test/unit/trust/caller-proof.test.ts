@@ -70,6 +70,21 @@ describe('Function: createRevokerHandler, the proven caller', () => {
     expect(world.status(old.keyId)).toBe('active');
   });
 
+  it('refuses a proof valid for longer than 15 minutes (the replay bound), before asking STS', async () => {
+    // Prepare: a proof re-signed for a week
+    const { world, old, handler } = await provenWorld();
+    const request = { action: 'revokeNow', secretId: world.arn, previous: true, reason: 'leak', operator: 'ana' };
+    const week = new STSClient({ region: 'eu-west-1', endpoint: ENDPOINT, credentials: oncall });
+    const proof = await proveCaller(week, requestBinding(request));
+    const url = new URL(proof.url);
+    url.searchParams.set('X-Amz-Expires', '604800');
+    // Act
+    const attempt = handler({ ...request, [CALLER_PROOF_FIELD]: { ...proof, url: url.href } });
+    // Assess
+    await expect(attempt).rejects.toMatchObject({ code: 'CallerNotProven', message: expect.stringMatching(/expire within 900 s/) });
+    expect(world.status(old.keyId)).toBe('active');
+  });
+
   it.each([
     ['revokeNow', { previous: true, reason: 'leak' }],
     ['cancel', {}],
