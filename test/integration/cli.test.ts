@@ -1,13 +1,11 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { PassThrough } from 'node:stream';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { describe, expect, it } from 'vitest';
 import { EXIT } from '../../cli/errors';
-import { main } from '../../cli/main';
-import type { Clock } from '../../lambda/core/clock';
 import { parseSecretValue } from '../../lambda/core/secret-value';
 import { leakedSecrets, registerSecret } from '../support/leak-guard';
-import { PRINCIPAL_CREDENTIALS } from '../../local/iam/principals';
+import type { FixedPrincipal } from '../../local/iam/principals';
+import { runCli, type CliRun } from '../support/cli';
 import { FAST_LOCAL_STACK, useLocalStack } from '../support/local-stack';
 
 // Quiet functions: their logs are not what these tests read.
@@ -19,39 +17,14 @@ const local = useLocalStack(FAST_LOCAL_STACK);
 /** util-linux `script` gives a child a pseudo-terminal. */
 const hasScript = spawnSync('script', ['--version']).status === 0;
 
-/** Real time, but waits between polls return at once: the CLI's polling is paced by real I/O only. */
-const ioPacedClock: Clock = { now: () => Date.now(), sleep: () => new Promise((resolve) => setImmediate(resolve)) };
-
 /** Everything any CLI run of this file printed, scanned at the end. */
 const everything: string[] = [];
 
-/** The deployer's credentials (the admin principal): reads values, which on-call may not. */
-const AS_ADMIN = {
-  AWS_ACCESS_KEY_ID: PRINCIPAL_CREDENTIALS.admin.accessKeyId,
-  AWS_SECRET_ACCESS_KEY: PRINCIPAL_CREDENTIALS.admin.secretAccessKey,
-};
-
-async function cli(argv: string[], stdin = '', as: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const input = new PassThrough();
-  input.end(stdin);
-  const code = await main(argv, {
-    stdout: { write: (s: string) => out.push(s) },
-    stderr: { write: (s: string) => err.push(s) },
-    stdin: input,
-    // As on-call: the CLI gets exactly the deployed on-call policy, judged by the local endpoint.
-    env: {
-      AWS_ENDPOINT_URL: local.stack.endpoint,
-      USER: 'oncall-test',
-      AWS_ACCESS_KEY_ID: PRINCIPAL_CREDENTIALS.oncall.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: PRINCIPAL_CREDENTIALS.oncall.secretAccessKey,
-      ...as,
-    },
-    clock: ioPacedClock,
-  });
-  everything.push(...out, ...err);
-  return { code, stdout: out.join(''), stderr: err.join('') };
+/** The CLI as on-call (the deployed on-call policy, judged by the local endpoint), or as another principal. */
+async function cli(argv: string[], stdin = '', as: FixedPrincipal = 'oncall'): Promise<CliRun> {
+  const run = await runCli(local.stack.endpoint, argv, { stdin, as });
+  everything.push(run.stdout, run.stderr);
+  return run;
 }
 
 async function currentApiKey(name: string): Promise<string> {
@@ -78,7 +51,7 @@ describe('CLI against the local stack', () => {
     // Act
     const plain = await cli(['status', name, '--json']);
     const oncallFingerprints = await cli(['status', name, '--json', '--fingerprints']);
-    const withFingerprints = await cli(['status', name, '--json', '--fingerprints'], '', AS_ADMIN);
+    const withFingerprints = await cli(['status', name, '--json', '--fingerprints'], '', 'admin');
 
     // Assess
     expect(plain.code).toBe(EXIT.ok);

@@ -1,11 +1,9 @@
-import { PassThrough } from 'node:stream';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { describe, expect, it } from 'vitest';
 import { EXIT } from '../../cli/errors';
-import { main } from '../../cli/main';
-import type { Clock } from '../../lambda/core/clock';
 import { LOCAL_FUNCTIONS, LOCAL_REGION } from '../../local/stack';
 import { PRINCIPAL_CREDENTIALS } from '../../local/iam/principals';
+import { runCli, type CliRun } from '../support/cli';
 import { FAST_LOCAL_STACK, useLocalStack } from '../support/local-stack';
 
 // The recorded operator is the verified caller (issue 13): the CLI's presigned GetCallerIdentity, checked by the
@@ -14,23 +12,9 @@ process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 
 const local = useLocalStack(FAST_LOCAL_STACK);
-const ONCALL = PRINCIPAL_CREDENTIALS.oncall;
-const ioPacedClock: Clock = { now: () => Date.now(), sleep: () => new Promise((resolve) => setImmediate(resolve)) };
-
-/** The CLI as the on-call principal (the `oncall` user, with the `<prefix>-oncall` policy). */
-async function oncallCli(argv: string[], stdin = ''): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const input = new PassThrough();
-  input.end(stdin);
-  const code = await main(argv, {
-    stdout: { write: (s: string) => out.push(s) },
-    stderr: { write: (s: string) => err.push(s) },
-    stdin: input,
-    env: { AWS_ENDPOINT_URL: local.stack.endpoint, AWS_ACCESS_KEY_ID: ONCALL.accessKeyId, AWS_SECRET_ACCESS_KEY: ONCALL.secretAccessKey, USER: 'mallory' },
-    clock: ioPacedClock,
-  });
-  return { code, stdout: out.join(''), stderr: err.join('') };
+/** The CLI as the on-call principal (the `oncall` user, with the `<prefix>-oncall` policy), its $USER a spoof. */
+function oncallCli(argv: string[], stdin = ''): Promise<CliRun> {
+  return runCli(local.stack.endpoint, argv, { stdin, as: 'oncall', user: 'mallory' });
 }
 
 describe('The recorded operator (local endpoint)', () => {
@@ -50,7 +34,7 @@ describe('The recorded operator (local endpoint)', () => {
   it('refuses an on-call action invoked without a proof (an old CLI), naming what to do', async () => {
     // Prepare
     const name = await local.addKey('unproven-operator');
-    const lambda = new LambdaClient({ region: LOCAL_REGION, credentials: { ...ONCALL }, endpoint: local.stack.endpoint });
+    const lambda = new LambdaClient({ region: LOCAL_REGION, credentials: { ...PRINCIPAL_CREDENTIALS.oncall }, endpoint: local.stack.endpoint });
     // Act
     const out = await lambda.send(
       new InvokeCommand({
