@@ -17,9 +17,9 @@ import { GetSecretValueCommand, PutSecretValueCommand, type SecretsManagerClient
 import { createClients, mapLimit, type ClientFactory } from '../cli/aws';
 import type { CliIo } from '../cli/io';
 import { main } from '../cli/main';
-import { systemClock } from '../lambda/core/clock';
-import { formatSecretValue, parseSecretValue } from '../lambda/core/secret-value';
-import { readManagedSecret } from '../lambda/core/state';
+import { systemClock } from '../core/clock';
+import { formatSecretValue, parseSecretValue } from '../core/secret-value';
+import { readManagedSecret } from '../core/state';
 import { createRevokerHandler } from '../lambda/revoker/handler';
 import { resolveConfig } from '../lib/config';
 import { LOCAL_FUNCTIONS, startLocalStack, type LocalStack } from '../local/stack';

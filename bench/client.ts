@@ -17,9 +17,9 @@ import { Readable } from 'node:stream';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { createKeyClient, type KeyClientOptions } from '../client/index';
-import type { Clock } from '../lambda/core/clock';
-import { formatSecretValue } from '../lambda/core/secret-value';
-import { TAGS } from '../lambda/core/state';
+import type { Clock } from '../core/clock';
+import { formatSecretValue } from '../core/secret-value';
+import { TAGS } from '../core/state';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../local/stack';
 import { startMoto } from '../local/moto';
 

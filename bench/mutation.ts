@@ -23,7 +23,7 @@ const MODULES: Array<{ file: string; tests: string[] }> = [
   { file: 'lambda/revoker/lifecycle.ts', tests: ['test/unit/revoker/**/*.test.ts', 'test/property/**/*.test.ts'] },
   { file: 'lambda/rotation/steps.ts', tests: ['test/unit/rotation/**/*.test.ts', 'test/property/**/*.test.ts'] },
   {
-    file: 'lambda/core/state.ts',
+    file: 'core/state.ts',
     tests: [
       'test/unit/state.test.ts', 'test/unit/config.test.ts', 'test/unit/revoker/**/*.test.ts',
       'test/unit/rotation/**/*.test.ts', 'test/unit/cli/**/*.test.ts', 'test/property/**/*.test.ts',

@@ -19,9 +19,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { systemClock } from '../lambda/core/clock';
-import { formatSecretValue } from '../lambda/core/secret-value';
-import { settingsToTags } from '../lambda/core/state';
+import { systemClock } from '../core/clock';
+import { formatSecretValue } from '../core/secret-value';
+import { settingsToTags } from '../core/state';
 import { createRotationHandler, ROTATION_STEPS, type RotationDeps } from '../lambda/rotation';
 import { FakeProvider } from '../test/support/fake-provider';
 

@@ -19,8 +19,8 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { ListSecretsCommand, PutSecretValueCommand, TagResourceCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { fingerprint, formatSecretValue } from '../lambda/core/secret-value';
-import { currentKeyTag, providerKeyLabel, TAGS } from '../lambda/core/state';
+import { fingerprint, formatSecretValue } from '../core/secret-value';
+import { currentKeyTag, providerKeyLabel, TAGS } from '../core/state';
 import { metricsFrom } from '../lambda/revoker/deps';
 import { createRevokerHandler } from '../lambda/revoker/handler';
 import { resolveConfig } from '../lib/config';

@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { KeyRelayError } from '../lambda/core/errors';
+import { KeyRelayError } from '../core/errors';
 import { buildKeyRelay, loadConfig } from '../lib';
 import { buildLambdaBundles } from '../lib/bundles';
 

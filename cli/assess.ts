@@ -1,6 +1,6 @@
-import { isoTime } from '../lambda/core/clock';
-import { judgeRotation } from '../lambda/core/overdue';
-import { stageHolders, type KeyPhase, type ManagedSecret } from '../lambda/core/state';
+import { isoTime } from '../core/clock';
+import { judgeRotation } from '../core/overdue';
+import { stageHolders, type KeyPhase, type ManagedSecret } from '../core/state';
 import type { CurrentKey } from './secrets';
 
 /** A record's next action is this late before `status` calls it past its deadline (the revoker runs at the deadline). */

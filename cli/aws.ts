@@ -2,10 +2,10 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { STSClient } from '@aws-sdk/client-sts';
-import type { CallerProof } from '../lambda/core/caller-proof';
-import type { Clock } from '../lambda/core/clock';
+import type { CallerProof } from '../core/caller-proof';
+import type { Clock } from '../core/clock';
 import { proveCaller } from './caller-proof';
-import { isThrottling, retry } from '../lambda/core/retry';
+import { isThrottling, retry } from '../core/retry';
 
 /** The AWS clients the CLI uses. It never talks to a provider: provider work goes through the revoker (Lambda). */
 export interface Clients {

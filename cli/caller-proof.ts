@@ -1,7 +1,7 @@
 import { GetCallerIdentityCommand, type GetCallerIdentityCommandOutput, type STSClient } from '@aws-sdk/client-sts';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { FinalizeRequestMiddleware, HttpRequest } from '@smithy/types';
-import { CALLER_PROOF_HEADER, CALLER_PROOF_TTL_S, type CallerProof } from '../lambda/core/caller-proof';
+import { CALLER_PROOF_HEADER, CALLER_PROOF_TTL_S, type CallerProof } from '../core/caller-proof';
 
 /** Stops the SDK once it has resolved the STS endpoint: the request is presigned, not sent. */
 class Resolved extends Error {

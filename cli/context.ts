@@ -1,5 +1,5 @@
 import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
-import type { Clock } from '../lambda/core/clock';
+import type { Clock } from '../core/clock';
 import { createClients, type ClientFactory, type Clients } from './aws';
 import type { CliIo } from './io';
 

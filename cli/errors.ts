@@ -1,5 +1,5 @@
-import { KeyRelayError } from '../lambda/core/errors';
-import { httpStatus, isThrottling } from '../lambda/core/retry';
+import { KeyRelayError } from '../core/errors';
+import { httpStatus, isThrottling } from '../core/retry';
 
 /**
  * Exit codes, stable for scripts: `attention` is `status`/`plan` finding something to look at; `refused` is a

@@ -1,5 +1,5 @@
-import type { Clock } from '../lambda/core/clock';
-import { systemClock } from '../lambda/core/clock';
+import type { Clock } from '../core/clock';
+import { systemClock } from '../core/clock';
 import type { ClientFactory } from './aws';
 
 /** Where the CLI writes: results on `stdout`, progress, prompts and errors on `stderr`. */

@@ -1,5 +1,5 @@
 import { Command, CommanderError, InvalidArgumentError, Option, type OutputConfiguration } from 'commander';
-import { parseDuration } from '../lambda/core/duration';
+import { parseDuration } from '../core/duration';
 import type { Context, GlobalOptions } from './context';
 import { CliError, EXIT, toCliError } from './errors';
 import { formatError } from './format/error';

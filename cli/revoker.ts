@@ -1,8 +1,8 @@
 import { InvokeCommand } from '@aws-sdk/client-lambda';
-import type { ManagedSecret } from '../lambda/core/state';
-import { TAGS } from '../lambda/core/state';
+import type { ManagedSecret } from '../core/state';
+import { TAGS } from '../core/state';
 import type { RevokerRequest, RevokerResponse } from '../lambda/revoker/protocol';
-import { CALLER_PROOF_FIELD, requestBinding, type CallerProof } from '../lambda/core/caller-proof';
+import { CALLER_PROOF_FIELD, requestBinding, type CallerProof } from '../core/caller-proof';
 import { withThrottleRetry } from './aws';
 import type { Context } from './context';
 import { CliError, toCliError } from './errors';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DescribeSecretCommand, RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
-import { stageHolders, tagMap, TAGS, type ManagedSecret } from '../lambda/core/state';
+import { stageHolders, tagMap, TAGS, type ManagedSecret } from '../core/state';
 import { withThrottleRetry } from './aws';
 import type { Context } from './context';
 import { CliError, toCliError } from './errors';

@@ -1,6 +1,6 @@
 import { BatchGetSecretValueCommand, GetSecretValueCommand, ListSecretsCommand } from '@aws-sdk/client-secrets-manager';
-import { fingerprint, parseSecretValue } from '../lambda/core/secret-value';
-import { managedSecretFromListEntry, readManagedSecret, stageHolders, TAGS, type ManagedSecret } from '../lambda/core/state';
+import { fingerprint, parseSecretValue } from '../core/secret-value';
+import { managedSecretFromListEntry, readManagedSecret, stageHolders, TAGS, type ManagedSecret } from '../core/state';
 import { mapLimit, withThrottleRetry } from './aws';
 import type { Context } from './context';
 import { CliError, toCliError } from './errors';

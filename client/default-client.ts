@@ -1,5 +1,5 @@
-import { parseDuration } from '../lambda/core/duration';
-import { ConfigError } from '../lambda/core/errors';
+import { parseDuration } from '../core/duration';
+import { ConfigError } from '../core/errors';
 import { ClientOptionsError } from './errors';
 import { createKeyClient, type KeyClient } from './key-client';
 import type { KeyClientOptions } from './options';

@@ -1,4 +1,4 @@
-import { KeyRelayError } from '../lambda/core/errors';
+import { KeyRelayError } from '../core/errors';
 
 /**
  * Errors the application client throws. Branch with `instanceof` (or on `code`); every one extends

@@ -1,4 +1,4 @@
-import { EVENTS, type KeyRotatedDetail } from '../lambda/core/ports';
+import { EVENTS, type KeyRotatedDetail } from '../core/ports';
 import { defaultKeyClient } from './default-client';
 import type { KeyClient } from './key-client';
 

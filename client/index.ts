@@ -15,4 +15,4 @@ export {
   SecretReadError,
   SecretUnavailableError,
 } from './errors';
-export { KeyRelayError, StateError } from '../lambda/core/errors';
+export { KeyRelayError, StateError } from '../core/errors';

@@ -4,11 +4,11 @@ import {
   SecretsManagerClient,
   type Tag,
 } from '@aws-sdk/client-secrets-manager';
-import { systemClock } from '../lambda/core/clock';
-import { KeyRelayError, StateError, describeError } from '../lambda/core/errors';
-import { httpStatus, isTransient } from '../lambda/core/retry';
-import { parseSecretValue } from '../lambda/core/secret-value';
-import { TAGS, stageHolders } from '../lambda/core/state';
+import { systemClock } from '../core/clock';
+import { KeyRelayError, StateError, describeError } from '../core/errors';
+import { httpStatus, isTransient } from '../core/retry';
+import { parseSecretValue } from '../core/secret-value';
+import { TAGS, stageHolders } from '../core/state';
 import { isAuthFailure } from './auth-failure';
 import {
   ClientOptionsError,

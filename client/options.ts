@@ -1,5 +1,5 @@
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { Clock } from '../lambda/core/clock';
+import type { Clock } from '../core/clock';
 import { ClientOptionsError } from './errors';
 
 /** Options of {@link createKeyClient}. Durations are in seconds (as in the secret's tags), fractions allowed. */

@@ -1,7 +1,7 @@
 import { Annotations, CfnResource, Duration, Stack, Tags, type Environment } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
-import { ConfigError } from '../lambda/core/errors';
+import { ConfigError } from '../core/errors';
 import type { ResolvedConfig, ResolvedKey } from './config';
 import { KeyRelayEngine } from './engine';
 import { KeyRelayKey } from './key';

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { parseCron, shortestCronInterval } from '../lambda/core/cron';
-import { formatDuration, parseDuration } from '../lambda/core/duration';
-import { ConfigError, KeyRelayError } from '../lambda/core/errors';
-import { settingsToTags, tagValueProblem, type KeySettings } from '../lambda/core/state';
+import { parseCron, shortestCronInterval } from '../core/cron';
+import { formatDuration, parseDuration } from '../core/duration';
+import { ConfigError, KeyRelayError } from '../core/errors';
+import { settingsToTags, tagValueProblem, type KeySettings } from '../core/state';
 import { providerDefinition } from '../lambda/providers';
 import { awsIamProvider, type AwsIamSettings } from '../lambda/providers/aws-iam';
 

@@ -2,7 +2,7 @@ import { RemovalPolicy, Resource, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import { settingsToTags } from '../lambda/core/state';
+import { settingsToTags } from '../core/state';
 import { keySettings, rotationRules, type ResolvedKey } from './config';
 import { READ_ACTIONS, type KeyRelayEngine } from './engine';
 

@@ -1,13 +1,13 @@
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigError } from '../lambda/core/errors';
-import { MANIFEST_FILE, MANIFEST_VERSION, manifestJson, type Manifest } from '../lambda/core/manifest';
-import type { KeySettings } from '../lambda/core/state';
+import { ConfigError } from '../core/errors';
+import { MANIFEST_FILE, MANIFEST_VERSION, manifestJson, type Manifest } from '../core/manifest';
+import type { KeySettings } from '../core/state';
 import { baseUrlProblem } from '../lambda/providers/base-url';
 import { keySettings, type ResolvedKey } from './config';
 
 /**
- * Builds the deploy's manifest (`lambda/core/manifest.ts`) from resolved keys: one code path for the CDK app and the
+ * Builds the deploy's manifest (`core/manifest.ts`) from resolved keys: one code path for the CDK app and the
  * local stack, so what the local functions trust is what a deploy ships.
  * @param revoker name of the revoker function serving these keys (also their `keyrelay:revoker` tag).
  * @param allowedOrigins exact origins a `baseUrl` may name beyond the providers' documented hosts (the local stack's

@@ -5,7 +5,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { METRICS, METRIC_NAMESPACE } from '../lambda/core/metrics';
+import { METRICS, METRIC_NAMESPACE } from '../core/metrics';
 
 /**
  * keyrelay's alarms and dashboard. Secrets Manager publishes no rotation metric, so alarms come from the functions'

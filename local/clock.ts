@@ -1,4 +1,4 @@
-import type { Clock } from '../lambda/core/clock';
+import type { Clock } from '../core/clock';
 
 /** Something that ran because its time came, as {@link LocalClock.advance} reports it. */
 export interface RanTimer {

@@ -1,4 +1,4 @@
-import { KeyRelayError } from '../lambda/core/errors';
+import { KeyRelayError } from '../core/errors';
 
 /**
  * What the synthesized template sets on one of keyrelay's functions (handler, timeout, memory, environment), for the

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { KeyRelayError } from '../lambda/core/errors';
+import { KeyRelayError } from '../core/errors';
 import { bundleDir, LAMBDA_ENTRIES, type LambdaName } from '../lib/bundles';
 import type { LocalClock } from './clock';
 import type { FunctionSettings } from './function-settings';

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { describeError, KeyRelayError } from '../lambda/core/errors';
+import { describeError, KeyRelayError } from '../core/errors';
 import { buildLambdaBundles } from '../lib/bundles';
 import type { FunctionMode } from './functions';
 import { onShutdown } from './shutdown';

@@ -1,7 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { KeyRelayError } from '../lambda/core/errors';
+import { KeyRelayError } from '../core/errors';
 
 /** moto could not be found, installed or started. The message says what to run. */
 export class MotoError extends KeyRelayError {

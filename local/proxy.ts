@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Agent, createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { describeError } from '../lambda/core/errors';
+import { describeError } from '../core/errors';
 import { lambdaErrorPayload, type FunctionRegistry } from './functions';
 import type { EndpointRequest } from './iam/context';
 import type { LocalPrincipal } from './iam/principals';

@@ -9,10 +9,10 @@ import {
   type DescribeSecretCommandOutput,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { parseCron, shortestCronInterval } from '../lambda/core/cron';
-import { parseDuration } from '../lambda/core/duration';
-import { describeError, KeyRelayError } from '../lambda/core/errors';
-import { stageHolders } from '../lambda/core/state';
+import { parseCron, shortestCronInterval } from '../core/cron';
+import { parseDuration } from '../core/duration';
+import { describeError, KeyRelayError } from '../core/errors';
+import { stageHolders } from '../core/state';
 import type { LocalClock, TimerHandle } from './clock';
 import { functionName, type FunctionRegistry } from './functions';
 

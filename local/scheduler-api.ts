@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { EVENTS, type KeyRotatedDetail } from '../lambda/core/ports';
+import { EVENTS, type KeyRotatedDetail } from '../core/ports';
 import { AwsServiceError } from './rotation-service';
 import type { CreateScheduleInput, LocalEvents, LocalScheduler } from './scheduler';
 

@@ -1,5 +1,5 @@
-import { describeError } from '../lambda/core/errors';
-import type { EventPublisher, KeyRotatedDetail, RevocationRequest, RevocationScheduler } from '../lambda/core/ports';
+import { describeError } from '../core/errors';
+import type { EventPublisher, KeyRotatedDetail, RevocationRequest, RevocationScheduler } from '../core/ports';
 import type { RevokerRequest } from '../lambda/revoker/protocol';
 import type { LocalClock, TimerHandle } from './clock';
 import type { FunctionRegistry } from './functions';

@@ -1,5 +1,5 @@
-import { isoTime } from '../../lambda/core/clock';
-import { stageHolders, type ManagedSecret } from '../../lambda/core/state';
+import { isoTime } from '../../core/clock';
+import { stageHolders, type ManagedSecret } from '../../core/state';
 import type { RevokerResponse } from '../../lambda/revoker/protocol';
 import { confirm } from '../confirm';
 import type { Context } from '../context';

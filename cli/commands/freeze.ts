@@ -1,5 +1,5 @@
-import { isoTime } from '../../lambda/core/clock';
-import { setFrozen } from '../../lambda/core/state';
+import { isoTime } from '../../core/clock';
+import { setFrozen } from '../../core/state';
 import { mapLimit, withThrottleRetry } from '../aws';
 import type { Context } from '../context';
 import { EXIT, type ExitCode } from '../errors';

@@ -1,5 +1,5 @@
 import { ListSecretVersionIdsCommand, type SecretVersionsListEntry } from '@aws-sdk/client-secrets-manager';
-import { isoTime } from '../../lambda/core/clock';
+import { isoTime } from '../../core/clock';
 import type { InspectedKey } from '../../lambda/revoker/protocol';
 import { mapLimit, withThrottleRetry } from '../aws';
 import type { Context } from '../context';

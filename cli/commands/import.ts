@@ -1,4 +1,4 @@
-import { fingerprint } from '../../lambda/core/secret-value';
+import { fingerprint } from '../../core/secret-value';
 import { readSecretInput } from '../confirm';
 import type { Context } from '../context';
 import { EXIT, type ExitCode } from '../errors';

@@ -1,4 +1,4 @@
-import type { ManagedSecret } from '../../lambda/core/state';
+import type { ManagedSecret } from '../../core/state';
 import { mapLimit } from '../aws';
 import type { Context } from '../context';
 import { EXIT, toCliError, type ExitCode } from '../errors';

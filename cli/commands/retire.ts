@@ -1,6 +1,6 @@
 import { CancelRotateSecretCommand, UntagResourceCommand } from '@aws-sdk/client-secrets-manager';
-import { isoTime } from '../../lambda/core/clock';
-import { setFrozen } from '../../lambda/core/state';
+import { isoTime } from '../../core/clock';
+import { setFrozen } from '../../core/state';
 import { withThrottleRetry } from '../aws';
 import { confirm } from '../confirm';
 import type { Context } from '../context';

@@ -1,4 +1,4 @@
-import { stageHolders } from '../../lambda/core/state';
+import { stageHolders } from '../../core/state';
 import { confirm } from '../confirm';
 import type { Context } from '../context';
 import { CliError, EXIT, type ExitCode } from '../errors';

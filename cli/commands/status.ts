@@ -1,6 +1,6 @@
 import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
-import { isoTime } from '../../lambda/core/clock';
-import type { ManagedSecret } from '../../lambda/core/state';
+import { isoTime } from '../../core/clock';
+import type { ManagedSecret } from '../../core/state';
 import { assessKey } from '../assess';
 import { withThrottleRetry } from '../aws';
 import type { Context } from '../context';

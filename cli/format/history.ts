@@ -1,5 +1,5 @@
-import { isoTime } from '../../lambda/core/clock';
-import type { KeyRecord, ManagedSecret } from '../../lambda/core/state';
+import { isoTime } from '../../core/clock';
+import type { KeyRecord, ManagedSecret } from '../../core/state';
 import type { CurrentKey } from '../secrets';
 import { json, table } from './text';
 

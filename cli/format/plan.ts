@@ -1,6 +1,6 @@
-import { isoTime } from '../../lambda/core/clock';
-import { formatDuration } from '../../lambda/core/duration';
-import type { ManagedSecret } from '../../lambda/core/state';
+import { isoTime } from '../../core/clock';
+import { formatDuration } from '../../core/duration';
+import type { ManagedSecret } from '../../core/state';
 import type { RevokerResponse } from '../../lambda/revoker/protocol';
 import { json } from './text';
 

@@ -13,9 +13,9 @@ import {
 } from '@aws-sdk/client-iam';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { z } from 'zod';
-import { ConfigError, describeError } from '../core/errors';
-import { httpStatus, isThrottling, isTransient } from '../core/retry';
-import { tagMap, tagValueProblem } from '../core/state';
+import { ConfigError, describeError } from '../../core/errors';
+import { httpStatus, isThrottling, isTransient } from '../../core/retry';
+import { tagMap, tagValueProblem } from '../../core/state';
 import {
   KeyNotFoundError,
   ProviderAuthError,

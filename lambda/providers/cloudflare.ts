@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError } from '../core/errors';
+import { ConfigError } from '../../core/errors';
 import { ProviderAuthError, ProviderResponseError } from './errors';
 import { ProviderHttp, dateMs, lazyCredential, paginate, parseAdminCredential, requireString, stringSettings, trimSlash } from './http';
 import type { ProviderDefinition } from './registry';

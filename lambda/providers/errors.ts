@@ -1,4 +1,4 @@
-import { KeyRelayError } from '../core/errors';
+import { KeyRelayError } from '../../core/errors';
 
 /**
  * Errors every provider adapter throws, whatever the provider's own wording. Callers branch with `instanceof`:

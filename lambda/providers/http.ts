@@ -1,6 +1,6 @@
 import type { z } from 'zod';
-import type { Clock } from '../core/clock';
-import { ConfigError } from '../core/errors';
+import type { Clock } from '../../core/clock';
+import { ConfigError } from '../../core/errors';
 import {
   KeyNotFoundError,
   ProviderAuthError,
@@ -19,7 +19,7 @@ import { credentialParts, redactProviderCode, redactProviderText } from './redac
  * paths, bodies and where the provider puts its error text.
  *
  * Trade-off: adapters never retry on their own. A 429 becomes a {@link ThrottledError} carrying `retryAfterMs` and
- * the caller (the rotation steps, through `retry` in `lambda/core/retry.ts`) decides how long a rotation may wait.
+ * the caller (the rotation steps, through `retry` in `core/retry.ts`) decides how long a rotation may wait.
  *
  * @example
  * const http = new ProviderHttp({ provider: 'sendgrid', baseUrl, clock, auth: async () => ({ authorization: `Bearer ${token}` }) });

@@ -1,4 +1,4 @@
-import { ConfigError } from '../core/errors';
+import { ConfigError } from '../../core/errors';
 import { awsIamProvider } from './aws-iam';
 import { cloudflareProvider } from './cloudflare';
 import { datadogProvider } from './datadog';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError } from '../core/errors';
+import { ConfigError } from '../../core/errors';
 import { ProviderHttp, lazyCredential, paginate, parseAdminCredential, requireString, stringSettings, trimSlash, words } from './http';
 import type { ProviderDefinition } from './registry';
 import type { IssueRequest, IssuedKey, KeyProvider, ProviderContext, ProviderKey, VerifiedKey } from './types';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError } from '../core/errors';
+import { ConfigError } from '../../core/errors';
 import { ProviderResponseError } from './errors';
 import { ProviderHttp, lazyCredential, parseAdminCredential, requireString, stringSettings, trimSlash, words } from './http';
 import type { ProviderDefinition } from './registry';

@@ -1,4 +1,4 @@
-import type { Clock } from '../core/clock';
+import type { Clock } from '../../core/clock';
 
 /** A key the provider has just issued. `apiKey` is key material: never log it. */
 export interface IssuedKey {

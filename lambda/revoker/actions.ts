@@ -1,8 +1,8 @@
 import { UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
-import { isoTime } from '../core/clock';
-import { describeError } from '../core/errors';
-import { fingerprint } from '../core/secret-value';
-import { labelledTokenFor, parseProviderKeyLabel, providerKeyLabel, secretLabelId, type ManagedSecret } from '../core/state';
+import { isoTime } from '../../core/clock';
+import { describeError } from '../../core/errors';
+import { fingerprint } from '../../core/secret-value';
+import { labelledTokenFor, parseProviderKeyLabel, providerKeyLabel, secretLabelId, type ManagedSecret } from '../../core/state';
 import { KeyNotFoundError, ProviderAuthError } from '../providers/errors';
 import type { KeyProvider, ProviderKey } from '../providers/types';
 import type { RevokerDeps } from './deps';

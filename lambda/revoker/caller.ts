@@ -1,12 +1,12 @@
 import type { GetCallerIdentityCommandOutput, STSClient } from '@aws-sdk/client-sts';
 import type { FinalizeRequestMiddleware } from '@smithy/types';
-import { CALLER_PROOF_FIELD, CALLER_PROOF_HEADER, CALLER_PROOF_TTL_S, requestBinding, type CallerProof } from '../core/caller-proof';
-import { describeError } from '../core/errors';
+import { CALLER_PROOF_FIELD, CALLER_PROOF_HEADER, CALLER_PROOF_TTL_S, requestBinding, type CallerProof } from '../../core/caller-proof';
+import { describeError } from '../../core/errors';
 import { CallerNotProvenError } from './errors';
 
 /**
  * Who asked: the recorded operator is the verified caller, never a request field (docs/security.md, "Who did it").
- * The payload carries a presigned STS `GetCallerIdentity` request (`lambda/core/caller-proof.ts`) bound to the action
+ * The payload carries a presigned STS `GetCallerIdentity` request (`core/caller-proof.ts`) bound to the action
  * by a signed header; the revoker sends it to STS, which checks the signature and answers the signer's ARN.
  */
 

@@ -1,9 +1,9 @@
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { Clock } from '../core/clock';
-import type { SecretTrust } from '../core/manifest';
-import type { RevocationScheduler } from '../core/ports';
-import type { ManagedSecret } from '../core/state';
+import type { Clock } from '../../core/clock';
+import type { SecretTrust } from '../../core/manifest';
+import type { RevocationScheduler } from '../../core/ports';
+import type { ManagedSecret } from '../../core/state';
 import type { KeyProvider } from '../providers/types';
 import type { CallerVerifier } from './caller';
 

@@ -1,4 +1,4 @@
-import { KeyRelayError } from '../core/errors';
+import { KeyRelayError } from '../../core/errors';
 
 /**
  * Errors the revoker throws on purpose. Through Lambda `Invoke` they arrive as a `FunctionError` whose `errorType`

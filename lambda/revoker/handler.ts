@@ -1,4 +1,4 @@
-import { describeError, KeyRelayError } from '../core/errors';
+import { describeError, KeyRelayError } from '../../core/errors';
 import { cancel, inspect, restore, revokeDue, revokeNow, revokeWithoutReplacement } from './actions';
 import { runtimeFromEnv } from '../runtime';
 import { metricsFrom, type RevokerDeps } from './deps';

@@ -1,14 +1,14 @@
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { SecretTrust } from '../core/manifest';
-import { parseSecretValue, type SecretValue } from '../core/secret-value';
+import type { SecretTrust } from '../../core/manifest';
+import { parseSecretValue, type SecretValue } from '../../core/secret-value';
 import {
   labelledTokenFor,
   readManagedSecret,
   stageHolders,
   type KeyRecord,
   type ManagedSecret,
-} from '../core/state';
+} from '../../core/state';
 import type { ProviderKey } from '../providers/types';
 
 /**

@@ -1,9 +1,9 @@
-import { isoTime } from '../core/clock';
-import { describeError } from '../core/errors';
-import { METRICS } from '../core/metrics';
-import { retry } from '../core/retry';
-import { fingerprint } from '../core/secret-value';
-import { deleteKeyRecords, putKeyRecord, type KeyRecord } from '../core/state';
+import { isoTime } from '../../core/clock';
+import { describeError } from '../../core/errors';
+import { METRICS } from '../../core/metrics';
+import { retry } from '../../core/retry';
+import { fingerprint } from '../../core/secret-value';
+import { deleteKeyRecords, putKeyRecord, type KeyRecord } from '../../core/state';
 import { KeyNotFoundError } from '../providers/errors';
 import type { KeyProvider, ProviderKey } from '../providers/types';
 import type { RevokerDeps } from './deps';

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { PutSecretValueCommand, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
-import { isoTime } from '../core/clock';
-import { fingerprint, formatSecretValue, type SecretValue } from '../core/secret-value';
-import { demotionRecord, labelledTokenFor, parseProviderKeyLabel } from '../core/state';
+import { isoTime } from '../../core/clock';
+import { fingerprint, formatSecretValue, type SecretValue } from '../../core/secret-value';
+import { demotionRecord, labelledTokenFor, parseProviderKeyLabel } from '../../core/state';
 import { ProviderAuthError } from '../providers/errors';
 import { audit, cancel, open } from './actions';
 import type { RevokerDeps } from './deps';

@@ -1,4 +1,4 @@
-import { labelledTokenFor, parseProviderKeyLabel } from '../core/state';
+import { labelledTokenFor, parseProviderKeyLabel } from '../../core/state';
 import type { ProviderKey } from '../providers/types';
 import { loadKeyState, readVersionValue, type KeyState } from './keys';
 import { providerCall, type SecretWork } from './lifecycle';

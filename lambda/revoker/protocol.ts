@@ -1,4 +1,4 @@
-import type { KeyPhase } from '../core/state';
+import type { KeyPhase } from '../../core/state';
 
 /**
  * The revoker's typed actions: what the scheduler, the reconcile sweep and the CLI send in a Lambda `Invoke`

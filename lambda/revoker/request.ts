@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import '../core/zod-mini';
+import '../../core/zod-mini';
 import { RevokerRequestError } from './errors';
 import type { RevokerRequest } from './protocol';
 

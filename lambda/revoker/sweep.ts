@@ -1,7 +1,7 @@
-import { isoTime } from '../core/clock';
-import { describeError } from '../core/errors';
-import { METRICS } from '../core/metrics';
-import { judgeRotation } from '../core/overdue';
+import { isoTime } from '../../core/clock';
+import { describeError } from '../../core/errors';
+import { METRICS } from '../../core/metrics';
+import { judgeRotation } from '../../core/overdue';
 import {
   listManagedSecrets,
   parseProviderKeyLabel,
@@ -11,7 +11,7 @@ import {
   stageHolders,
   type ListedSecret,
   type ManagedSecret,
-} from '../core/state';
+} from '../../core/state';
 import type { KeyProvider, ProviderKey } from '../providers/types';
 import type { RevokerDeps } from './deps';
 import { findOrphans, loadKeyState, type KeyState } from './keys';

@@ -1,4 +1,4 @@
-import { KeyRelayError } from '../core/errors';
+import { KeyRelayError } from '../../core/errors';
 
 /**
  * Errors the rotation function throws on purpose, besides `RotationStateError` (start checks) and the provider's own

@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import '../core/zod-mini';
+import '../../core/zod-mini';
 import { freeQuota } from '../revoker/actions';
 import { metricsFrom } from '../revoker/deps';
 import { runtimeFromEnv } from '../runtime';

@@ -1,13 +1,13 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { isoTime, type Clock } from '../core/clock';
-import type { SecretTrust } from '../core/manifest';
-import { describeError, RotationStateError } from '../core/errors';
-import { METRICS } from '../core/metrics';
-import type { EventPublisher, RevocationScheduler } from '../core/ports';
-import { isTransient, retry } from '../core/retry';
-import { fingerprint, type SecretValue } from '../core/secret-value';
+import { isoTime, type Clock } from '../../core/clock';
+import type { SecretTrust } from '../../core/manifest';
+import { describeError, RotationStateError } from '../../core/errors';
+import { METRICS } from '../../core/metrics';
+import type { EventPublisher, RevocationScheduler } from '../../core/ports';
+import { isTransient, retry } from '../../core/retry';
+import { fingerprint, type SecretValue } from '../../core/secret-value';
 import {
   TAGS,
   currentKeyTag,
@@ -19,7 +19,7 @@ import {
   stageHolders,
   type KeyRecord,
   type ManagedSecret,
-} from '../core/state';
+} from '../../core/state';
 import { KeyNotFoundError, ProviderAuthError, QuotaExceededError } from '../providers/errors';
 import type { IssueRequest, KeyProvider, VerifiedKey } from '../providers/types';
 import {

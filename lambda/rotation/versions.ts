@@ -4,9 +4,9 @@ import {
   UpdateSecretVersionStageCommand,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { StateError } from '../core/errors';
-import { formatSecretValue, parseSecretValue, type SecretValue } from '../core/secret-value';
-import type { ManagedSecret } from '../core/state';
+import { StateError } from '../../core/errors';
+import { formatSecretValue, parseSecretValue, type SecretValue } from '../../core/secret-value';
+import type { ManagedSecret } from '../../core/state';
 
 /**
  * A per-container cache of secret values by version. Versions are immutable on AWS, so a hit is always right and

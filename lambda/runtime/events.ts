@@ -1,6 +1,6 @@
 import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { KeyRelayError } from '../core/errors';
-import { EVENTS, type EventPublisher, type KeyRotatedDetail } from '../core/ports';
+import { KeyRelayError } from '../../core/errors';
+import { EVENTS, type EventPublisher, type KeyRotatedDetail } from '../../core/ports';
 
 /** EventBridge refused an event (PutEvents answers 200 with failed entries). */
 export class EventPublishError extends KeyRelayError {

@@ -5,13 +5,13 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { systemClock, type Clock } from '../core/clock';
-import { ENV } from '../core/env';
-import { ConfigError } from '../core/errors';
-import { MANIFEST_FILE, manifestTrust, parseManifest, type SecretTrust } from '../core/manifest';
-import { METRICS } from '../core/metrics';
-import type { EventPublisher, RevocationScheduler } from '../core/ports';
-import type { ManagedSecret } from '../core/state';
+import { systemClock, type Clock } from '../../core/clock';
+import { ENV } from '../../core/env';
+import { ConfigError } from '../../core/errors';
+import { MANIFEST_FILE, manifestTrust, parseManifest, type SecretTrust } from '../../core/manifest';
+import { METRICS } from '../../core/metrics';
+import type { EventPublisher, RevocationScheduler } from '../../core/ports';
+import type { ManagedSecret } from '../../core/state';
 import type { KeyProvider } from '../providers/types';
 import { createLogger, createMetrics } from './observability';
 import { providerForSecret } from './provider';
@@ -61,7 +61,7 @@ export interface AwsTimeouts {
 export const AWS_TIMEOUTS: AwsTimeouts = { connectionTimeout: 3_000, requestTimeout: 10_000 };
 
 /**
- * Builds the {@link Runtime} from `env` (see `lambda/core/env.ts` for the variables).
+ * Builds the {@link Runtime} from `env` (see `core/env.ts` for the variables).
  * @param timeouts per-call timeouts of the SDK clients. @default AWS_TIMEOUTS
  */
 export function runtimeFromEnv(env: NodeJS.ProcessEnv = process.env, timeouts: AwsTimeouts = AWS_TIMEOUTS): Runtime {

@@ -1,6 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { METRIC_NAMESPACE } from '../core/metrics';
+import { METRIC_NAMESPACE } from '../../core/metrics';
 
 /** Service name on every log line and metric. */
 export const SERVICE = 'keyrelay';

@@ -1,7 +1,7 @@
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { Clock } from '../core/clock';
-import { ConfigError } from '../core/errors';
-import { providerIdentity, TAGS, type ManagedSecret } from '../core/state';
+import type { Clock } from '../../core/clock';
+import { ConfigError } from '../../core/errors';
+import { providerIdentity, TAGS, type ManagedSecret } from '../../core/state';
 import type { createProvider } from '../providers';
 import type { KeyProvider } from '../providers/types';
 

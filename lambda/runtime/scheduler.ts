@@ -1,9 +1,9 @@
 import { ConflictException, CreateScheduleCommand, type SchedulerClient } from '@aws-sdk/client-scheduler';
 import { createHash } from 'node:crypto';
-import type { Clock } from '../core/clock';
-import { ENV } from '../core/env';
-import { ConfigError } from '../core/errors';
-import type { RevocationRequest, RevocationScheduler } from '../core/ports';
+import type { Clock } from '../../core/clock';
+import { ENV } from '../../core/env';
+import { ConfigError } from '../../core/errors';
+import type { RevocationRequest, RevocationScheduler } from '../../core/ports';
 import type { RevokerRequest } from '../revoker/protocol';
 
 /** Where revocation schedules go, from the function's environment ({@link ENV}). */

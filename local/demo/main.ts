@@ -1,4 +1,4 @@
-import { ConfigError, describeError } from '../../lambda/core/errors';
+import { ConfigError, describeError } from '../../core/errors';
 import { onShutdown } from '../shutdown';
 import { DEMO_USAGE, parseDemoArgs } from './options';
 import { runDemo } from './run';

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ConfigError } from '../../lambda/core/errors';
+import { ConfigError } from '../../core/errors';
 
 /** Demo time the story spans: every act (rotations, outage, straggler, emergency) falls inside it. */
 export const STORY_SPAN_MS = 12 * 86_400_000;

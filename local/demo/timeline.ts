@@ -1,5 +1,5 @@
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { METRIC_NAMESPACE } from '../../lambda/core/metrics';
+import { METRIC_NAMESPACE } from '../../core/metrics';
 import type { RevokerLogger, RevokerMetrics } from '../../lambda/revoker/deps';
 import type { KeyOutcome } from '../../lambda/revoker/protocol';
 

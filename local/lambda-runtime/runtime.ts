@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildSync } from 'esbuild';
-import { KeyRelayError } from '../../lambda/core/errors';
+import { KeyRelayError } from '../../core/errors';
 import { LAMBDA_HANDLER, LAMBDA_NODE_MAJOR } from '../../lib/bundles';
 import { runtimeNode, type RuntimeNode } from './node';
 import type { ClockStamp, FunctionErrorPayload } from './protocol';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ConfigError } from '../../lambda/core/errors';
+import { ConfigError } from '../../core/errors';
 
 /**
  * A switchable fault: what the next matching requests suffer instead of (or before) their normal answer.

@@ -6,7 +6,7 @@
  * npx tsx local/reference-provider/main.ts --port 8080 --quota 5 --accounts 2
  */
 import { parseArgs } from 'node:util';
-import { describeError } from '../../lambda/core/errors';
+import { describeError } from '../../core/errors';
 import { startReferenceProvider } from './index';
 
 async function main(): Promise<void> {

@@ -1,8 +1,8 @@
 import { createServer, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
-import { systemClock, type Clock } from '../../lambda/core/clock';
-import { ConfigError, describeError } from '../../lambda/core/errors';
+import { systemClock, type Clock } from '../../core/clock';
+import { ConfigError, describeError } from '../../core/errors';
 import { FaultSchema, FaultSet, type FaultEffect } from './faults';
 import { ApiError, KeyStore, type KeyInfo } from './store';
 

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Clock } from '../../lambda/core/clock';
+import type { Clock } from '../../core/clock';
 
 /** Where a key is in its life. Deleted keys stay in the store (without their value) so tests can see them go. */
 export type KeyStatus = 'active' | 'disabled' | 'deleted';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { retry } from '../../lambda/core/retry';
-import { providerKeyLabel } from '../../lambda/core/state';
+import { retry } from '../../core/retry';
+import { providerKeyLabel } from '../../core/state';
 import {
   KeyNotFoundError,
   ProviderAuthError,

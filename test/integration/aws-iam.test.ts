@@ -1,6 +1,6 @@
 import { CreateAccessKeyCommand, ListAccessKeysCommand, TagUserCommand, type IAMClient } from '@aws-sdk/client-iam';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../lambda/core/errors';
+import { ConfigError } from '../../core/errors';
 import { createProvider, KeyNotFoundError, ProviderAuthError, QuotaExceededError } from '../../lambda/providers';
 import { AwsIamAccessKeys, ISSUING_KNOWN_TAG, ISSUING_TAG, parseAwsAccessKey, type AwsIamClients } from '../../lambda/providers/aws-iam';
 import type { IssuedKey, KeyProvider } from '../../lambda/providers/types';

@@ -2,7 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { describe, expect, it } from 'vitest';
 import { EXIT } from '../../cli/errors';
-import { parseSecretValue } from '../../lambda/core/secret-value';
+import { parseSecretValue } from '../../core/secret-value';
 import { leakedSecrets, registerSecret } from '../support/leak-guard';
 import type { FixedPrincipal } from '../../local/iam/principals';
 import { runCli, type CliRun } from '../support/cli';

@@ -1,8 +1,8 @@
 import { DescribeSecretCommand, GetSecretValueCommand, RotateSecretCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { describe, expect, it } from 'vitest';
 import { ClientOptionsError, createKeyClient, handleKeyRotatedEvent, type KeyClient } from '../../client/index';
-import { EVENTS } from '../../lambda/core/ports';
-import { parseSecretValue } from '../../lambda/core/secret-value';
+import { EVENTS } from '../../core/ports';
+import { parseSecretValue } from '../../core/secret-value';
 import { LOCAL_FUNCTIONS } from '../../local/stack';
 import { proven } from '../support/caller-proof';
 import { FAST_LOCAL_STACK, useLocalStack } from '../support/local-stack';

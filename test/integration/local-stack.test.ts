@@ -11,7 +11,7 @@ import {
   RotateSecretCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseSecretValue } from '../../lambda/core/secret-value';
+import { parseSecretValue } from '../../core/secret-value';
 import { LOCAL_CREDENTIALS, LOCAL_FUNCTIONS, LOCAL_REGION } from '../../local/stack';
 import { useLocalStack } from '../support/local-stack';
 

@@ -1,7 +1,7 @@
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { GetSecretValueCommand, RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, describe, expect, it } from 'vitest';
-import { fingerprint, parseSecretValue, type SecretValue } from '../../lambda/core/secret-value';
+import { fingerprint, parseSecretValue, type SecretValue } from '../../core/secret-value';
 import type { RevokerRequest, RevokerResponse } from '../../lambda/revoker/protocol';
 import { LocalClock } from '../../local/clock';
 import { LOCAL_CREDENTIALS, LOCAL_FUNCTIONS, LOCAL_REGION } from '../../local/stack';

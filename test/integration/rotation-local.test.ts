@@ -1,6 +1,6 @@
 import { GetSecretValueCommand, PutSecretValueCommand, RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseSecretValue, type SecretValue } from '../../lambda/core/secret-value';
+import { parseSecretValue, type SecretValue } from '../../core/secret-value';
 import type { HookPoint } from '../../local/stack';
 import { labelNamesSecret, useLocalStack, type LocalStackFixture, type LocalStackFixtureOptions } from '../support/local-stack';
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { DescribeSecretCommand } from '@aws-sdk/client-secrets-manager';
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isTransient } from '../../lambda/core/retry';
+import { isTransient } from '../../core/retry';
 import { runtimeFromEnv } from '../../lambda/runtime';
 
 // A Secrets Manager endpoint that accepts connections and never answers: what a function in a VPC without an

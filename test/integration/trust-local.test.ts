@@ -4,7 +4,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { CreateSecretCommand, TagResourceCommand } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { settingsToTags, TAGS } from '../../lambda/core/state';
+import { settingsToTags, TAGS } from '../../core/state';
 import type { RevokerRequest } from '../../lambda/revoker/protocol';
 import { LOCAL_CREDENTIALS, LOCAL_FUNCTIONS, LOCAL_REGION } from '../../local/stack';
 import { TEST_ADMIN_SECRET, uniqueName, useLocalStack } from '../support/local-stack';

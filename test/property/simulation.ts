@@ -1,8 +1,8 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import fc from 'fast-check';
-import { parseSecretValue } from '../../lambda/core/secret-value';
-import { labelledTokenFor, providerKeyLabel, readManagedSecret, settingsToTags, stageHolders, type KeySettings } from '../../lambda/core/state';
+import { parseSecretValue } from '../../core/secret-value';
+import { labelledTokenFor, providerKeyLabel, readManagedSecret, settingsToTags, stageHolders, type KeySettings } from '../../core/state';
 import type { FakeFault } from '../support/fake-provider';
 import { createRotationHandler, ROTATION_STEPS, type RotationHandler } from '../../lambda/rotation';
 import { freeQuota } from '../../lambda/revoker/actions';

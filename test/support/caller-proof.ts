@@ -1,6 +1,6 @@
 import { STSClient } from '@aws-sdk/client-sts';
 import { proveCaller } from '../../cli/caller-proof';
-import { CALLER_PROOF_FIELD, requestBinding } from '../../lambda/core/caller-proof';
+import { CALLER_PROOF_FIELD, requestBinding } from '../../core/caller-proof';
 import { LOCAL_REGION } from '../../local/stack';
 import { PRINCIPAL_CREDENTIALS, type LocalCredentials } from '../../local/iam/principals';
 

@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { main } from '../../cli/main';
-import type { Clock } from '../../lambda/core/clock';
+import type { Clock } from '../../core/clock';
 import { PRINCIPAL_CREDENTIALS, type FixedPrincipal } from '../../local/iam/principals';
 
 /** Real time, but waits between polls return at once: the CLI's polling is paced by real I/O only. */

@@ -1,4 +1,4 @@
-import type { Clock } from '../../lambda/core/clock';
+import type { Clock } from '../../core/clock';
 
 /**
  * A clock that moves only when told. `sleep` resolves when `advance` passes its wake time; `autoAdvance`

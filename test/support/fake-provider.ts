@@ -1,4 +1,4 @@
-import type { Clock } from '../../lambda/core/clock';
+import type { Clock } from '../../core/clock';
 import { KeyNotFoundError, ProviderAuthError, ProviderUnavailableError, QuotaExceededError, ThrottledError } from '../../lambda/providers/errors';
 import type { IssueRequest, IssuedKey, KeyProvider, ProviderKey, VerifiedKey } from '../../lambda/providers/types';
 import { secretValue } from './leak-guard';

@@ -3,7 +3,7 @@ import { DescribeSecretCommand, type SecretsManagerClient } from '@aws-sdk/clien
 import { afterAll, beforeAll } from 'vitest';
 import { resolveConfig, type KeyRelayConfig, type ResolvedKey } from '../../lib/config';
 import { createRevokerHandler } from '../../lambda/revoker/handler';
-import { parseProviderKeyLabel, providerKeyLabel } from '../../lambda/core/state';
+import { parseProviderKeyLabel, providerKeyLabel } from '../../core/state';
 import { LOCAL_FUNCTIONS, startLocalStack, type LocalStack, type LocalStackOptions } from '../../local/stack';
 import { registerSecret } from './leak-guard';
 

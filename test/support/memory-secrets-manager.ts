@@ -9,7 +9,7 @@ import {
   type SecretsManagerClient,
   type Tag,
 } from '@aws-sdk/client-secrets-manager';
-import type { Clock } from '../../lambda/core/clock';
+import type { Clock } from '../../core/clock';
 
 interface Version {
   value?: string;

@@ -1,6 +1,6 @@
 import { PutSecretValueCommand, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
-import type { RevocationRequest, RevocationScheduler } from '../../lambda/core/ports';
-import { fingerprint, formatSecretValue, parseSecretValue, type SecretValue } from '../../lambda/core/secret-value';
+import type { RevocationRequest, RevocationScheduler } from '../../core/ports';
+import { fingerprint, formatSecretValue, parseSecretValue, type SecretValue } from '../../core/secret-value';
 import {
   currentKeyTag,
   keyRecordTag,
@@ -10,7 +10,7 @@ import {
   settingsToTags,
   stageHolders,
   type KeySettings,
-} from '../../lambda/core/state';
+} from '../../core/state';
 import type { RevokerDeps, RevokerLogger, RevokerMetrics } from '../../lambda/revoker/deps';
 import { createRevokerHandler } from '../../lambda/revoker/handler';
 import { FakeClock } from './fake-clock';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../lambda/core/errors';
+import { ConfigError } from '../../core/errors';
 import { keySettings, resolveConfig, rotationRules } from '../../lib/config';
-import { settingsFromTags, settingsToTags, tagMap } from '../../lambda/core/state';
+import { settingsFromTags, settingsToTags, tagMap } from '../../core/state';
 
 const base = { provider: { type: 'reference' }, adminSecret: 'keyrelay/admin/reference' };
 

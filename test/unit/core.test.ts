@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { parseCron, shortestCronInterval } from '../../lambda/core/cron';
-import { formatDuration, parseDuration } from '../../lambda/core/duration';
-import { isThrottling, isTransient, retry } from '../../lambda/core/retry';
-import { fingerprint, parseSecretValue } from '../../lambda/core/secret-value';
+import { parseCron, shortestCronInterval } from '../../core/cron';
+import { formatDuration, parseDuration } from '../../core/duration';
+import { isThrottling, isTransient, retry } from '../../core/retry';
+import { fingerprint, parseSecretValue } from '../../core/secret-value';
 import { ProviderAuthError, ThrottledError, parseRetryAfter } from '../../lambda/providers/errors';
 import { FakeClock } from '../support/fake-clock';
 import { secretValue } from '../support/leak-guard';

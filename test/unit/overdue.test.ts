@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { assessKey } from '../../cli/assess';
-import { judgeRotation, OVERDUE_SLACK_MS, ROTATION_WINDOW_MS } from '../../lambda/core/overdue';
-import type { ManagedSecret } from '../../lambda/core/state';
+import { judgeRotation, OVERDUE_SLACK_MS, ROTATION_WINDOW_MS } from '../../core/overdue';
+import type { ManagedSecret } from '../../core/state';
 
 const DAY = 86_400_000;
 const NOW = Date.UTC(2026, 10, 22, 10);

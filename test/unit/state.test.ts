@@ -18,7 +18,7 @@ import {
   stageHolders,
   tagMap,
   tagValueProblem,
-} from '../../lambda/core/state';
+} from '../../core/state';
 
 const sm = mockClient(SecretsManagerClient);
 beforeEach(() => sm.reset());

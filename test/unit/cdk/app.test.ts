@@ -1,7 +1,7 @@
 import { CfnResource } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { parseCron, shortestCronInterval } from '../../../lambda/core/cron';
+import { parseCron, shortestCronInterval } from '../../../core/cron';
 import { MAX_RESOURCES_PER_STACK, shardOf } from '../../../lib/app';
 import { resolveConfig, type KeyRelayConfig } from '../../../lib/config';
 import { staggeredRotationRules } from '../../../lib/schedule';

@@ -5,7 +5,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import type { CfnRole } from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../../lambda/core/errors';
+import { ConfigError } from '../../../core/errors';
 import { AWS_IAM_ACTIONS, ISSUING_KNOWN_TAG, ISSUING_TAG, LABEL_TAG_PREFIX } from '../../../lambda/providers/aws-iam';
 import { buildKeyRelay } from '../../../lib/app';
 import { resolveConfig, type KeyRelayConfig } from '../../../lib/config';

@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { stageFunctionCode } from '../../../lib/manifest';
-import { ENV } from '../../../lambda/core/env';
-import { METRICS } from '../../../lambda/core/metrics';
-import { TAGS } from '../../../lambda/core/state';
+import { ENV } from '../../../core/env';
+import { METRICS } from '../../../core/metrics';
+import { TAGS } from '../../../core/state';
 import { resolveConfig } from '../../../lib/config';
 import { bundleDir, LAMBDA_HANDLER, LAMBDA_NODE_MAJOR } from '../../../lib/bundles';
 import { KeyRelayEngine } from '../../../lib/engine';
@@ -289,7 +289,7 @@ describe('Class: KeyRelayEngine', () => {
       expect(() => new KeyRelayKey(stack, 'Undeclared', { engine: eng, key: keys[0]! })).toThrow(/not declared in the engine's manifest/);
     });
 
-    it('sets every environment variable of lambda/core/env.ts on both functions', () => {
+    it('sets every environment variable of core/env.ts on both functions', () => {
       // Assess
       for (const name of ['KeyRelay-rotation', 'KeyRelay-revoker']) {
         const [fn] = Object.values(engine.findResources('AWS::Lambda::Function', { Properties: { FunctionName: name } })) as Json[];

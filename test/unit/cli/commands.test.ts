@@ -17,9 +17,9 @@ import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { describe, expect, it } from 'vitest';
 import { resolveOperator } from '../../../cli/context';
 import { EXIT } from '../../../cli/errors';
-import { CALLER_PROOF_FIELD, requestBinding } from '../../../lambda/core/caller-proof';
+import { CALLER_PROOF_FIELD, requestBinding } from '../../../core/caller-proof';
 import type { KeyOutcome, RevokerRequest } from '../../../lambda/revoker/protocol';
-import { currentKeyTag } from '../../../lambda/core/state';
+import { currentKeyTag } from '../../../core/state';
 import { arnOf, entry, harness, keyValue, revokerAnswer, type SecretFixture } from './harness';
 
 const NOW = Date.UTC(2026, 10, 22, 10, 0, 0);

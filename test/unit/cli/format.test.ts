@@ -10,7 +10,7 @@ import { formatPlan, planKey } from '../../../cli/format/plan';
 import { formatRotateResults, formatRotationEvent, formatTimeline } from '../../../cli/format/rotate';
 import { formatStatus, needsAttention, type StatusReport } from '../../../cli/format/status';
 import { table } from '../../../cli/format/text';
-import { managedSecretFrom, type KeyRecord } from '../../../lambda/core/state';
+import { managedSecretFrom, type KeyRecord } from '../../../core/state';
 import { entry, type SecretFixture } from './harness';
 
 const NOW = Date.UTC(2026, 10, 22, 10, 0, 0);

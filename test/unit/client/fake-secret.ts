@@ -5,7 +5,7 @@ import {
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
-import { TAGS } from '../../../lambda/core/state';
+import { TAGS } from '../../../core/state';
 import { secretValue } from '../../support/leak-guard';
 
 /** The JSON of a valid secret value holding `apiKey`. */

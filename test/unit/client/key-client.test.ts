@@ -10,7 +10,7 @@ import {
   createKeyClient,
   type KeyClientOptions,
 } from '../../../client/index';
-import { TAGS } from '../../../lambda/core/state';
+import { TAGS } from '../../../core/state';
 import { FakeClock } from '../../support/fake-clock';
 import { FakeSecret, awsErrors, mintKey, secretJson, turn } from './fake-secret';
 

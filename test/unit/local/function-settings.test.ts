@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ENV } from '../../../lambda/core/env';
+import { ENV } from '../../../core/env';
 import { resolveConfig } from '../../../lib/config';
 import { functionSettings, FunctionSettingsError } from '../../../local/function-settings';
 import { synthesizeDeployment } from '../../../local/iam/policies';

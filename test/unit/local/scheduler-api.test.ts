@@ -1,7 +1,7 @@
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { CreateScheduleCommand, DeleteScheduleCommand, GetScheduleCommand, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { KeyRotatedDetail } from '../../../lambda/core/ports';
+import type { KeyRotatedDetail } from '../../../core/ports';
 import { eventBridgePublisher } from '../../../lambda/runtime/events';
 import { eventBridgeScheduler, revocationScheduleName } from '../../../lambda/runtime/scheduler';
 import { LocalClock } from '../../../local/clock';

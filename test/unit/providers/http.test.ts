@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ConfigError } from '../../../lambda/core/errors';
+import { ConfigError } from '../../../core/errors';
 import {
   KeyNotFoundError,
   ProviderAuthError,
@@ -11,7 +11,7 @@ import {
 } from '../../../lambda/providers/errors';
 import { createProvider, PROVIDERS } from '../../../lambda/providers';
 import { keySettings, resolveConfig } from '../../../lib/config';
-import { settingsToTags } from '../../../lambda/core/state';
+import { settingsToTags } from '../../../core/state';
 import { ProviderHttp, errorText, jsonPath, lazyCredential, paginate, parseAdminCredential } from '../../../lambda/providers/http';
 import { FakeClock } from '../../support/fake-clock';
 import { secretValue } from '../../support/leak-guard';

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { ConfigError } from '../../../lambda/core/errors';
+import { ConfigError } from '../../../core/errors';
 import {
   KeyNotFoundError,
   ProviderAuthError,

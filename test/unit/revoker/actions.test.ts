@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { fingerprint } from '../../../lambda/core/secret-value';
-import { providerKeyLabel, putKeyRecord } from '../../../lambda/core/state';
+import { fingerprint } from '../../../core/secret-value';
+import { providerKeyLabel, putKeyRecord } from '../../../core/state';
 import { KeyInUseError, NothingToDoError, RevocationFailedError, RevokerRequestError } from '../../../lambda/revoker/errors';
 import { freeQuota } from '../../../lambda/revoker/actions';
 import { ORPHAN_MIN_AGE_MS } from '../../../lambda/revoker/keys';
@@ -83,7 +83,7 @@ describe('Action: reconcile', () => {
   it('never revokes a previous key whose record was lost (rollback) sooner than a grace period from now', async () => {
     // Prepare
     const { world, old } = await rotated({ gracePeriod: 7200 });
-    const { deleteKeyRecords } = await import('../../../lambda/core/state');
+    const { deleteKeyRecords } = await import('../../../core/state');
     await deleteKeyRecords(world.sm.client, world.arn, [old.keyId]);
     await world.clock.advance(ORPHAN_MIN_AGE_MS);
     // Act

@@ -2,7 +2,7 @@ import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { describe, expect, it } from 'vitest';
-import { providerKeyLabel } from '../../../lambda/core/state';
+import { providerKeyLabel } from '../../../core/state';
 import { freeQuota } from '../../../lambda/revoker/actions';
 import { createRotationHandler } from '../../../lambda/rotation';
 import { RotationQuotaError } from '../../../lambda/rotation/errors';

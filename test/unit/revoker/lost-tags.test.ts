@@ -1,6 +1,6 @@
 import { UntagResourceCommand } from '@aws-sdk/client-secrets-manager';
 import { describe, expect, it } from 'vitest';
-import { readManagedSecret, setFrozen, TAGS } from '../../../lambda/core/state';
+import { readManagedSecret, setFrozen, TAGS } from '../../../core/state';
 import { RevokerWorld, rotatedWorld } from '../../support/revoker-harness';
 
 /**

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isoTime } from '../../../lambda/core/clock';
-import { providerKeyLabel, putKeyRecord, settingsToTags } from '../../../lambda/core/state';
+import { isoTime } from '../../../core/clock';
+import { providerKeyLabel, putKeyRecord, settingsToTags } from '../../../core/state';
 import { NothingToDoError, RevocationFailedError } from '../../../lambda/revoker/errors';
 import { RevokerWorld, rotatedWorld, TEST_SETTINGS } from '../../support/revoker-harness';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { settingsToTags, TAGS } from '../../../lambda/core/state';
+import { settingsToTags, TAGS } from '../../../core/state';
 import { RevokerWorld, TEST_SETTINGS } from '../../support/revoker-harness';
 
 const DAY = 86_400_000;

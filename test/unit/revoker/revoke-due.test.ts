@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { fingerprint } from '../../../lambda/core/secret-value';
-import { putKeyRecord } from '../../../lambda/core/state';
+import { fingerprint } from '../../../core/secret-value';
+import { putKeyRecord } from '../../../core/state';
 import { RevocationFailedError } from '../../../lambda/revoker/errors';
 import { MAX_REVOKED_RECORDS } from '../../../lambda/revoker/lifecycle';
 import { RevokerWorld, rotatedWorld } from '../../support/revoker-harness';
@@ -203,7 +203,7 @@ describe('Action: revokeDue', () => {
       await world.handler({ action: 'revokeDue', secretId: world.arn });
     }
     // Assess
-    const secret = await import('../../../lambda/core/state').then((m) => m.readManagedSecret(world.sm.client, world.arn));
+    const secret = await import('../../../core/state').then((m) => m.readManagedSecret(world.sm.client, world.arn));
     expect(secret.records.filter((r) => r.phase === 'revoked')).toHaveLength(MAX_REVOKED_RECORDS);
     expect(world.provider.alive()).toHaveLength(1);
   });

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from 'vitest';
-import { isoTime } from '../../../lambda/core/clock';
-import { fingerprint } from '../../../lambda/core/secret-value';
-import { providerKeyLabel, putKeyRecord, readManagedSecret } from '../../../lambda/core/state';
+import { isoTime } from '../../../core/clock';
+import { fingerprint } from '../../../core/secret-value';
+import { providerKeyLabel, putKeyRecord, readManagedSecret } from '../../../core/state';
 import { RevocationFailedError } from '../../../lambda/revoker/errors';
 import { createRevokerHandler } from '../../../lambda/revoker/handler';
 import { loadKeyState, ORPHAN_MIN_AGE_MS } from '../../../lambda/revoker/keys';

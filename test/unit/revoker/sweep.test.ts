@@ -1,6 +1,6 @@
 import { UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import { describe, expect, it } from 'vitest';
-import { providerKeyLabel, stageHolders } from '../../../lambda/core/state';
+import { providerKeyLabel, stageHolders } from '../../../core/state';
 import { RevocationFailedError } from '../../../lambda/revoker/errors';
 import { createRevokerHandler } from '../../../lambda/revoker/handler';
 import { SWEEP_RESERVE_MS } from '../../../lambda/revoker/sweep';

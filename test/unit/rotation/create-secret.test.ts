@@ -1,8 +1,8 @@
 import { GetSecretValueCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import 'aws-sdk-client-mock-vitest/extend';
 import { describe, expect, it, vi } from 'vitest';
-import { parseSecretValue } from '../../../lambda/core/secret-value';
-import { TAGS } from '../../../lambda/core/state';
+import { parseSecretValue } from '../../../core/secret-value';
+import { TAGS } from '../../../core/state';
 import { KeyNotFoundError } from '../../../lambda/providers/errors';
 import { PendingValueConflictError, RotationFrozenError, RotationQuotaError } from '../../../lambda/rotation';
 import { secretValue } from '../../support/leak-guard';

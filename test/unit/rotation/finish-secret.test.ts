@@ -1,8 +1,8 @@
 import { TagResourceCommand, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import 'aws-sdk-client-mock-vitest/extend';
 import { describe, expect, it, vi } from 'vitest';
-import { fingerprint, parseSecretValue } from '../../../lambda/core/secret-value';
-import { TAGS, putKeyRecord, readManagedSecret } from '../../../lambda/core/state';
+import { fingerprint, parseSecretValue } from '../../../core/secret-value';
+import { TAGS, putKeyRecord, readManagedSecret } from '../../../core/state';
 import { GRACE, rotationHarness } from './harness';
 
 describe('Step: finishSecret (behaviour 9)', () => {

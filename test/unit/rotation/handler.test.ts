@@ -1,7 +1,7 @@
 import { PutSecretValueCommand, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import 'aws-sdk-client-mock-vitest/extend';
 import { describe, expect, it } from 'vitest';
-import { RotationStateError } from '../../../lambda/core/errors';
+import { RotationStateError } from '../../../core/errors';
 import { ROTATION_STEPS, RotationEventError } from '../../../lambda/rotation';
 import { secretValue } from '../../support/leak-guard';
 import { rotationHarness } from './harness';

@@ -1,9 +1,9 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { vi } from 'vitest';
-import type { KeyRotatedDetail, RevocationRequest } from '../../../lambda/core/ports';
-import { formatSecretValue } from '../../../lambda/core/secret-value';
-import { settingsToTags, type ManagedSecret } from '../../../lambda/core/state';
+import type { KeyRotatedDetail, RevocationRequest } from '../../../core/ports';
+import { formatSecretValue } from '../../../core/secret-value';
+import { settingsToTags, type ManagedSecret } from '../../../core/state';
 import type { KeyProvider } from '../../../lambda/providers/types';
 import { createRotationHandler, ROTATION_STEPS, type RotationDeps, type RotationHandler } from '../../../lambda/rotation';
 import { FakeClock } from '../../support/fake-clock';

@@ -3,7 +3,7 @@ import { startReferenceProvider, type ReferenceProvider } from '../../../local/r
 import { referenceProvider } from '../../../lambda/providers/reference';
 import type { KeyProvider } from '../../../lambda/providers/types';
 import { createRevokerHandler } from '../../../lambda/revoker';
-import type { Clock } from '../../../lambda/core/clock';
+import type { Clock } from '../../../core/clock';
 import { echoingFetch } from '../../support/echo-credentials';
 import { FakeClock } from '../../support/fake-clock';
 import { leakedSecrets, registerSecret } from '../../support/leak-guard';

@@ -1,8 +1,8 @@
 import { DescribeSecretCommand, PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import 'aws-sdk-client-mock-vitest/extend';
 import { describe, expect, it } from 'vitest';
-import { parseSecretValue } from '../../../lambda/core/secret-value';
-import { TAGS } from '../../../lambda/core/state';
+import { parseSecretValue } from '../../../core/secret-value';
+import { TAGS } from '../../../core/state';
 import { ProviderUnavailableError } from '../../../lambda/providers/errors';
 import { PrincipalMismatchError } from '../../../lambda/rotation';
 import type { FakeFault } from '../../support/fake-provider';

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
-import { RotationStateError } from '../../../lambda/core/errors';
-import { parseSecretValue } from '../../../lambda/core/secret-value';
+import { RotationStateError } from '../../../core/errors';
+import { parseSecretValue } from '../../../core/secret-value';
 import { PrincipalMismatchError } from '../../../lambda/rotation';
 import { rotationHarness } from './harness';
 

@@ -1,7 +1,7 @@
 import { PutSecretValueCommand, TagResourceCommand, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import 'aws-sdk-client-mock-vitest/extend';
 import { describe, expect, it, vi } from 'vitest';
-import { RotationStateError } from '../../../lambda/core/errors';
+import { RotationStateError } from '../../../core/errors';
 import { ProviderResponseError } from '../../../lambda/providers/errors';
 import { PendingKeyRejectedError, PrincipalMismatchError } from '../../../lambda/rotation';
 import { rotationHarness } from './harness';

@@ -1,7 +1,7 @@
 import { STSClient } from '@aws-sdk/client-sts';
 import type { HttpRequest } from '@smithy/types';
 import { describe, expect, it } from 'vitest';
-import { CALLER_PROOF_FIELD, requestBinding } from '../../../lambda/core/caller-proof';
+import { CALLER_PROOF_FIELD, requestBinding } from '../../../core/caller-proof';
 import { stsCallerVerifier } from '../../../lambda/revoker/caller';
 import { createRevokerHandler } from '../../../lambda/revoker/handler';
 import { proveCaller } from '../../../cli/caller-proof';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { manifestJson, manifestTrust, parseManifest, UndeclaredSecretError } from '../../../lambda/core/manifest';
-import { ConfigError } from '../../../lambda/core/errors';
-import type { KeySettings, ManagedSecret } from '../../../lambda/core/state';
+import { manifestJson, manifestTrust, parseManifest, UndeclaredSecretError } from '../../../core/manifest';
+import { ConfigError } from '../../../core/errors';
+import type { KeySettings, ManagedSecret } from '../../../core/state';
 import { baseUrlProblem } from '../../../lambda/providers/base-url';
 import { trustFromEnv } from '../../../lambda/runtime';
 import { buildManifest } from '../../../lib/manifest';

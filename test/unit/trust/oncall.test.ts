@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { fingerprint } from '../../../lambda/core/secret-value';
-import { providerKeyLabel, stageHolders } from '../../../lambda/core/state';
+import { fingerprint } from '../../../core/secret-value';
+import { providerKeyLabel, stageHolders } from '../../../core/state';
 import { rotatedWorld, RevokerWorld } from '../../support/revoker-harness';
 
 const HOUR = 3_600_000;

@@ -1,7 +1,7 @@
 import { PutSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { describe, expect, it } from 'vitest';
-import { formatSecretValue } from '../../../lambda/core/secret-value';
-import { providerKeyLabel, putKeyRecord, settingsToTags } from '../../../lambda/core/state';
+import { formatSecretValue } from '../../../core/secret-value';
+import { providerKeyLabel, putKeyRecord, settingsToTags } from '../../../core/state';
 import { RevocationFailedError } from '../../../lambda/revoker/errors';
 import { rotatedWorld, TEST_SETTINGS, type RevokerWorld } from '../../support/revoker-harness';
 

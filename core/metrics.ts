@@ -25,7 +25,7 @@ export const METRICS = {
   secondsSinceLastRotation: 'SecondsSinceLastRotation',
   /**
    * Keys whose rotation is overdue by their own schedule (gauge, from the sweep; frozen keys excluded): see
-   * `judgeRotation` in `lambda/core/overdue.ts`.
+   * `judgeRotation` in `core/overdue.ts`.
    */
   keysOverdue: 'KeysOverdue',
   /** Keys labelled for a secret that nothing referenced, revoked by the sweep. */
