@@ -15,9 +15,12 @@ import type { IssueRequest, IssuedKey, KeyProvider, ProviderContext, ProviderKey
  *   `GET /v1/Keys/{Sid}`; otherwise Standard, like the key it replaces.
  * - The key value keyrelay stores is `<key SID>:<secret>` (Twilio authenticates with the pair, as Basic auth user and
  *   password; apps split on the first `:`); the SID alone is also in the secret value's `attributes.apiKeySid`.
- * - Verify: `GET https://api.twilio.com/2010-04-01/Accounts/{AccountSid}.json` with the new key. Standard and
- *   restricted keys may not read the Account resource, so Twilio answers 403 *after* authenticating them: 200 or 403
- *   means the key works, 401 (error 20003) that it does not.
+ * - Verify: `GET https://api.twilio.com/2010-04-01/Accounts/{AccountSid}/Messages.json` with the new key, a resource
+ *   both kinds of key the adapter issues may read: Standard keys reach "all Twilio API resources, except for Accounts
+ *   (/Accounts) or Keys" (Twilio docs, "Key resource v1", types of keys), and a Restricted key reaches it with
+ *   {@link VERIFY_PERMISSION}, which `issue` requires of a Restricted policy. The Account resource itself is no use:
+ *   a Standard key reading it gets 401 with error 20003, the same answer as a wrong secret (twilio/twilio-python#259).
+ *   The filter `DateSent<` before Twilio existed keeps the page empty, so no message content is read.
  * - Friendly names hold at most 64 characters, less than `keyrelay/<secret>/<uuid token>` often needs: the label is
  *   written reversibly compacted (`kr/<secret>/<token as 22 base64url chars>`, see {@link compactLabel}) and `list`
  *   expands it back, so secret names up to 38 characters fit. A label still too long is refused rather than cut (a
@@ -25,6 +28,14 @@ import type { IssueRequest, IssuedKey, KeyProvider, ProviderContext, ProviderKey
  * - Quota: no fixed number documented (error 70151 "Maximum Number Of API Keys Exceeded"). Disable: no. Last used: no.
  */
 export const TWILIO_API = 'Twilio IAM v1 (Keys) + REST API 2010-04-01 (verify)';
+
+/**
+ * The Restricted-key permission that lets a key read the Message list verify uses (the permission Twilio's own
+ * IAM v1 spec gives as its example policy).
+ */
+export const VERIFY_PERMISSION = '/twilio/messaging/messages/read';
+/** Messages sent before this instant: none (Twilio launched in 2008), so verify reads an empty page. */
+const BEFORE_ANY_MESSAGE = '2000-01-01T00:00:00Z';
 
 const Settings = z.object({
   accountSid: z.string().regex(/^AC[0-9a-fA-F]{32}$/, 'must be a Twilio Account SID (AC + 32 hex digits)').describe('Account the keys belong to'),
@@ -84,6 +95,11 @@ export class TwilioApiKeys implements KeyProvider {
     }
     const source = replaces ?? this.settings.templateKeySid;
     const policy = source ? (await this.get(source)).policy : null;
+    if (policy && !allows(policy, VERIFY_PERMISSION)) {
+      throw new ConfigError(
+        `provider 'twilio': key '${source}' is Restricted without '${VERIFY_PERMISSION}', so a copy of it could not be verified (verify reads the Message list); add that permission to its policy, or rotate a Standard key`,
+      );
+    }
     const created = await this.iam.json({
       method: 'POST',
       path: '/v1/Keys',
@@ -107,11 +123,12 @@ export class TwilioApiKeys implements KeyProvider {
   async verify(apiKey: string): Promise<VerifiedKey> {
     const colon = apiKey.indexOf(':');
     if (colon <= 0) throw new ProviderAuthError(this.type, "verify API key: the value is not '<key SID>:<secret>'");
+    // 401 (error 20003) is a rejected key: Standard keys and the Restricted keys issue allows may read this list.
     await this.api.request({
       method: 'GET',
-      path: `/2010-04-01/Accounts/${this.settings.accountSid}.json`,
+      path: `/2010-04-01/Accounts/${this.settings.accountSid}/Messages.json`,
+      query: { 'DateSent<': BEFORE_ANY_MESSAGE, PageSize: 1 },
       auth: { authorization: basicAuth(apiKey.slice(0, colon), apiKey.slice(colon + 1)) },
-      accept: [403],
       what: 'verify API key',
     });
     return { principal: this.settings.accountSid };
@@ -142,6 +159,12 @@ export class TwilioApiKeys implements KeyProvider {
   private async get(keySid: string): Promise<TwKey> {
     return (await this.iam.json({ method: 'GET', path: `/v1/Keys/${encodeURIComponent(keySid)}`, keyId: keySid, what: 'read API key' })) as TwKey;
   }
+}
+
+/** Whether a Restricted key's policy (`{"allow": [permission, …]}`) grants `permission`. */
+function allows(policy: Record<string, unknown>, permission: string): boolean {
+  const allow = policy.allow;
+  return Array.isArray(allow) && allow.includes(permission);
 }
 
 const LONG_PREFIX = 'keyrelay/';

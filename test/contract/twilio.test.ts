@@ -25,7 +25,7 @@ function basic(header: string | string[] | undefined): [string, string] | undefi
   return [text.slice(0, colon), text.slice(colon + 1)];
 }
 
-async function harness(): Promise<ContractHarness> {
+async function harness(): Promise<ContractHarness & { addKey: (policy: Record<string, unknown> | null) => string }> {
   const clock = new FakeClock();
   const accountSid = `AC${hex32(1)}`;
   const store = new KeyStore<Record<string, unknown> | null>(clock, 1000, (n) => `SK${hex32(n)}`, () => mintKey('', 32, 'base64url'));
@@ -33,6 +33,11 @@ async function harness(): Promise<ContractHarness> {
   const policy = { allow: ['/twilio/messaging/messages/create', '/twilio/messaging/messages/read'] };
   const template = store.add('template', policy);
   let base = '';
+  /** An empty Message page (verify filters on a date before any message), shaped as the spec's ListMessageResponse. */
+  const messages = (req: FakeRequest): FakeReply => {
+    const uri = `/2010-04-01/Accounts/${req.params.AccountSid}/Messages.json?PageSize=1&Page=0`;
+    return { status: 200, body: { messages: [], end: 0, first_page_uri: uri, next_page_uri: null, page: 0, page_size: 1, previous_page_uri: null, start: 0, uri } };
+  };
   const find = (req: FakeRequest) => store.keys.get(req.params.Sid ?? '');
   const key = (k: ReturnType<typeof store.add>) => ({
     sid: k.id,
@@ -43,7 +48,7 @@ async function harness(): Promise<ContractHarness> {
   const fake = await startOpenApiFake({
     spec: loadSpec('twilio'),
     authenticate: (req) => {
-      if (req.operationId.startsWith('GET /2010-04-01/Accounts/')) return undefined;
+      if (req.operationId === 'Api2010ListMessage') return undefined;
       const [user, pass] = basic(req.headers.authorization) ?? [];
       return user === main.sid && pass === main.secret ? undefined : error(401, 20003, 'Authenticate');
     },
@@ -78,14 +83,16 @@ async function harness(): Promise<ContractHarness> {
         store.keys.delete(k.id);
         return { status: 204 };
       },
-    },
-    // Not in the spec subset: the Account resource. Twilio authenticates first (401, 20003), then refuses Standard
-    // and Restricted keys the Account resource (403, 20003 "Forbidden") — prose docs "Key resource v1".
-    extraRoutes: {
-      [`GET /2010-04-01/Accounts/${accountSid}.json`]: (req) => {
+      // Twilio's docs ("Key resource v1", types of keys; "Restricted API keys"): a Standard key reads every resource
+      // but Accounts and Keys, a Restricted key only what its policy allows; anything else, like a wrong secret, is
+      // 401 with error 20003.
+      Api2010ListMessage: (req) => {
         const [sid, secret] = basic(req.headers.authorization) ?? [];
+        if (sid === main.sid && secret === main.secret) return messages(req);
         const k = store.use(secret);
-        return k && k.id === sid ? error(403, 20003, 'Forbidden: this key may not access the Account resource') : error(401, 20003, 'Authenticate');
+        if (!k || k.id !== sid) return error(401, 20003, 'Authenticate');
+        const allow = (k.restrictions as { allow?: string[] } | null)?.allow;
+        return !allow || allow.includes('/twilio/messaging/messages/read') ? messages(req) : error(401, 20003, 'Authenticate');
       },
     },
   });
@@ -109,6 +116,7 @@ async function harness(): Promise<ContractHarness> {
     initialKeyId: template.id,
     restrictions: (id) => store.keys.get(id)?.restrictions,
     violations: () => contractViolations(fake, UNDOCUMENTED),
+    addKey: (policy) => store.add('console-made', policy).id,
     stop: () => fake.stop(),
   };
 }
@@ -131,6 +139,37 @@ describe('Class: TwilioApiKeys', () => {
     expect(label.length).toBeGreaterThan(64);
     expect(listed?.label).toBe(label);
     expect(h.violations()).toEqual([]);
+    await h.stop();
+  });
+
+  it('verifies a copy of a Standard key, which Twilio answers 401 (20003) on the Account resource', async () => {
+    // Prepare
+    const h = await harness();
+    const standard = h.addKey(null);
+
+    // Act
+    const issued = await h.provider.issue({ label: 'keyrelay/app/t1', replaces: standard });
+    const verified = await h.provider.verify(issued.apiKey);
+
+    // Assess
+    expect(h.restrictions?.(issued.keyId)).toBeNull();
+    expect(verified).toEqual({ principal: `AC${'0'.repeat(31)}1` });
+    expect(h.violations()).toEqual([]);
+    await h.stop();
+  });
+
+  it('refuses to copy a Restricted key it could not verify, before creating anything', async () => {
+    // Prepare: a policy without the Message read that verify uses.
+    const h = await harness();
+    const sendOnly = h.addKey({ allow: ['/twilio/messaging/messages/create'] });
+    const before = h.keyCount();
+
+    // Act
+    const issuing = h.provider.issue({ label: 'keyrelay/app/t1', replaces: sendOnly });
+
+    // Assess
+    await expect(issuing).rejects.toThrow(/Restricted without '\/twilio\/messaging\/messages\/read'.*add that permission/);
+    expect(h.keyCount()).toBe(before);
     await h.stop();
   });
 
