@@ -6,7 +6,8 @@ import { KeyRelayError } from '../../core/errors';
  * - {@link QuotaExceededError}: no more keys can be issued with this admin credential;
  * - {@link ThrottledError}: slow down, retry after `retryAfterMs`;
  * - {@link KeyNotFoundError}: the key does not exist (for `revoke`, "already gone" counts as revoked);
- * - {@link ProviderUnavailableError}: 5xx, timeout or no connection; retry later.
+ * - {@link ProviderUnavailableError}: 5xx, timeout or no connection; retry later;
+ * - {@link RevocationRefusedError}: the provider will not delete this key through its API; an operator must.
  */
 export class ProviderError extends KeyRelayError {
   /** Provider type, e.g. `reference`. */
@@ -81,6 +82,17 @@ export class KeyNotFoundError extends ProviderError {
 export class ProviderUnavailableError extends ProviderError {
   constructor(provider: string, message: string, options: ProviderErrorOptions = {}) {
     super('ProviderUnavailable', provider, message, { ...options, transient: true });
+  }
+}
+
+/**
+ * The provider refused to delete the key for a documented reason the adapter cannot work around (OpenAI: a
+ * service account's key, in organizations where its API still refuses that). Not retried; the message names where
+ * an operator deletes the key by hand.
+ */
+export class RevocationRefusedError extends ProviderError {
+  constructor(provider: string, message: string, options: ProviderErrorOptions = {}) {
+    super('ProviderRevokeRefused', provider, message, options);
   }
 }
 

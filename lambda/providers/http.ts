@@ -47,8 +47,11 @@ export interface HttpRequest {
    * @default - the adapter's admin credential
    */
   auth?: Record<string, string>;
-  /** Non-2xx statuses that count as an answer rather than an error (e.g. 403 "authenticated but not allowed"). */
-  accept?: number[];
+  /**
+   * Non-2xx answers that count as an answer rather than an error (e.g. 403 "authenticated but not allowed"): the
+   * statuses, or a test of status and parsed body for providers that say so only in their wording.
+   */
+  accept?: number[] | ((status: number, body: unknown) => boolean);
 }
 
 /** The provider's answer to a successful call. */
@@ -159,7 +162,7 @@ export class ProviderHttp {
     }
     const text = await res.text().catch(() => '');
     const parsed = parseJson(text);
-    if (res.ok || req.accept?.includes(res.status)) return { status: res.status, headers: res.headers, body: parsed };
+    if (res.ok || accepted(req.accept, res.status, parsed)) return { status: res.status, headers: res.headers, body: parsed };
     throw this.error(req, res.status, res.headers, parsed, credentialParts(credentials));
   }
 
@@ -215,6 +218,10 @@ export class ProviderHttp {
     }
     return new ProviderResponseError(provider, `${said}: unexpected answer`, options);
   }
+}
+
+function accepted(accept: HttpRequest['accept'], status: number, body: unknown): boolean {
+  return typeof accept === 'function' ? accept(status, body) : (accept?.includes(status) ?? false);
 }
 
 /** Origin and path of a redirect's Location (never its query, which may carry tokens). */

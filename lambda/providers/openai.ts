@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from '../../core/errors';
+import { ProviderResponseError, RevocationRefusedError } from './errors';
 import { ProviderHttp, lazyCredential, paginate, parseAdminCredential, requireString, stringSettings, trimSlash, words } from './http';
 import type { ProviderDefinition } from './registry';
 import type { IssueRequest, IssuedKey, KeyProvider, ProviderContext, ProviderKey, VerifiedKey } from './types';
@@ -14,7 +15,9 @@ import type { IssueRequest, IssuedKey, KeyProvider, ProviderContext, ProviderKey
  *   copy, nothing widened. (Creating a new service account per rotation would also give a fresh key, but a new
  *   principal each time, with its role to re-grant: not a clean rotation.) Optional `scopes` (space-separated) are
  *   sent on every create, because OpenAI does not return a key's scopes to copy. Verified with `GET /models`
- *   (200, or 403 for a scoped key without model read: both mean the key authenticated).
+ *   (200, or a scoped key without model read refused with "insufficient permissions … Missing scopes", as 401 or
+ *   403: the key authenticated). Revoke: a 400 on a service account's key (the spec's documented answer) is a
+ *   {@link RevocationRefusedError} naming where to delete it by hand.
  * - `admin`: organization admin keys (`/organization/admin_api_keys`), verified by listing admin keys with the new key.
  *
  * - Admin credential: an organization admin API key (only organization owners can make one).
@@ -96,15 +99,27 @@ export class OpenAiKeys implements KeyProvider {
       path: this.admin ? this.keysPath : '/models',
       query: this.admin ? { limit: 1 } : undefined,
       auth: { authorization: `Bearer ${apiKey}` },
-      // A scoped key without model read gets 403 "insufficient permissions" after authenticating; 401 is a bad key.
-      accept: [403],
+      accept: authenticatedButScoped,
       what: 'verify API key',
     });
     return { principal: this.admin ? undefined : this.settings.projectId };
   }
 
   async revoke(keyId: string): Promise<void> {
-    await this.http.request({ method: 'DELETE', path: `${this.keysPath}/${encodeURIComponent(keyId)}`, keyId, what: 'delete API key' });
+    try {
+      await this.http.request({ method: 'DELETE', path: `${this.keysPath}/${encodeURIComponent(keyId)}`, keyId, what: 'delete API key' });
+    } catch (err) {
+      // The spec (2.3.0) documents 400 for this DELETE: "an error if the key belonged to a service account". Newer
+      // docs say such keys can be deleted (200, handled above); where OpenAI still refuses, only a person can.
+      if (!this.admin && err instanceof ProviderResponseError && err.status === 400) {
+        throw new RevocationRefusedError(
+          this.type,
+          `delete API key: OpenAI refused to delete service-account key '${keyId}' (HTTP 400); delete it in the OpenAI dashboard (project ${this.settings.projectId} > API keys), keyrelay's next reconcile sees it gone`,
+          { status: err.status, providerCode: err.providerCode },
+        );
+      }
+      throw err;
+    }
   }
 
   async list(): Promise<ProviderKey[]> {
@@ -133,6 +148,18 @@ export class OpenAiKeys implements KeyProvider {
     const key = (await this.http.json({ method: 'GET', path: `${this.keysPath}/${encodeURIComponent(keyId)}`, keyId, what: 'read API key' })) as OaKey;
     return seconds(key.last_used_at) ?? null;
   }
+}
+
+/**
+ * Whether a refused verify call still proves the key authenticated: OpenAI answers a valid key that lacks a scope
+ * with 401 or 403 and "You have insufficient permissions for this operation. Missing scopes: …" (public reports:
+ * microsoft/PowerToys#32989, continuedev/continue#10059). Its `code` is `missing_scope` in some answers and null in
+ * others, so the wording decides; a wrong key gets 401 "Incorrect API key provided".
+ */
+function authenticatedButScoped(status: number, body: unknown): boolean {
+  if (status === 403) return true;
+  const message = (body as { error?: { message?: unknown } } | undefined)?.error?.message;
+  return status === 401 && typeof message === 'string' && /insufficient permissions/i.test(message) && /missing scopes/i.test(message);
 }
 
 /** Registry entry for `openai`. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createProvider } from '../../lambda/providers';
+import { ProviderAuthError, RevocationRefusedError, createProvider } from '../../lambda/providers';
 import { FakeClock } from '../support/fake-clock';
 import { KeyStore, bearer } from './fakes/key-store';
 import { type FakeReply, type FakeRequest, contractViolations, loadSpec, startOpenApiFake } from './openapi-fake';
@@ -10,16 +10,25 @@ import { describeProviderContract, mintKey, type ContractHarness } from './provi
 // (with Retry-After), 400 and 500. OpenAI documents no per-account key limit; the fake's 400 for a full quota is an
 // assumption the adapter's quota wording check covers.
 const UNDOCUMENTED = [400, 401, 403, 404, 429, 500];
-const error = (status: number, type: string, message: string, headers?: Record<string, string>): FakeReply => ({
+const error = (status: number, type: string, message: string, headers?: Record<string, string>, code: string | null = null): FakeReply => ({
   status,
   headers,
-  body: { error: { message, type, param: null, code: null } },
+  body: { error: { message, type, param: null, code } },
 });
 
 async function harness(
   keyType: 'service-account' | 'admin',
   settings: Record<string, string> = {},
-): Promise<ContractHarness & { calls: () => string[]; addMemberKey: (name: string) => string }> {
+): Promise<
+  ContractHarness & {
+    calls: () => string[];
+    addMemberKey: (name: string) => string;
+    /** What a valid key without model read gets from GET /models: the `code` OpenAI puts in its 401. */
+    missingScopeCode: (code: string | null) => void;
+    /** Makes project-key DELETE answer as the spec's summary says for a service account's key (400). */
+    refuseServiceAccountDelete: () => void;
+  }
+> {
   const clock = new FakeClock();
   const prefix = keyType === 'admin' ? 'sk-admin-' : 'sk-svcacct-';
   const store = new KeyStore(clock, 1000, (n) => `key_${n.toString().padStart(16, '0')}`, () => mintKey(prefix, 64));
@@ -79,9 +88,12 @@ async function harness(
     const k = find(req);
     return k ? { status: 200, body: shape(k) } : error(404, 'invalid_request_error', 'No such API key');
   };
+  let missingScopeCode: string | null = 'missing_scope';
+  let refuseDelete = false;
   const del = (req: FakeRequest): FakeReply => {
     const k = find(req);
     if (!k) return error(404, 'invalid_request_error', 'No such API key');
+    if (refuseDelete && keyType === 'service-account') return error(400, 'invalid_request_error', 'Cannot delete an API key that belongs to a service account');
     store.keys.delete(k.id);
     const object = keyType === 'admin' ? 'organization.admin_api_key.deleted' : 'organization.project.api_key.deleted';
     return { status: 200, body: { object, id: k.id, deleted: true } };
@@ -107,9 +119,12 @@ async function harness(
       listModels: (req) => {
         const k = store.use(bearer(req.headers.authorization));
         if (!k) return error(401, 'invalid_request_error', 'Incorrect API key provided');
-        // A key created with scopes that leave out model read is authenticated, then refused (prose docs).
+        // A key created with scopes that leave out model read is authenticated, then refused with 401 and this
+        // wording; `code` is missing_scope in some public reports, null in others (microsoft/PowerToys#32989,
+        // continuedev/continue#10059).
         if (Array.isArray(k.restrictions) && !k.restrictions.includes('api.model.read')) {
-          return error(403, 'invalid_request_error', 'You have insufficient permissions for this operation. Missing scopes: api.model.read');
+          const message = 'You have insufficient permissions for this operation. Missing scopes: api.model.read. Check that you have the correct role in your organization (Reader, Writer, Owner) and project (Member, Owner), and if you\'re using a restricted API key, that it has the necessary scopes.';
+          return error(401, 'invalid_request_error', message, undefined, missingScopeCode);
         }
         return { status: 200, body: { object: 'list', data: [{ id: 'gpt-4o', object: 'model', created: 1_700_000_000, owned_by: 'openai' }] } };
       },
@@ -133,6 +148,12 @@ async function harness(
     keyCount: () => store.keys.size,
     violations: () => contractViolations(fake, UNDOCUMENTED),
     calls: () => fake.calls,
+    missingScopeCode: (code) => {
+      missingScopeCode = code;
+    },
+    refuseServiceAccountDelete: () => {
+      refuseDelete = true;
+    },
     addMemberKey: (name) => {
       const k = store.add(name);
       userOwned.add(k.id);
@@ -175,17 +196,49 @@ describe('Class: OpenAiKeys', () => {
     await h.stop();
   });
 
-  it('sends the configured scopes and verifies a scoped key that may not list models', async () => {
+  it.each(['missing_scope', null])(
+    'verifies a scoped key that may not list models: 401 "insufficient permissions … Missing scopes" (code %s) means it authenticated',
+    async (code) => {
+      // Prepare
+      const h = await harness('service-account', { scopes: 'api.responses.write' });
+      h.missingScopeCode(code);
+
+      // Act
+      const issued = await h.provider.issue({ label: 'keyrelay/app/t1' });
+      const verified = await h.provider.verify(issued.apiKey);
+
+      // Assess
+      expect(verified).toEqual({ principal: 'proj_abc123' });
+      expect(h.calls()).toContain('listModels 401');
+      expect(h.violations()).toEqual([]);
+      await h.stop();
+    },
+  );
+
+  it('still rejects a wrong key with 401 "Incorrect API key provided"', async () => {
     // Prepare
     const h = await harness('service-account', { scopes: 'api.responses.write' });
 
     // Act
-    const issued = await h.provider.issue({ label: 'keyrelay/app/t1' });
-    const verified = await h.provider.verify(issued.apiKey);
+    const verifying = h.provider.verify(mintKey('sk-svcacct-', 64));
 
     // Assess
-    expect(verified).toEqual({ principal: 'proj_abc123' });
-    expect(h.calls()).toContain('listModels 403');
+    await expect(verifying).rejects.toBeInstanceOf(ProviderAuthError);
+    await h.stop();
+  });
+
+  it('turns the documented 400 on deleting a service-account key into RevocationRefusedError naming where to delete it', async () => {
+    // Prepare
+    const h = await harness('service-account');
+    const issued = await h.provider.issue({ label: 'keyrelay/app/t1' });
+    h.refuseServiceAccountDelete();
+
+    // Act
+    const revoking = h.provider.revoke(issued.keyId);
+
+    // Assess
+    await expect(revoking).rejects.toBeInstanceOf(RevocationRefusedError);
+    await expect(revoking).rejects.toThrow(/refused to delete service-account key '.*' \(HTTP 400\); delete it in the OpenAI dashboard \(project proj_abc123 > API keys\)/);
     expect(h.violations()).toEqual([]);
     await h.stop();
   });
