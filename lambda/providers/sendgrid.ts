@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from '../../core/errors';
-import { ProviderResponseError } from './errors';
+import { ProviderAuthError, ProviderResponseError, QuotaExceededError } from './errors';
 import { ProviderHttp, lazyCredential, parseAdminCredential, requireString, stringSettings, trimSlash, words } from './http';
 import type { ProviderDefinition } from './registry';
 import type { IssueRequest, IssuedKey, KeyProvider, ProviderContext, ProviderKey, VerifiedKey } from './types';
@@ -13,8 +13,14 @@ import type { IssueRequest, IssuedKey, KeyProvider, ProviderContext, ProviderKey
  *   itself. Admin secret: `{"apiKey": "SG.…"}`.
  * - Scopes of a new key, first match wins: the `scopes` setting (space-separated, when the list fits a tag); else
  *   the scopes of the key being replaced, read with `GET /v3/api_keys/{id}`; else those of `templateKeyId`.
+ *   Scopes SendGrid assigns by itself ({@link isSelfAssignedScope}) are left out of the copy: SendGrid adds them to
+ *   the new key as it did to the old one.
+ * - `onBehalfOf` (a subuser) goes only with the parent's admin key; `verify` authenticates as the new key alone.
  * - Listing has no pagination (only `limit`): the adapter asks for the account's whole quota at once.
- * - Quota: 100 API keys per account. Disable: no. Last used: no. 429 carries `X-RateLimit-Reset` (epoch seconds).
+ * - Quota: 100 API keys per account; "if the number of maximum keys, 100, is reached, a `403` status will be
+ *   returned" (spec, create API keys), so a 403 on create is checked against the key count: a full account is
+ *   {@link QuotaExceededError}, anything else the admin credential's {@link ProviderAuthError}.
+ * - Disable: no. Last used: no. 429 carries `X-RateLimit-Reset` (epoch seconds).
  */
 export const SENDGRID_API = 'SendGrid Web API v3 (api_keys)';
 
@@ -61,7 +67,9 @@ export class SendGridApiKeys implements KeyProvider {
 
   async issue({ label, replaces }: IssueRequest): Promise<IssuedKey> {
     const scopes = await this.scopesFor(replaces);
-    const created = await this.http.json({ method: 'POST', path: '/v3/api_keys', json: { name: label, scopes }, what: 'create API key' });
+    const created = await this.http
+      .json({ method: 'POST', path: '/v3/api_keys', json: { name: label, scopes }, what: 'create API key' })
+      .catch((err: unknown) => this.quotaOr(err));
     return {
       apiKey: requireString(this.type, 'create API key', created, 'api_key'),
       keyId: requireString(this.type, 'create API key', created, 'api_key_id'),
@@ -70,7 +78,8 @@ export class SendGridApiKeys implements KeyProvider {
 
   async verify(apiKey: string): Promise<VerifiedKey> {
     // Every valid key may read its own scopes; a revoked or unknown key gets 401.
-    await this.http.request({ method: 'GET', path: '/v3/scopes', auth: { authorization: `Bearer ${apiKey}`, ...this.subuser }, what: 'verify API key' });
+    // Without on-behalf-of: that header lets a parent's key act for a subuser; the new key is the subuser's own.
+    await this.http.request({ method: 'GET', path: '/v3/scopes', auth: { authorization: `Bearer ${apiKey}` }, what: 'verify API key' });
     return {};
   }
 
@@ -96,12 +105,36 @@ export class SendGridApiKeys implements KeyProvider {
     const res = (await this.http.json({ method: 'GET', path: `/v3/api_keys/${encodeURIComponent(source)}`, keyId: source, what: 'read API key scopes' })) as {
       result?: Array<{ scopes?: string[] }>;
     };
-    const scopes = res.result?.[0]?.scopes;
+    const scopes = res.result?.[0]?.scopes?.filter((s) => !isSelfAssignedScope(s));
     if (!Array.isArray(scopes) || scopes.length === 0) {
       throw new ProviderResponseError(this.type, `read API key scopes: key '${source}' has no scopes in the answer; set provider.scopes`);
     }
     return scopes;
   }
+
+  /** The error for a failed create: a 403 while the account holds its whole quota is the quota, not the credential. */
+  private async quotaOr(err: unknown): Promise<never> {
+    if (!(err instanceof ProviderAuthError) || err.status !== 403) throw err;
+    const held = await this.list().then(
+      (keys) => keys.length,
+      () => undefined,
+    );
+    if (held === undefined || held < QUOTA) throw err;
+    throw new QuotaExceededError(
+      this.type,
+      `create API key: HTTP 403 with ${held} keys held: key quota of ${QUOTA} reached; delete keys nothing uses, or let keyrelay's reconcile sweep revoke orphans`,
+      { status: 403, providerCode: err.providerCode, quota: QUOTA },
+    );
+  }
+}
+
+/**
+ * Scopes SendGrid gives keys by itself, whatever the create request says (`2fa_required`,
+ * `sender_verification_eligible`, `sender_verification_exempt`; kenzo0107/terraform-provider-sendgrid#118 treats the
+ * same set as unmanaged). A copy leaves them to SendGrid rather than asking for them.
+ */
+export function isSelfAssignedScope(scope: string): boolean {
+  return scope === '2fa_required' || scope.startsWith('sender_verification_');
 }
 
 /** Registry entry for `sendgrid`. */
