@@ -36,6 +36,7 @@ const KeySettingsSchema: z.ZodMiniType<KeySettings> = z.strictObject({
   usageMaxHold: z.optional(seconds),
   observation: z.optional(seconds),
   revoker: z.optional(name),
+  replicaRegions: z.optional(z.array(name)),
 });
 const ManifestSchema = z.strictObject({
   version: z.literal(MANIFEST_VERSION),
@@ -98,7 +99,7 @@ export function mirrorDifferences(declared: KeySettings, tagged: KeySettings): s
 }
 const KEY_SETTINGS_FIELDS: Record<keyof KeySettings, true> = {
   provider: true, providerSettings: true, adminSecret: true, gracePeriod: true, rotateEvery: true,
-  usageQuiet: true, usageMaxHold: true, observation: true, revoker: true,
+  usageQuiet: true, usageMaxHold: true, observation: true, revoker: true, replicaRegions: true,
 };
 
 /** What the functions trust about a secret: the deploy's manifest, never its tags. */

@@ -39,4 +39,10 @@ export const METRICS = {
   settingsMismatch: 'SettingsMismatch',
   /** finishSecret rotated but could not publish `KeyRotated` (apps refresh on cache expiry instead). */
   eventPublishFailed: 'EventPublishFailed',
+  /** A revocation was held because a replica of its secret does not serve the new key yet (`core/replicas.ts`). */
+  replicaOutOfSync: 'ReplicaOutOfSync',
+  /** How long a replica has not served its primary's `AWSCURRENT`, seconds (held revocations and the sweep). */
+  replicaLagSeconds: 'ReplicaLagSeconds',
+  /** Replicas whose replication failed, that are missing, or whose resource policy does not match (gauge, sweep). */
+  replicationFailed: 'ReplicationFailed',
 } as const;

@@ -29,6 +29,8 @@ export const TAGS = {
   usageQuiet: 'keyrelay:usage-quiet',
   usageMaxHold: 'keyrelay:usage-max-hold',
   observation: 'keyrelay:observation',
+  /** Regions the secret is replicated to (Secrets Manager replicas), space-separated, sorted. */
+  replicaRegions: 'keyrelay:replica-regions',
   /** Name of the revoker function serving this secret (the CLI invokes it). */
   revoker: 'keyrelay:revoker',
   /** Present while rotation is paused; value: `<iso time> <operator>: <reason>`. */
@@ -62,6 +64,11 @@ export interface KeySettings {
   observation?: number;
   /** Revoker function name. */
   revoker?: string;
+  /**
+   * Regions holding a replica of the secret (Secrets Manager replication, from the primary): a revocation waits until
+   * each serves the new key. Absent: not replicated.
+   */
+  replicaRegions?: string[];
 }
 
 /** Where a provider key is in its life after it stopped being current. */
@@ -115,6 +122,20 @@ export interface ManagedSecret {
   /** The last promoted key, as finishSecret noted it (may be stale: compare its version with AWSCURRENT). */
   currentKey?: CurrentKeyNote;
   tags: Record<string, string>;
+  /**
+   * The replicas as the primary's `DescribeSecret` reports them (`ReplicationStatus`); `ListSecrets` does not carry
+   * them, so a listed secret has none until it is described. Absent or empty: not replicated (or not described).
+   */
+  replication?: ReplicaStatus[];
+}
+
+/** One replica as the primary reports it (`ReplicationStatus`). */
+export interface ReplicaStatus {
+  region: string;
+  /** `InSync`, `InProgress` or `Failed`. */
+  status: string;
+  /** AWS's words, e.g. why replication failed. */
+  message?: string;
 }
 
 // AWS: tag keys 1-128 and values 0-256 characters of letters, digits, spaces and _ . : / = + - @
@@ -160,6 +181,7 @@ export function settingsToTags(settings: KeySettings): Tag[] {
     [TAGS.usageMaxHold, settings.usageMaxHold],
     [TAGS.observation, settings.observation],
     [TAGS.revoker, settings.revoker],
+    [TAGS.replicaRegions, settings.replicaRegions?.length ? [...settings.replicaRegions].sort().join(' ') : undefined],
   ];
   return tags
     .filter((t): t is [string, string | number] => t[1] !== undefined)
@@ -217,6 +239,7 @@ export function settingsFromTags(secret: string, tags: Record<string, string>): 
     usageMaxHold: seconds(tags, TAGS.usageMaxHold, secret),
     observation: seconds(tags, TAGS.observation, secret),
     revoker: tags[TAGS.revoker],
+    ...(tags[TAGS.replicaRegions] ? { replicaRegions: tags[TAGS.replicaRegions]!.split(' ').filter((r) => r !== '') } : {}),
   };
 }
 
@@ -342,6 +365,9 @@ export function managedSecretFrom(described: DescribeSecretCommandOutput): Manag
     frozen: tags[TAGS.frozen],
     currentKey: parseCurrentKey(tags[TAGS.current]),
     tags,
+    replication: (described.ReplicationStatus ?? []).flatMap((r) =>
+      r.Region ? [{ region: r.Region, status: r.Status ?? 'Unknown', ...(r.StatusMessage ? { message: r.StatusMessage } : {}) }] : [],
+    ),
   };
 }
 

@@ -15,6 +15,9 @@ import { awsIamProvider, type AwsIamSettings } from '../lambda/providers/aws-iam
 
 const MIN_INTERVAL = 4 * 3600;
 
+/** An AWS region name: `eu-west-1`, `us-gov-west-1`, `ap-southeast-2`. */
+const AWS_REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$/;
+
 const Duration = z.string().describe('A duration: 90s, 15m, 4h or 30d');
 
 /** One key's settings as written in the config (durations as text). */
@@ -46,6 +49,12 @@ export const KeyConfigSchema = z
     observationWindow: Duration.optional().describe(
       'Two-phase revocation: disable first, delete this long after (providers that can disable). @default - delete at once',
     ),
+    replicaRegions: z
+      .array(z.string().regex(AWS_REGION, 'must be an AWS region name such as eu-west-1'))
+      .optional()
+      .describe(
+        'Regions where Secrets Manager keeps a read-only replica of the secret (apps there read it locally); rotation runs in the primary region only, and an old key is revoked only once every replica serves the new one. Needs stacks with an explicit account and region. @default - not replicated',
+      ),
   })
   .strict();
 
@@ -184,6 +193,8 @@ export interface ResolvedKey {
   observationWindow?: number;
   /** Key stack this key is pinned to (deploy-only); absent: chosen by a hash of the name. */
   shard?: number;
+  /** Regions holding a replica of the secret, sorted; absent: not replicated. */
+  replicaRegions?: string[];
 }
 
 /** Deploy-only settings with defaults applied. */
@@ -328,6 +339,13 @@ function resolveKey(name: string, raw: Partial<z.infer<typeof KeyConfigSchema>>)
     }
   }
 
+  let replicaRegions: string[] | undefined;
+  if (raw.replicaRegions !== undefined && raw.replicaRegions.length > 0) {
+    const twice = raw.replicaRegions.find((r, i) => raw.replicaRegions?.indexOf(r) !== i);
+    if (twice !== undefined) fail(name, 'replicaRegions', `names '${twice}' twice`);
+    replicaRegions = [...raw.replicaRegions].sort();
+  }
+
   const resolved: ResolvedKey = {
     name,
     provider: type,
@@ -338,6 +356,7 @@ function resolveKey(name: string, raw: Partial<z.infer<typeof KeyConfigSchema>>)
     gracePeriod,
     usageHold,
     observationWindow,
+    ...(replicaRegions ? { replicaRegions } : {}),
   };
   checkTags(resolved);
   return resolved;
@@ -497,6 +516,7 @@ export function keySettings(key: ResolvedKey, extra: { revoker?: string } = {}):
     usageMaxHold: key.usageHold?.maxHold,
     observation: key.observationWindow,
     revoker: extra.revoker,
+    ...(key.replicaRegions ? { replicaRegions: key.replicaRegions } : {}),
   };
 }
 

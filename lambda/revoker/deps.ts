@@ -2,6 +2,7 @@ import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Clock } from '../../core/clock';
 import type { SecretTrust } from '../../core/manifest';
+import type { RegionalSecretsManager } from '../../core/replicas';
 import type { RevocationScheduler } from '../../core/ports';
 import type { ManagedSecret } from '../../core/state';
 import type { KeyProvider } from '../providers/types';
@@ -44,6 +45,11 @@ export const DEFAULT_RETRY_BUDGET: RetryBudget = { attempts: 5, baseMs: 200, max
 /** Everything the revoker talks to, injected so the same code runs on AWS, locally and under fakes. */
 export interface RevokerDeps {
   sm: SecretsManagerClient;
+  /**
+   * A client for another region: the replicas of replicated secrets (`core/replicas.ts`). @default - none: a
+   * replicated secret's revocations are held (its replicas cannot be read)
+   */
+  smIn?: RegionalSecretsManager;
   /** The provider adapter for a managed secret (settings as {@link RevokerDeps.trust} settled them). */
   provider(secret: ManagedSecret): Promise<KeyProvider>;
   /**

@@ -75,6 +75,7 @@ export const handler: RevokerHandler = (event, context) => {
     const runtime = runtimeFromEnv();
     return createRevokerHandler({
       sm: runtime.sm,
+      smIn: runtime.smIn,
       callers: runtime.callers,
       trust: runtime.trust,
       provider: runtime.provider,

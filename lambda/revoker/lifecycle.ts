@@ -11,6 +11,7 @@ import { DEFAULT_RETRY_BUDGET } from './deps';
 import { RevocationFailedError } from './errors';
 import { findOrphans, readVersionValue, type KeyState } from './keys';
 import { ownershipProblem } from './ownership';
+import { holdForReplicas } from './replicas';
 import type { KeyOutcome } from './protocol';
 
 /** Revoked records kept per secret for `inspect`/`history`; older ones are pruned (AWS allows 50 tags per secret). */
@@ -227,6 +228,7 @@ async function advance(work: SecretWork, record: KeyRecord, options: DueOptions)
   try {
     const immediate = reason !== undefined && IMMEDIATE_REASONS.has(reason);
     if (record.phase !== 'disabled' && !immediate) {
+      if (await holdForReplicas(work, record)) return;
       if (state.secret.settings.usageQuiet && provider.capabilities.lastUsed) {
         const used = await lastUse(work, keyId);
         if (used === 'gone') {

@@ -17,6 +17,7 @@ import type { RevokerDeps } from './deps';
 import { findOrphans, loadKeyState, type KeyState } from './keys';
 import { callProvider, dueRecords, excessRevoked, pastDeadline, processDue, recordOrphans, secretWork, throwIfFailed, type SecretWork } from './lifecycle';
 import type { KeyOutcome, RevokerRequest, RevokerResponse } from './protocol';
+import { sweepReplicas } from './replicas';
 
 /**
  * The reconcile sweep. Cost per sweep, for `n` secrets on admin credentials holding `k` keys each: `ceil(n / 100)`
@@ -249,12 +250,14 @@ export async function reconcile(
       ),
     );
   }
+  const replicas = outOfTime() ? undefined : await sweepReplicas(deps, secrets, failed);
   deps.metrics.addMetric(METRICS.keysPastDeadline, 'Count', gauges.keysPastDeadline);
   deps.metrics.addMetric(METRICS.keysOverdue, 'Count', gauges.overdue.length);
   if (gauges.sinceRotation !== undefined) deps.metrics.addMetric(METRICS.secondsSinceLastRotation, 'Seconds', gauges.sinceRotation);
   deps.logger.info('reconcile done', {
     secrets: listed.length, keysPastDeadline: gauges.keysPastDeadline, keysOverdue: gauges.overdue.length,
     overdue: gauges.overdue, frozen: gauges.frozen, secondsSinceLastRotation: gauges.sinceRotation,
+    ...(replicas && (replicas.failed > 0 || replicas.lagSeconds > 0) ? { replicasFailed: replicas.failed, replicaLagSeconds: replicas.lagSeconds } : {}),
   });
   throwIfFailed(failures);
   return { action: 'reconcile', keys: outcomes };

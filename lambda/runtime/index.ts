@@ -11,6 +11,7 @@ import { ConfigError } from '../../core/errors';
 import { MANIFEST_FILE, manifestTrust, parseManifest, type SecretTrust } from '../../core/manifest';
 import { METRICS } from '../../core/metrics';
 import type { EventPublisher, RevocationScheduler } from '../../core/ports';
+import type { RegionalSecretsManager } from '../../core/replicas';
 import type { ManagedSecret } from '../../core/state';
 import type { KeyProvider } from '../providers/types';
 import { createLogger, createMetrics } from './observability';
@@ -33,6 +34,8 @@ export { providerForSecret, ProviderCache } from './provider';
 /** What every keyrelay function needs, built from the environment. */
 export interface Runtime {
   sm: SecretsManagerClient;
+  /** Clients for other regions, made on first use (the replicas of replicated secrets). */
+  smIn: RegionalSecretsManager;
   clock: Clock;
   /** The deployed manifest: the only source of settings. */
   trust: SecretTrust;
@@ -68,6 +71,15 @@ export function runtimeFromEnv(env: NodeJS.ProcessEnv = process.env, timeouts: A
   // Without throwOnRequestTimeout the SDK only warns when requestTimeout passes, and keeps waiting.
   const config = { requestHandler: { ...timeouts, throwOnRequestTimeout: true } };
   const sm = new SecretsManagerClient(config);
+  const regional = new Map<string, SecretsManagerClient>();
+  const smIn: RegionalSecretsManager = (region) => {
+    let client = regional.get(region);
+    if (!client) {
+      client = new SecretsManagerClient({ ...config, region });
+      regional.set(region, client);
+    }
+    return client;
+  };
   const clock = systemClock;
   const scheduler = onFirstUse(async () => {
     const [{ SchedulerClient }, { eventBridgeScheduler, schedulerTargetFromEnv }] = await Promise.all([
@@ -89,6 +101,7 @@ export function runtimeFromEnv(env: NodeJS.ProcessEnv = process.env, timeouts: A
   return {
     callers: { verify: async (proof, binding) => (await callers()).verify(proof, binding) },
     sm,
+    smIn,
     clock,
     trust: trustFromEnv(env, (secret, fields) => {
       logger.error('settings tags differ from the deployed manifest: the manifest is obeyed, the tags are not', { secret, fields });
