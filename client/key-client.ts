@@ -95,9 +95,15 @@ const noop = (): void => undefined;
 export function createKeyClient(options: KeyClientOptions = {}): KeyClient {
   validateOptions(options);
   const clock = options.clock ?? systemClock;
-  const sm =
-    options.secretsManager ??
-    new SecretsManagerClient({ requestHandler: { connectionTimeout: 3000, requestTimeout: 5000 } });
+  const requestHandler = { connectionTimeout: 3000, requestTimeout: 5000 };
+  const sm = options.secretsManager ?? new SecretsManagerClient({ requestHandler });
+  const smIn = options.secretsManagerIn ?? ((region: string) => new SecretsManagerClient({ region, requestHandler }));
+  /** Replicated secrets read in a replica region: name -> the primary's region and the replica's ARN. */
+  const replicas = new Map<string, { primaryRegion: string; arn: string }>();
+  /** Entries holding the primary's key while the replica has not caught up (see {@link readPrimary}). */
+  const fromPrimary = new WeakSet<Entry>();
+  /** When withApiKey last read an entry's primary, ms. */
+  const primaryReadAt = new WeakMap<Entry, number>();
   const authFailure = options.isAuthFailure ?? isAuthFailure;
   const forcedIntervalMs = (options.forcedRefreshInterval ?? CLIENT_DEFAULTS.forcedRefreshInterval) * 1000;
   const assumed = options.gracePeriod ?? CLIENT_DEFAULTS.assumedGracePeriod;
@@ -209,8 +215,13 @@ export function createKeyClient(options: KeyClientOptions = {}): KeyClient {
         );
       }
       const timings = learnedTimings(name, described.Tags);
-      const current = stageHolders(described.VersionIdsToStages ?? {}).current;
-      const moved = current === undefined || current !== entry.versionId;
+      noteReplica(name, described.ARN, described.PrimaryRegion);
+      const versions = described.VersionIdsToStages ?? {};
+      const current = stageHolders(versions).current;
+      // A key read from the primary stays until the replica has its version: the replica is behind, not ahead.
+      const behind = fromPrimary.has(entry) && versions[entry.versionId] === undefined;
+      if (!behind) fromPrimary.delete(entry);
+      const moved = !behind && (current === undefined || current !== entry.versionId);
       const read = moved ? await readVersion(name, current) : undefined;
       if (entries.get(name) !== entry) return; // invalidated meanwhile
       if (read !== undefined) {
@@ -275,6 +286,44 @@ export function createKeyClient(options: KeyClientOptions = {}): KeyClient {
     return { apiKey, versionId: out.VersionId ?? versionId ?? '' };
   }
 
+  /** Remembers that `name` is a replica (its ARN's region is not its primary's), or forgets it. */
+  function noteReplica(name: string, arn: string | undefined, primaryRegion: string | undefined): void {
+    const region = arn?.split(':')[3];
+    if (arn && primaryRegion && region && region !== primaryRegion) replicas.set(name, { primaryRegion, arn });
+    else replicas.delete(name);
+  }
+
+  /**
+   * After an auth failure a refresh did not cure, on a replica: reads `AWSCURRENT` from the primary, at most once per
+   * `forcedRefreshInterval` per key. A different key replaces the cached one, and stays until the replica has its
+   * version (its next checks do not go back to the replica's older key).
+   * @returns the primary's key, or undefined when the secret is not a replica, it was read recently, or it failed.
+   */
+  async function readPrimary(name: string): Promise<string | undefined> {
+    const replica = replicas.get(name);
+    const entry = entries.get(name);
+    if (!replica || !entry) return undefined;
+    const at = now();
+    if (at - (primaryReadAt.get(entry) ?? Number.NEGATIVE_INFINITY) < forcedIntervalMs) return undefined;
+    primaryReadAt.set(entry, at);
+    const primaryArn = replica.arn.split(':').map((part, i) => (i === 3 ? replica.primaryRegion : part)).join(':');
+    try {
+      const out = await send(name, () =>
+        smIn(replica.primaryRegion).send(new GetSecretValueCommand({ SecretId: primaryArn, VersionStage: 'AWSCURRENT' })),
+      );
+      const { apiKey } = parseSecretValue(out.SecretString, name);
+      if (entries.get(name) === entry && apiKey !== entry.apiKey && out.VersionId) {
+        entry.apiKey = apiKey;
+        entry.promise = Promise.resolve(apiKey);
+        entry.versionId = out.VersionId;
+        fromPrimary.add(entry);
+      }
+      return apiKey;
+    } catch {
+      return undefined; // the replica's answer stands; getApiKey reports the replica's state
+    }
+  }
+
   async function keyAfterAuthFailure(name: string, failedKey: string, failedAt: number): Promise<string> {
     for (;;) {
       const entry = entries.get(name);
@@ -307,6 +356,7 @@ export function createKeyClient(options: KeyClientOptions = {}): KeyClient {
       } catch {
         throw err; // the secret cannot be read now; getApiKey reports why on the next call
       }
+      if (fresh === apiKey) fresh = (await readPrimary(name)) ?? apiKey;
       if (fresh === apiKey) throw err;
       return await fn(fresh);
     }

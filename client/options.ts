@@ -44,6 +44,13 @@ export interface KeyClientOptions {
   isAuthFailure?: (err: unknown) => boolean;
   /** Clock for expiry checks. @default systemClock */
   clock?: Clock;
+  /**
+   * A Secrets Manager client for a secret's primary region. The client reads a replicated secret in its own region
+   * (the replica); after an auth failure that a refresh did not cure, `withApiKey` reads the primary once, so a
+   * replica lagging behind a rotation cannot cause a second failure (docs/client.md, "Replicas").
+   * @default - `new SecretsManagerClient({ region })` with the default client's timeouts
+   */
+  secretsManagerIn?: (region: string) => SecretsManagerClient;
 }
 
 /** The defaults of {@link KeyClientOptions}, in seconds. */
