@@ -10,7 +10,10 @@ import type { IssueRequest, IssuedKey, KeyProvider, ProviderContext, ProviderKey
  * - Admin credential: an API key (any) plus an application key, sent as `DD-API-KEY` and `DD-APPLICATION-KEY`.
  *   Least privilege: an application key of a service account, scoped to `api_keys_read` and `api_keys_write`.
  *   Admin secret: `{"apiKey": "<32 hex>", "applicationKey": "<40 hex>"}`.
- * - API keys carry no scopes (every API key of an org may submit the same data), so there is nothing to copy.
+ * - API keys carry no scopes (every API key of an org may submit the same data), but they carry
+ *   `remote_config_read_enabled` (whether the Agent may fetch Remote Configuration with it) and `category`: a new key
+ *   copies both from the key it replaces (`GET /api/v2/api_keys/{id}`), so a rotated key keeps Remote Config. A
+ *   first issue with nothing to replace gets Datadog's defaults.
  * - Quota: 50 API keys per org; names must be unique (keyrelay's labels are). Disable: no. Last used: the list
  *   reports `date_last_used`. 429 carries `X-RateLimit-Reset` (seconds), used when `Retry-After` is absent.
  */
@@ -29,7 +32,7 @@ const ADMIN_SHAPE = '{"apiKey": "<Datadog API key>", "applicationKey": "<applica
 
 interface DdKey {
   id: string;
-  attributes?: { name?: string; created_at?: string; date_last_used?: string | null; key?: string };
+  attributes?: { name?: string; created_at?: string; date_last_used?: string | null; key?: string; category?: string; remote_config_read_enabled?: boolean };
 }
 
 const PAGE_SIZE = 100;
@@ -59,16 +62,28 @@ export class DatadogApiKeys implements KeyProvider {
     });
   }
 
-  async issue({ label }: IssueRequest): Promise<IssuedKey> {
+  async issue({ label, replaces }: IssueRequest): Promise<IssuedKey> {
+    const inherited = replaces ? await this.inherited(replaces) : {};
     const created = await this.http.json({
       method: 'POST',
       path: '/api/v2/api_keys',
-      json: { data: { type: 'api_keys', attributes: { name: label } } },
+      json: { data: { type: 'api_keys', attributes: { name: label, ...inherited } } },
       what: 'create API key',
     });
     return {
       apiKey: requireString(this.type, 'create API key', created, 'data.attributes.key'),
       keyId: requireString(this.type, 'create API key', created, 'data.id'),
+    };
+  }
+
+  /** What a new key takes over from the key it replaces (APIKeyCreateAttributes besides `name`). */
+  private async inherited(keyId: string): Promise<{ category?: string; remote_config_read_enabled?: boolean }> {
+    const res = (await this.http.json({ method: 'GET', path: `/api/v2/api_keys/${encodeURIComponent(keyId)}`, keyId, what: 'read API key' })) as { data?: DdKey };
+    // The answer also holds the old key's value (`attributes.key`): only these two fields are taken.
+    const { category, remote_config_read_enabled } = res.data?.attributes ?? {};
+    return {
+      ...(typeof category === 'string' ? { category } : {}),
+      ...(typeof remote_config_read_enabled === 'boolean' ? { remote_config_read_enabled } : {}),
     };
   }
 
