@@ -325,6 +325,13 @@ function resolveKey(name: string, raw: Partial<z.infer<typeof KeyConfigSchema>>)
       quietPeriod: duration(name, 'usageHold.quietPeriod', raw.usageHold.quietPeriod),
       maxHold: duration(name, 'usageHold.maxHold', raw.usageHold.maxHold),
     };
+    if (def.lastUsedDelay !== undefined && usageHold.quietPeriod < def.lastUsedDelay) {
+      fail(
+        name,
+        'usageHold.quietPeriod',
+        `must be at least ${formatDuration(def.lastUsedDelay)} for '${type}', which may record a key's use that late (got ${formatDuration(usageHold.quietPeriod)})`,
+      );
+    }
   }
   let observationWindow: number | undefined;
   if (raw.observationWindow !== undefined) {

@@ -12,15 +12,28 @@ import type { IssueRequest, IssuedKey, KeyProvider, ProviderContext, ProviderKey
  * - Admin credential: an API token allowed to manage tokens: for account tokens the account permission
  *   "Account API Tokens Write" (nothing else); for user tokens the user permission "API Tokens Write". It must hold
  *   every permission it copies onto new tokens. Admin secret: `{"apiToken": "<token>"}`.
- * - A new token copies the `policies` (permission groups and resources) and `condition` (IP allow/deny lists) of the
- *   token it replaces (read by id), or of `templateTokenId` on the first issue; `expires_on`/`not_before` are not
- *   copied (a copied expiry would end the new token with the old one).
+ * - A new token copies the `policies` (effect, resources, and permission groups with their `meta`) and `condition`
+ *   (IP allow/deny lists) of the token it replaces (read by id), or of `templateTokenId` on the first issue;
+ *   `expires_on`/`not_before` are not copied (a copied expiry would end the new token with the old one).
+ * - Requests send only what the narrower of Cloudflare's two published schemas accepts (see {@link policyParam}):
+ *   the spec in `cloudflare/api-schemas` and the parameter types of `cloudflare/cloudflare-typescript`, generated
+ *   from Cloudflare's OpenAPI. Where they disagree on what must be sent, the spec wins (DELETE keeps its `{}` body,
+ *   required by both the 2024 and the 2026-07-27 spec; the SDK sends none); on what may be sent, the SDK's types do
+ *   (a PUT or create policy carries no policy `id` and no permission-group `name`, which are Cloudflare's own).
  * - Never uses "roll" (`PUT .../tokens/{id}/value`): it replaces the secret with no overlap.
  * - Quota: 500 account tokens per account, 50 user tokens per user. Disable: yes (`status: disabled` via PUT).
- *   Last used: not in the v4 token schema this adapter speaks. Rate limit: 1200 requests per 5 minutes, 429 with
- *   `Retry-After`.
+ *   Last used: `last_used_on` ("Last time the token was used"), in the list and by id. Cloudflare documents no
+ *   bound on how late it records a use, so the quiet period of a usage hold must be at least
+ *   {@link CLOUDFLARE_LAST_USED_DELAY}. Rate limit: 1200 requests per 5 minutes, 429 with `Retry-After`.
  */
 export const CLOUDFLARE_API = 'Cloudflare API v4 (client/v4)';
+
+/**
+ * Shortest `usageHold.quietPeriod` keyrelay accepts for Cloudflare, in seconds: a day. Cloudflare documents no update
+ * interval for `last_used_on` (its examples carry minute precision, nothing about delay), so a token used
+ * through its last hours could still read as quiet; a day covers any batching short of that.
+ */
+export const CLOUDFLARE_LAST_USED_DELAY = 24 * 3600;
 
 const Settings = z.object({
   tokenOwner: z.enum(['account', 'user']).optional().describe('Who owns the tokens. @default account'),
@@ -33,9 +46,10 @@ const Admin = z.object({ apiToken: z.string().min(1) });
 const ADMIN_SHAPE = '{"apiToken": "<Cloudflare API token with API Tokens Write>"}';
 
 interface CfPolicy {
+  id?: string;
   effect: string;
   resources: Record<string, unknown>;
-  permission_groups: Array<{ id: string }>;
+  permission_groups: Array<{ id: string; name?: string; meta?: Record<string, unknown> }>;
 }
 interface CfToken {
   id: string;
@@ -44,6 +58,7 @@ interface CfToken {
   policies: CfPolicy[];
   condition?: Record<string, unknown>;
   issued_on?: string;
+  last_used_on?: string | null;
   expires_on?: string;
   not_before?: string;
 }
@@ -57,7 +72,7 @@ const PER_PAGE = 50;
 /** Cloudflare API tokens. See {@link CLOUDFLARE_API}. */
 export class CloudflareTokens implements KeyProvider {
   readonly type = 'cloudflare';
-  readonly capabilities = { disable: true, lastUsed: false };
+  readonly capabilities = { disable: true, lastUsed: true };
   readonly listedBy = ['tokenOwner', 'accountId', 'baseUrl'];
   /** 1,200 requests per 5 minutes per user (Cloudflare API docs, "Rate limits"). */
   readonly rateLimit = { requests: 1200, perMs: 300_000 };
@@ -96,11 +111,7 @@ export class CloudflareTokens implements KeyProvider {
     const current = await this.get(source);
     const body = {
       name: label,
-      policies: current.policies.map((p) => ({
-        effect: p.effect,
-        resources: p.resources,
-        permission_groups: p.permission_groups.map((g) => ({ id: g.id })),
-      })),
+      policies: current.policies.map(policyParam),
       ...(current.condition && Object.keys(current.condition).length > 0 ? { condition: current.condition } : {}),
     };
     const created = (await this.http.json({ method: 'POST', path: this.base, json: body, what: 'create API token' })) as CfEnvelope<unknown>;
@@ -147,10 +158,15 @@ export class CloudflareTokens implements KeyProvider {
           label: t.name,
           status: t.status === 'active' ? 'active' : 'disabled',
           createdAt: dateMs(t.issued_on),
+          lastUsedAt: lastUsedOn(t),
         })),
         next: more && tokens.length > 0 ? page + 1 : undefined,
       };
     });
+  }
+
+  async lastUsed(keyId: string): Promise<number | null> {
+    return lastUsedOn(await this.get(keyId));
   }
 
   async disable(keyId: string): Promise<void> {
@@ -182,11 +198,36 @@ export class CloudflareTokens implements KeyProvider {
     await this.http.request({
       method: 'PUT',
       path: `${this.base}/${encodeURIComponent(keyId)}`,
-      json: { name, policies, status, ...(condition ? { condition } : {}), ...(expires_on ? { expires_on } : {}), ...(not_before ? { not_before } : {}) },
+      json: {
+        name,
+        policies: policies.map(policyParam),
+        status,
+        ...(condition ? { condition } : {}),
+        ...(expires_on ? { expires_on } : {}),
+        ...(not_before ? { not_before } : {}),
+      },
       keyId,
       what: `set API token status to ${status}`,
     });
   }
+}
+
+/**
+ * A policy as create and update take it (`TokenPolicyParam` of cloudflare-typescript 7.1.0): effect, resources,
+ * and permission groups by `id` with their `meta`. The policy `id` and the groups' `name` are what Cloudflare
+ * assigns and reports; the update schema takes neither.
+ */
+function policyParam(p: CfPolicy): CfPolicy {
+  return {
+    effect: p.effect,
+    resources: p.resources,
+    permission_groups: p.permission_groups.map((g) => ({ id: g.id, ...(g.meta ? { meta: g.meta } : {}) })),
+  };
+}
+
+/** `last_used_on` in ms; null when the token was never used (Cloudflare leaves the field out, or null). */
+function lastUsedOn(token: CfToken): number | null {
+  return dateMs(token.last_used_on) ?? null;
 }
 
 /** Registry entry for `cloudflare`. */
@@ -194,7 +235,8 @@ export const cloudflareProvider: ProviderDefinition = {
   apiHosts: ['api.cloudflare.com'],
   type: 'cloudflare',
   settings: stringSettings(Settings),
-  capabilities: { disable: true, lastUsed: false },
+  capabilities: { disable: true, lastUsed: true },
+  lastUsedDelay: CLOUDFLARE_LAST_USED_DELAY,
   quota: 500,
   needsAdminSecret: true,
   create: (context) => new CloudflareTokens(Settings.parse(context.settings), context),

@@ -14,6 +14,11 @@ export interface ProviderDefinition {
   /** Most keys one admin credential may hold, when the provider has a hard limit. */
   quota?: number;
   /**
+   * How late, in seconds, the provider may record a key's use: `usageHold.quietPeriod` must be at least this, or a
+   * key still in use could read as quiet. @default 0 (the provider records use as it happens)
+   */
+  lastUsedDelay?: number;
+  /**
    * Hosts a `baseUrl` setting may name: the provider's documented API hosts (`https:` only), or `config` for a
    * service the config itself names (generic-http). No `baseUrl` setting at all: the adapter's own default host.
    * See {@link baseUrlProblem} (`./base-url`).

@@ -54,6 +54,24 @@ describe('Class: CloudflareTokens', () => {
     await h.stop();
   });
 
+  it('reports last use from last_used_on, in the list and by id (null before the first use)', async () => {
+    // Prepare
+    const h = await harness('account');
+    const issued = await h.provider.issue({ label: 'keyrelay/app/t1', replaces: h.initialKeyId });
+    const before = (await h.provider.list()).find((k) => k.keyId === issued.keyId)?.lastUsedAt;
+
+    // Act
+    await h.clock.advance(60_000);
+    await h.provider.verify(issued.apiKey);
+
+    // Assess
+    expect(before).toBeNull();
+    expect((await h.provider.list()).find((k) => k.keyId === issued.keyId)?.lastUsedAt).toBe(h.clock.now());
+    expect(await h.provider.lastUsed?.(issued.keyId)).toBe(h.clock.now());
+    expect(h.violations()).toEqual([]);
+    await h.stop();
+  });
+
   it('throws when there is no token to copy policies from', async () => {
     // Prepare
     const h = await harness('account');

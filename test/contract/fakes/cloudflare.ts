@@ -6,7 +6,12 @@ import { KeyStore, bearer } from './key-store';
 
 /** A Cloudflare token's policies and IP condition, as the API returns them. */
 export interface CfRestrictions {
-  policies: Array<{ id: string; effect: string; resources: Record<string, string>; permission_groups: Array<{ id: string; name?: string }> }>;
+  policies: Array<{
+    id: string;
+    effect: string;
+    resources: Record<string, string>;
+    permission_groups: Array<{ id: string; name?: string; meta?: { key?: string; value?: string } }>;
+  }>;
   condition?: { request_ip?: { in?: string[]; not_in?: string[] } };
 }
 
@@ -61,7 +66,8 @@ export async function startCloudflareFake(clock: FakeClock): Promise<CloudflareF
         id: 'f267e341f3dd4697bd3b9f71dd96247f',
         effect: 'allow',
         resources: { [`com.cloudflare.api.account.zone.${'e'.repeat(32)}`]: '*' },
-        permission_groups: [{ id: 'c8fed203ed3043cba015a93ad1616f1f', name: 'Zone Read' }],
+        // meta as cloudflare-typescript's TokenPolicy models it ({key, value}).
+        permission_groups: [{ id: 'c8fed203ed3043cba015a93ad1616f1f', name: 'Zone Read', meta: { key: 'zone', value: 'read' } }],
       },
     ],
     condition: { request_ip: { in: ['192.0.2.0/24'], not_in: ['192.0.2.9/32'] } },
@@ -74,6 +80,8 @@ export async function startCloudflareFake(clock: FakeClock): Promise<CloudflareF
     modified_on: new Date(k.created).toISOString().replace('.000Z', 'Z'),
     policies: k.restrictions?.policies ?? [],
     ...(k.restrictions?.condition ? { condition: k.restrictions.condition } : {}),
+    // Left out until the token is first used (Token.last_used_on is optional).
+    ...(k.lastUsed === null ? {} : { last_used_on: new Date(k.lastUsed).toISOString().replace('.000Z', 'Z') }),
   });
   const find = (req: FakeRequest) => store.keys.get(req.params.token_id ?? '');
   const notFound = () => failure(404, 1003, 'Invalid API Token: not found');
@@ -87,11 +95,11 @@ export async function startCloudflareFake(clock: FakeClock): Promise<CloudflareF
     create: (req) => {
       if (store.full()) return failure(400, 1000, `Exceeded the maximum number of API tokens (${store.quota})`);
       const body = req.body as { name: string; policies: CfRestrictions['policies']; condition?: CfRestrictions['condition'] };
-      // Cloudflare assigns policy ids and fills permission group names itself.
+      // Cloudflare assigns policy ids and fills permission group names itself; meta is kept as sent.
       const policies = body.policies.map((p, i) => ({
         ...p,
         id: `${i}`.padStart(32, 'f'),
-        permission_groups: p.permission_groups.map((g) => ({ id: g.id, name: 'Zone Read' })),
+        permission_groups: p.permission_groups.map((g) => ({ ...g, name: 'Zone Read' })),
       }));
       const k = store.add(body.name, { policies, ...(body.condition ? { condition: body.condition } : {}) });
       return ok({ ...token(k), value: k.value });

@@ -40,7 +40,7 @@ function cloudflare() {
 
 describe('Class: CloudflareTokens', () => {
   describe('Method: disable / enable', () => {
-    it('sends the whole token back on PUT (a replace) so only the status changes, expiry and start time included', async () => {
+    it('sends the token back on PUT (a replace) so only the status changes, expiry and start time included, in the update schema', async () => {
       // Prepare
       const { adapter, puts } = cloudflare();
 
@@ -49,10 +49,12 @@ describe('Class: CloudflareTokens', () => {
       await adapter.enable!(TOKEN_ID);
 
       // Assess
-      const { id: _id, issued_on: _i, modified_on: _m, status: _s, ...unchanged } = TOKEN;
+      const { id: _id, issued_on: _i, modified_on: _m, status: _s, policies: _p, ...unchanged } = TOKEN;
+      // Policies as the update schema takes them: no policy id, permission groups by id (TokenPolicyParam).
+      const policies = [{ effect: 'allow', resources: { 'com.cloudflare.api.account.zone.*': '*' }, permission_groups: [{ id: 'c8fed203ed3043cba015a93ad1616f1f' }] }];
       expect(puts).toEqual([
-        { ...unchanged, status: 'disabled' },
-        { ...unchanged, status: 'active' },
+        { ...unchanged, policies, status: 'disabled' },
+        { ...unchanged, policies, status: 'active' },
       ]);
     });
   });
