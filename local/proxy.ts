@@ -3,7 +3,8 @@ import { Agent, createServer, request as httpRequest, type IncomingMessage, type
 import type { AddressInfo } from 'node:net';
 import { describeError } from '../core/errors';
 import { lambdaErrorPayload, type FunctionRegistry } from './functions';
-import type { EndpointRequest } from './iam/context';
+import { signatureOf, type EndpointRequest } from './iam/context';
+import type { LocalReplicas } from './replicas';
 import type { LocalPrincipal } from './iam/principals';
 import { answerGetCallerIdentity, isPresignedGetCallerIdentity } from './iam/sts';
 import { AwsServiceError, type RotateSecretInput, type RotationService } from './rotation-service';
@@ -55,6 +56,8 @@ export interface ProxyOptions {
    * any IAM judgement (STS needs no permission for it), as `local/iam/sts.ts` says. @default - such requests go to moto
    */
   callerIdentity?: (accessKeyId: string) => LocalPrincipal | undefined;
+  /** Replica lag injection and replica answers (`local/replicas.ts`). @default - moto's replicas, never lagging */
+  replicas?: LocalReplicas;
   /** Told when an AWS request has been answered (a write is done). */
   answered?: (request: EndpointRequest) => void;
   /** @default '127.0.0.1' */
@@ -181,14 +184,18 @@ export async function startProxy(options: ProxyOptions): Promise<Proxy> {
     upstream.end(body);
   }
 
-  const patchOne = (answer: Buffer): Buffer => {
+  const patchOne = (region: string) => (answer: Buffer): Buffer => {
     const json = JSON.parse(answer.toString('utf8')) as Record<string, unknown>;
     options.rotation.patchDescription(json);
+    options.replicas?.patchDescription(region, json, 'VersionIdsToStages');
     return Buffer.from(JSON.stringify(json));
   };
-  const patchList = (answer: Buffer): Buffer => {
+  const patchList = (region: string) => (answer: Buffer): Buffer => {
     const json = JSON.parse(answer.toString('utf8')) as { SecretList?: Array<Record<string, unknown>> };
-    for (const entry of json.SecretList ?? []) options.rotation.patchDescription(entry);
+    for (const entry of json.SecretList ?? []) {
+      options.rotation.patchDescription(entry);
+      options.replicas?.patchDescription(region, entry, 'SecretVersionsToStages');
+    }
     return Buffer.from(JSON.stringify(json));
   };
 
@@ -283,21 +290,30 @@ export async function startProxy(options: ProxyOptions): Promise<Proxy> {
       return;
     }
     const operation = target.startsWith('secretsmanager.') ? target.slice('secretsmanager.'.length) : '';
+    const region = signatureOf(request)?.region ?? '';
     switch (operation) {
       case 'RotateSecret':
       case 'CancelRotateSecret':
         await secretsManager(res, operation, raw);
         return;
       case 'DescribeSecret':
-        forward(req, res, raw, patchOne);
+        forward(req, res, raw, patchOne(region));
         return;
       case 'ListSecrets':
-        forward(req, res, raw, patchList);
+        forward(req, res, raw, patchList(region));
         return;
       case 'GetSecretValue': {
-        const input = parseJson(raw);
+        let input = parseJson(raw);
         if (input.VersionId === undefined && input.VersionStage === undefined) input.VersionStage = 'AWSCURRENT';
+        if (options.replicas) input = options.replicas.getSecretValueInput(region, input);
         forward(req, res, Buffer.from(JSON.stringify(input)));
+        return;
+      }
+      case 'GetResourcePolicy': {
+        const input = parseJson(raw);
+        const answer = typeof input.SecretId === 'string' ? await options.replicas?.resourcePolicyOfReplica(region, input.SecretId) : undefined;
+        if (answer) send(res, 200, answer, { 'content-type': JSON_11 });
+        else forward(req, res, raw);
         return;
       }
       default:

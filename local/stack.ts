@@ -27,6 +27,7 @@ import { functionCredentials, LOCAL_PREFIX, PRINCIPAL_CREDENTIALS, type Function
 import type { LambdaRuntime } from './lambda-runtime';
 import { startMoto, type MotoServer } from './moto';
 import { startProxy, type Proxy } from './proxy';
+import { LocalReplicas, type LagStatus } from './replicas';
 import { startReferenceProvider, type ReferenceProvider } from './reference-provider';
 import { RotationService, type SecretRotation } from './rotation-service';
 import { LocalEvents, LocalScheduler, type RecordedEvent, type ScheduledRevocation } from './scheduler';
@@ -69,6 +70,8 @@ export class LocalStackError extends KeyRelayError {
 /** What the extra functions factory gets: the revoker's deps (its clients sign as the revoker's role). */
 export interface LocalFunctionDeps {
   sm: SecretsManagerClient;
+  /** Clients for other regions (replicas), signed as the same role. */
+  smIn(region: string): SecretsManagerClient;
   /** Proves who sent an on-call action (STS `GetCallerIdentity` at the endpoint). */
   callers: CallerVerifier;
   /** The manifest built from the config the stack runs (`lib/manifest.ts`, as a deploy builds it). */
@@ -156,6 +159,8 @@ export interface LocalInfo {
   principals: Record<string, PrincipalInfo>;
   /** Whether the endpoint judges requests by the synthesized policies. */
   iam: boolean;
+  /** Regions holding replicas of the config's secrets (sign requests for one to read its replicas). */
+  replicaRegions: string[];
 }
 
 /** A running local stack. */
@@ -172,6 +177,8 @@ export interface LocalStack {
   lambdaRuntime?: LambdaRuntime;
   rotation: RotationService;
   scheduler: LocalScheduler;
+  /** Replica lag injection (moto replicates at once): `replicas.lag(region)`, `replicas.catchUp(region)`. */
+  replicas: LocalReplicas;
   /** `KeyRotated` events published so far. */
   events: RecordedEvent[];
   info: LocalInfo;
@@ -272,6 +279,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     });
     stops.push(() => scheduler.stop());
     const events = new LocalEvents(clock);
+    const motoIn = new Map<string, SecretsManagerClient>();
+    const replicas = new LocalReplicas((region) => {
+      let client = motoIn.get(region);
+      if (!client) {
+        client = new SecretsManagerClient({ ...clientConfig, region, endpoint: moto.url });
+        motoIn.set(region, client);
+      }
+      return client;
+    });
 
     let stack: LocalStack | undefined;
     const admin = adminApi(() => stack);
@@ -281,6 +297,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       functions,
       scheduler,
       events,
+      replicas,
       admin,
       callerIdentity: (accessKeyId) => iam.enforcer.principal(accessKeyId),
       ...(enforce ? { authorize: (request) => iam.enforcer.authorize(request), answered: (request) => iam.answered(request) } : {}),
@@ -288,7 +305,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     stops.push(() => proxy.stop());
     const sm = new SecretsManagerClient({ ...clientConfig, endpoint: proxy.url });
     // Each function signs as its own role, as on AWS.
-    const smAs = (fn: FunctionRole) => new SecretsManagerClient({ region: LOCAL_REGION, credentials: functionCredentials(fn), endpoint: proxy.url });
+    const smAs = (fn: FunctionRole, region = LOCAL_REGION) =>
+      new SecretsManagerClient({ region, credentials: functionCredentials(fn), endpoint: proxy.url });
 
     const hooks: Array<{ point: HookPoint; fn: () => void | Promise<void>; secretName?: string }> = [];
     const runHook = async (point: HookPoint, secretId: string): Promise<void> => {
@@ -313,8 +331,17 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const depsFor = (fn: FunctionRole): LocalFunctionDeps => {
       const client = smAs(fn);
       const cache = new ProviderCache();
+      const regional = new Map<string, SecretsManagerClient>();
       return {
         sm: client,
+        smIn(region) {
+          let other = regional.get(region);
+          if (!other) {
+            other = smAs(fn, region);
+            regional.set(region, other);
+          }
+          return other;
+        },
         // As deployed: on-call callers proven through STS (the endpoint), the function signing as its role.
         callers: stsCallerVerifier(new STSClient({ region: LOCAL_REGION, credentials: functionCredentials(fn), endpoint: proxy.url })),
         trust,
@@ -402,7 +429,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       const settings = keySettings({ ...key, providerSettings }, { revoker: LOCAL_FUNCTIONS.revoker });
       addToManifest(manifest, { ...key, providerSettings }, LOCAL_FUNCTIONS.revoker);
       if (manifestFile) writeFileSync(manifestFile, manifestJson(manifest)); // the bundles' deploy of one more key
-      await sm.send(new CreateSecretCommand({ Name: key.name, Tags: settingsToTags(settings) }));
+      await sm.send(
+        new CreateSecretCommand({
+          Name: key.name,
+          Tags: settingsToTags(settings),
+          // As the key stack deploys it: each replica encrypted with the deployment's key of its region (the alias).
+          ...(key.replicaRegions ? { AddReplicaRegions: key.replicaRegions.map((Region) => ({ Region, KmsKeyId: `alias/${LOCAL_PREFIX}` })) } : {}),
+        }),
+      );
       if (addOptions.issue === false) return;
       await rotation.rotate({
         SecretId: key.name,
@@ -433,6 +467,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       moto: moto.url,
       principals: iam.principals(),
       iam: enforce,
+      replicaRegions: [...new Set(config.keys.flatMap((k) => k.replicaRegions ?? []))].sort(),
     };
     const hookPointInProcess = (point: HookPoint): void => {
       if (point === 'afterIssue' && functionMode === 'bundle') {
@@ -450,6 +485,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       lambdaRuntime,
       rotation,
       scheduler,
+      replicas,
       events: events.published,
       info,
       advance: (ms) => clock.advance(ms),
@@ -499,10 +535,19 @@ function adminApi(stack: () => LocalStack | undefined) {
         return { status: 200, body: { events: s.events } };
       case 'GET /state':
         return { status: 200, body: stateOf(s) };
+      case 'POST /replica-lag': {
+        const { region, lagging, status } = (body ?? {}) as { region?: unknown; lagging?: unknown; status?: unknown };
+        if (typeof region !== 'string' || typeof lagging !== 'boolean' || (status !== undefined && status !== 'InProgress' && status !== 'Failed')) {
+          return { status: 400, body: { error: `body must be {"region": "<replica region>", "lagging": true|false, "status"?: "InProgress"|"Failed"}, got ${JSON.stringify(body) ?? 'nothing'}` } };
+        }
+        if (lagging) await s.replicas.lag(region, (status as LagStatus | undefined) ?? 'InProgress');
+        else s.replicas.catchUp(region);
+        return { status: 200, body: { lagging: s.replicas.state() } };
+      }
       default:
         return {
           status: 404,
-          body: { error: `no admin route '${key}'; routes: POST /_keyrelay/advance, GET /_keyrelay/clock, /events, /state` },
+          body: { error: `no admin route '${key}'; routes: POST /_keyrelay/advance, /replica-lag, GET /_keyrelay/clock, /events, /state` },
         };
     }
   };
@@ -517,6 +562,7 @@ export function stateOf(s: LocalStack): {
   revocations: ScheduledRevocation[];
   sweeps: LocalScheduler['sweeps'];
   timers: Array<{ label: string; due: string }>;
+  replicaLag: ReturnType<LocalReplicas['state']>;
 } {
   return {
     now: isoTime(s.clock.now()),
@@ -525,6 +571,7 @@ export function stateOf(s: LocalStack): {
     rotations: s.rotation.state(),
     revocations: s.scheduler.revocations,
     sweeps: s.scheduler.sweeps,
+    replicaLag: s.replicas.state(),
     timers: s.clock
       .pending()
       .filter((t) => t.label !== 'sleep')
