@@ -1,6 +1,7 @@
 import { isoTime } from '../core/clock';
 import { judgeRotation } from '../core/overdue';
 import { stageHolders, type KeyPhase, type ManagedSecret } from '../core/state';
+import type { ReplicaState } from '../core/replicas';
 import type { CurrentKey } from './secrets';
 
 /** A record's next action is this late before `status` calls it past its deadline (the revoker runs at the deadline). */
@@ -8,7 +9,7 @@ export const DEADLINE_SLACK_MS = 15 * 60_000;
 
 /** Why a key needs a look. `code` is stable for scripts. */
 export interface Attention {
-  code: 'rotation-pending' | 'past-deadline' | 'overdue' | 'frozen' | 'rotation-disabled' | 'no-current-key' | 'unreadable';
+  code: 'rotation-pending' | 'past-deadline' | 'overdue' | 'frozen' | 'rotation-disabled' | 'no-current-key' | 'unreadable' | 'replica-out-of-sync';
   detail: string;
 }
 
@@ -39,6 +40,8 @@ export interface KeyStatus {
   /** Every other recorded key (orphans, older keys). */
   otherKeys: RecordedKey[];
   frozen?: string;
+  /** Each replica region's state, for replicated keys (`cli/replicas.ts`). */
+  replicas?: ReplicaState[];
   attention: Attention[];
 }
 
@@ -96,4 +99,17 @@ export function assessKey(secret: ManagedSecret, current: CurrentKey | undefined
     frozen: secret.frozen,
     attention,
   };
+}
+
+/**
+ * Adds a replicated key's replica states to its status, and one `replica-out-of-sync` attention per replica that does
+ * not serve the primary's key (the revoker holds the old key's revocation meanwhile).
+ */
+export function withReplicas(status: KeyStatus, replicas: ReplicaState[] | undefined): KeyStatus {
+  if (!replicas) return status;
+  const lagging = replicas.filter((r) => !r.inSync).map((r): Attention => ({
+    code: 'replica-out-of-sync',
+    detail: `replica ${r.region} (${r.status}): ${r.problem ?? 'not in sync'}; the old key's revocation waits for it (runbook: "Replica out of sync")`,
+  }));
+  return { ...status, replicas, attention: [...status.attention, ...lagging] };
 }

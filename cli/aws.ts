@@ -13,6 +13,8 @@ export interface Clients {
   lambda: LambdaClient;
   cloudwatch: CloudWatchClient;
   sts: STSClient;
+  /** Secrets Manager in another region, as the same caller (the replicas of replicated keys). @default - replicas unread */
+  smIn?(region: string): SecretsManagerClient;
   /** Signs the caller proof bound to `binding` (`proveCaller` with `sts`): what on-call actions carry to the revoker. */
   proveCaller(binding: string): Promise<CallerProof>;
 }
@@ -54,8 +56,17 @@ export const createClients: ClientFactory = (options) => {
         : undefined;
   const config = { endpoint, region, credentials, maxAttempts: 5 };
   const sts = new STSClient(config);
+  const regional = new Map<string, SecretsManagerClient>();
   return {
     sm: new SecretsManagerClient(config),
+    smIn(other) {
+      let client = regional.get(other);
+      if (!client) {
+        client = new SecretsManagerClient({ ...config, region: other });
+        regional.set(other, client);
+      }
+      return client;
+    },
     lambda: new LambdaClient(config),
     cloudwatch: new CloudWatchClient(config),
     sts,

@@ -4,6 +4,7 @@ import type { Context } from '../context';
 import { EXIT, toCliError, type ExitCode } from '../errors';
 import { formatPlan, planKey } from '../format/plan';
 import { invokeRevoker } from '../revoker';
+import { replicaStates } from '../replicas';
 import { listSecrets, selectSecrets } from '../secrets';
 
 /**
@@ -21,13 +22,14 @@ export async function runPlan(ctx: Context, options: { names: string[]; json: bo
       else ctx.progress(`skipping '${item.name}': ${item.error}`);
     }
   }
+  const replicas = await replicaStates(ctx, secrets);
   const entries = await mapLimit(secrets, 4, async (secret) => {
     try {
       const answer = await invokeRevoker(ctx, secret, { action: 'inspect', secretId: secret.arn });
-      return planKey(secret, answer.inspect);
+      return planKey(secret, answer.inspect, replicas.get(secret.arn));
     } catch (err) {
       const e = toCliError(err);
-      return planKey(secret, { error: `[${e.code}] ${e.message}` });
+      return planKey(secret, { error: `[${e.code}] ${e.message}` }, replicas.get(secret.arn));
     }
   });
   ctx.io.stdout.write(formatPlan(entries, options));

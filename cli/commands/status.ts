@@ -1,7 +1,8 @@
 import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { isoTime } from '../../core/clock';
 import type { ManagedSecret } from '../../core/state';
-import { assessKey } from '../assess';
+import { assessKey, withReplicas } from '../assess';
+import { replicaStates } from '../replicas';
 import { withThrottleRetry } from '../aws';
 import type { Context } from '../context';
 import { EXIT, toCliError, type ExitCode } from '../errors';
@@ -60,11 +61,14 @@ export async function runStatus(ctx: Context, options: StatusOptions): Promise<E
     if ('secret' in item) secrets.push(item.secret);
     else broken.push(item);
   }
-  const current = options.fingerprints ? await currentKeys(ctx, secrets) : new Map<string, CurrentKey>();
+  const [current, replicas] = await Promise.all([
+    options.fingerprints ? currentKeys(ctx, secrets) : new Map<string, CurrentKey>(),
+    replicaStates(ctx, secrets),
+  ]);
   const now = ctx.clock.now();
   const report: StatusReport = {
     generatedAt: isoTime(now),
-    keys: secrets.map((s) => assessKey(s, current.get(s.arn), now)),
+    keys: secrets.map((s) => withReplicas(assessKey(s, current.get(s.arn), now), replicas.get(s.arn))),
     alarms,
     broken,
   };

@@ -1,6 +1,7 @@
 import { isoTime } from '../../core/clock';
 import { formatDuration } from '../../core/duration';
 import type { ManagedSecret } from '../../core/state';
+import type { ReplicaState } from '../../core/replicas';
 import type { RevokerResponse } from '../../lambda/revoker/protocol';
 import { json } from './text';
 
@@ -15,10 +16,19 @@ export interface PlanEntry {
   quota?: { used: number; limit: number; headroom: number };
   /** Why the next rotation would fail or not run. */
   problems: string[];
+  /** Replicated keys: each replica region, its replication status, and whether it serves the primary's key. */
+  regions?: Array<{ region: string; status: string; inSync: boolean }>;
 }
 
-/** Builds one key's plan from its state and the revoker's `inspect` answer, or the error inspecting it. Pure. */
-export function planKey(secret: ManagedSecret, inspected: RevokerResponse['inspect'] | { error: string }): PlanEntry {
+/**
+ * Builds one key's plan from its state and the revoker's `inspect` answer, or the error inspecting it, and, for a
+ * replicated key, its replicas' states (`cli/replicas.ts`). Pure.
+ */
+export function planKey(
+  secret: ManagedSecret,
+  inspected: RevokerResponse['inspect'] | { error: string },
+  replicas: readonly ReplicaState[] = [],
+): PlanEntry {
   const s = secret.settings;
   const problems: string[] = [];
   if (secret.frozen) problems.push(`frozen: ${secret.frozen}`);
@@ -41,6 +51,12 @@ export function planKey(secret: ManagedSecret, inspected: RevokerResponse['inspe
     'verify the new key authenticates, then make it AWSCURRENT',
     `keep ${currentKey} valid for ${grace}`,
   ];
+  if (replicas.length > 0) {
+    steps.push(
+      `Secrets Manager copies the new key to ${replicas.map((r) => r.region).join(', ')}; at the deadline, wait until every replica serves it`,
+    );
+    for (const r of replicas) if (!r.inSync) problems.push(`replica ${r.region} (${r.status}): ${r.problem ?? 'not in sync'}`);
+  }
   if (s.usageQuiet !== undefined) {
     steps.push(`hold its revocation while it was used in the last ${formatDuration(s.usageQuiet)} (at most ${formatDuration(s.usageMaxHold ?? 0)} past the deadline)`);
   }
@@ -52,6 +68,7 @@ export function planKey(secret: ManagedSecret, inspected: RevokerResponse['inspe
     steps,
     quota,
     problems,
+    ...(replicas.length > 0 ? { regions: replicas.map((r) => ({ region: r.region, status: r.status, inSync: r.inSync })) } : {}),
   };
 }
 
@@ -60,6 +77,7 @@ export function formatPlan(entries: readonly PlanEntry[], options: { json: boole
   if (options.json) return json({ plan: entries });
   const blocks = entries.map((e) => {
     const lines = [`${e.name} (${e.provider}): next rotation ${e.nextRotation ?? 'not scheduled'}`];
+    if (e.regions) lines.push(`  regions: primary (rotates), ${e.regions.map((r) => `${r.region} (replica, ${r.inSync ? 'in sync' : r.status})`).join(', ')}`);
     e.steps.forEach((step, i) => lines.push(`  ${i + 1}. ${step}`));
     for (const p of e.problems) lines.push(`  ! ${p}`);
     return lines.join('\n');

@@ -46,6 +46,13 @@ export function formatStatus(report: StatusReport, options: { json: boolean }): 
     rows.push([k.name, k.provider ?? '?', current, k.lastRotated ?? 'never', k.nextRotation ?? '-', previousCell(k), state]);
   }
   const lines = [report.keys.length > 0 ? table(rows) : 'no managed keys found'];
+  const regionRows = [['KEY', 'REGION', 'REPLICATION', 'SERVES']];
+  for (const k of report.keys) {
+    for (const r of k.replicas ?? []) {
+      regionRows.push([k.name, r.region, r.status, r.inSync ? `the primary's key (version ${(r.currentVersionId ?? '').slice(0, 8)})` : (r.problem ?? 'not in sync')]);
+    }
+  }
+  if (regionRows.length > 1) lines.push(`\nreplicas (rotation runs in the primary region):\n${table(regionRows)}`);
   const notes: string[] = [];
   for (const k of report.keys) for (const a of k.attention) notes.push(`  ${k.name}: ${a.detail}`);
   for (const b of report.broken) notes.push(`  ${b.name}: ${b.error}`);
