@@ -37,6 +37,8 @@ const KeySettingsSchema: z.ZodMiniType<KeySettings> = z.strictObject({
   observation: z.optional(seconds),
   revoker: z.optional(name),
   replicaRegions: z.optional(z.array(name)),
+  canaryEvery: z.optional(seconds),
+  autoEmergency: z.optional(z.literal(false)),
 });
 const ManifestSchema = z.strictObject({
   version: z.literal(MANIFEST_VERSION),
@@ -99,7 +101,8 @@ export function mirrorDifferences(declared: KeySettings, tagged: KeySettings): s
 }
 const KEY_SETTINGS_FIELDS: Record<keyof KeySettings, true> = {
   provider: true, providerSettings: true, adminSecret: true, gracePeriod: true, rotateEvery: true,
-  usageQuiet: true, usageMaxHold: true, observation: true, revoker: true, replicaRegions: true,
+  usageQuiet: true, usageMaxHold: true, observation: true, revoker: true, replicaRegions: true, canaryEvery: true,
+  autoEmergency: true,
 };
 
 /** What the functions trust about a secret: the deploy's manifest, never its tags. */

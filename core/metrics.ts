@@ -45,4 +45,22 @@ export const METRICS = {
   replicaLagSeconds: 'ReplicaLagSeconds',
   /** Replicas whose replication failed, that are missing, or whose resource policy does not match (gauge, sweep). */
   replicationFailed: 'ReplicationFailed',
+  /** The canary found a current key rejected while the admin credential worked: the key is dead (an emergency follows). */
+  canaryKeyRejected: 'CanaryKeyRejected',
+  /** The canary could not judge a key: provider unavailable, or the admin credential rejected too. Nothing rotated. */
+  canaryInconclusive: 'CanaryInconclusive',
+  /** AWS Health reported one of keyrelay's access keys exposed (an emergency follows). */
+  healthKeyExposed: 'HealthKeyExposed',
+  /** AWS Health reported an access key exposed that keyrelay does not manage: reported only. */
+  healthKeyUnmanaged: 'HealthKeyUnmanaged',
+  /** An automatic emergency ran: the dead or exposed key was replaced and revoked. */
+  autoEmergencyDone: 'AutoEmergencyDone',
+  /** An automatic emergency was due but not started (turned off, frozen, the hourly limit, the breaker, a rotation running). */
+  autoEmergencyHeld: 'AutoEmergencyHeld',
+  /** An automatic emergency started but did not finish (rotation failed, or the old key could not be revoked). */
+  autoEmergencyFailed: 'AutoEmergencyFailed',
+  /** Many keys of one provider were found dead at once: automatic emergencies for that provider are frozen. */
+  canaryBreakerOpen: 'CanaryBreakerOpen',
+  /** An invocation claimed to be an AWS event but did not come through the rule's alias: refused. */
+  untrustedEvent: 'UntrustedEvent',
 } as const;

@@ -40,3 +40,14 @@ export interface EventPublisher {
 
 /** EventBridge names of the events keyrelay publishes. */
 export const EVENTS = { source: 'keyrelay', keyRotated: 'KeyRotated' } as const;
+
+/**
+ * The revoker's Lambda alias that only keyrelay's EventBridge rule for AWS events (AWS Health) may invoke: its resource
+ * policy names that rule, and no identity policy of the deployment (on-call, the scheduler role) names a qualified ARN.
+ * Lambda reports the alias in `context.invokedFunctionArn`, so the revoker tells the rule's invocation from a direct
+ * `Invoke` whose payload merely looks like an AWS event (docs/security.md, "Automatic emergencies").
+ */
+export const AWS_EVENTS_ALIAS = 'aws-events';
+
+/** The AWS Health event type of an exposed IAM access key, and where its access key id sits. */
+export const HEALTH_EXPOSED = { source: 'aws.health', detailType: 'AWS Health Event', eventTypeCode: 'AWS_RISK_CREDENTIALS_EXPOSED' } as const;

@@ -39,7 +39,21 @@ export const TAGS = {
   keyRecord: 'keyrelay:key:',
   /** The key finishSecret last promoted: `v=<versionId> key=<keyId> fp=<fingerprint>` (see {@link CurrentKeyNote}). */
   current: 'keyrelay:current',
+  /** Seconds between canary checks of the current key (setting); absent: no canary. */
+  canaryEvery: 'keyrelay:canary-every',
+  /** `off` when the canary and AWS Health may only alarm, never rotate on their own (setting); absent: on. */
+  autoEmergency: 'keyrelay:auto-emergency',
+  /** The canary's last verdict: `at=<epoch s> verdict=<verdict>[ action=<action>]` (see {@link CanaryNote}). */
+  canary: 'keyrelay:canary',
+  /**
+   * The last automatic emergency: `at=<epoch s> trigger=<canary|aws-health> key=<keyId>` (see {@link AutoEmergencyNote}).
+   * Written before the rotation starts, so a retry or crash never starts a second one within the hour.
+   */
+  lastAutoEmergency: 'keyrelay:last-auto-emergency',
 } as const;
+
+/** Tags the functions write besides key records: the current-key note and the automatic-response notes. */
+export const STATE_NOTE_TAGS = [TAGS.current, TAGS.canary, TAGS.lastAutoEmergency] as const;
 
 /** Current contract version, the value of the managed marker. */
 export const CONTRACT_VERSION = 'v1';
@@ -69,6 +83,88 @@ export interface KeySettings {
    * each serves the new key. Absent: not replicated.
    */
   replicaRegions?: string[];
+  /** Seconds between canary checks of the current key; absent: no canary (docs/revocation.md, "Leak response"). */
+  canaryEvery?: number;
+  /** `false`: the canary and AWS Health only alarm, never rotate on their own. Absent: they may. */
+  autoEmergency?: false;
+}
+
+/**
+ * What the canary found when it verified the current key: `ok`; `rejected` (the key was refused while the admin
+ * credential still worked: the key is dead); `provider-unavailable` (outage, throttling: nothing can be told);
+ * `admin-rejected` (the admin credential was refused too: the provider or the credential, not the key); `no-key`.
+ */
+export type CanaryVerdict = 'ok' | 'rejected' | 'provider-unavailable' | 'admin-rejected' | 'no-key';
+const CANARY_VERDICTS: ReadonlySet<string> = new Set<CanaryVerdict>(['ok', 'rejected', 'provider-unavailable', 'admin-rejected', 'no-key']);
+
+/** What was done about a verdict: an emergency rotation, or why none was started. */
+export type AutoAction = 'rotated' | 'revoked' | 'failed' | 'held-off' | 'held-frozen' | 'held-limit' | 'held-breaker' | 'held-busy';
+const AUTO_ACTIONS: ReadonlySet<string> = new Set<AutoAction>(['rotated', 'revoked', 'failed', 'held-off', 'held-frozen', 'held-limit', 'held-breaker', 'held-busy']);
+
+/** The `keyrelay:canary` tag: the canary's last check of the current key. Steers nothing but the next check's time. */
+export interface CanaryNote {
+  /** When it checked, ms (whole seconds). */
+  at: number;
+  verdict: CanaryVerdict;
+  /** What followed a `rejected` verdict. */
+  action?: AutoAction;
+}
+
+/** What started an automatic emergency: the canary's own verdict, or an AWS Health event delivered by the rule. */
+export type AutoTrigger = 'canary' | 'aws-health';
+
+/** The `keyrelay:last-auto-emergency` tag: when the last automatic emergency of the secret started, and why. */
+export interface AutoEmergencyNote {
+  at: number;
+  trigger: AutoTrigger;
+  keyId: string;
+}
+
+function noteFields(value: string | undefined): Map<string, string> | undefined {
+  if (value === undefined) return undefined;
+  const fields = new Map<string, string>();
+  for (const part of value.split(' ')) {
+    const eq = part.indexOf('=');
+    if (eq > 0) fields.set(part.slice(0, eq), part.slice(eq + 1));
+  }
+  return fields;
+}
+
+/** The canary note tag. */
+export function canaryTag(note: CanaryNote): Tag {
+  return { Key: TAGS.canary, Value: `at=${Math.floor(note.at / 1000)} verdict=${note.verdict}${note.action ? ` action=${note.action}` : ''}` };
+}
+
+/** Parses the canary note; undefined when absent or unreadable (it only decides when to check next). */
+export function parseCanaryNote(value: string | undefined): CanaryNote | undefined {
+  const f = noteFields(value);
+  const at = wholeNumber(f?.get('at'));
+  const verdict = f?.get('verdict');
+  const action = f?.get('action');
+  if (!f || !Number.isFinite(at) || !verdict || !CANARY_VERDICTS.has(verdict) || (action !== undefined && !AUTO_ACTIONS.has(action))) return undefined;
+  return { at: at * 1000, verdict: verdict as CanaryVerdict, ...(action ? { action: action as AutoAction } : {}) };
+}
+
+/** The last-automatic-emergency note tag. @throws StateError when the key id breaks AWS's tag limits. */
+export function autoEmergencyTag(note: AutoEmergencyNote): Tag {
+  const Value = `at=${Math.floor(note.at / 1000)} trigger=${note.trigger} key=${note.keyId}`;
+  const problem = tagValueProblem(Value);
+  if (problem) throw new StateError(`tag '${TAGS.lastAutoEmergency}': ${problem}`);
+  return { Key: TAGS.lastAutoEmergency, Value };
+}
+
+/**
+ * Parses the last-automatic-emergency note. Unreadable counts as an emergency at an unknown time (`at` infinite): a
+ * damaged note may only hold automatic action back (alarmed as held by the limit), never let a second one through.
+ */
+export function parseAutoEmergencyNote(value: string | undefined): AutoEmergencyNote | undefined {
+  const f = noteFields(value);
+  if (!f) return undefined;
+  const at = wholeNumber(f.get('at'));
+  const trigger = f.get('trigger');
+  const keyId = f.get('key');
+  if (!Number.isFinite(at) || (trigger !== 'canary' && trigger !== 'aws-health') || !keyId) return { at: Number.POSITIVE_INFINITY, trigger: 'canary', keyId: keyId ?? '?' };
+  return { at: at * 1000, trigger, keyId };
 }
 
 /** Where a provider key is in its life after it stopped being current. */
@@ -121,6 +217,10 @@ export interface ManagedSecret {
   frozen?: string;
   /** The last promoted key, as finishSecret noted it (may be stale: compare its version with AWSCURRENT). */
   currentKey?: CurrentKeyNote;
+  /** The canary's last check, when it ran. */
+  canary?: CanaryNote;
+  /** The last automatic emergency (the one-per-hour limit), when there was one. */
+  lastAutoEmergency?: AutoEmergencyNote;
   tags: Record<string, string>;
   /**
    * The replicas as the primary's `DescribeSecret` reports them (`ReplicationStatus`); `ListSecrets` does not carry
@@ -182,6 +282,8 @@ export function settingsToTags(settings: KeySettings): Tag[] {
     [TAGS.observation, settings.observation],
     [TAGS.revoker, settings.revoker],
     [TAGS.replicaRegions, settings.replicaRegions?.length ? [...settings.replicaRegions].sort().join(' ') : undefined],
+    [TAGS.canaryEvery, settings.canaryEvery],
+    [TAGS.autoEmergency, settings.autoEmergency === false ? 'off' : undefined],
   ];
   return tags
     .filter((t): t is [string, string | number] => t[1] !== undefined)
@@ -240,6 +342,8 @@ export function settingsFromTags(secret: string, tags: Record<string, string>): 
     observation: seconds(tags, TAGS.observation, secret),
     revoker: tags[TAGS.revoker],
     ...(tags[TAGS.replicaRegions] ? { replicaRegions: tags[TAGS.replicaRegions]!.split(' ').filter((r) => r !== '') } : {}),
+    canaryEvery: seconds(tags, TAGS.canaryEvery, secret),
+    ...(tags[TAGS.autoEmergency] === 'off' ? { autoEmergency: false as const } : {}),
   };
 }
 
@@ -364,6 +468,8 @@ export function managedSecretFrom(described: DescribeSecretCommandOutput): Manag
     createdDate: described.CreatedDate,
     frozen: tags[TAGS.frozen],
     currentKey: parseCurrentKey(tags[TAGS.current]),
+    canary: parseCanaryNote(tags[TAGS.canary]),
+    lastAutoEmergency: parseAutoEmergencyNote(tags[TAGS.lastAutoEmergency]),
     tags,
     replication: (described.ReplicationStatus ?? []).flatMap((r) =>
       r.Region ? [{ region: r.Region, status: r.Status ?? 'Unknown', ...(r.StatusMessage ? { message: r.StatusMessage } : {}) }] : [],

@@ -6,6 +6,7 @@ import { ConfigError, KeyRelayError } from '../core/errors';
 import { settingsToTags, tagValueProblem, type KeySettings } from '../core/state';
 import { providerDefinition } from '../lambda/providers';
 import { awsIamProvider, type AwsIamSettings } from '../lambda/providers/aws-iam';
+import { CANARY_BY_DEFAULT, CANARY_DEFAULT_EVERY } from '../lambda/providers/canary';
 
 /**
  * `keyrelay.config.json`: the one description of the keys to rotate, shared by the CDK app, the local stack and the
@@ -55,6 +56,14 @@ export const KeyConfigSchema = z
       .describe(
         'Regions where Secrets Manager keeps a read-only replica of the secret (apps there read it locally); rotation runs in the primary region only, and an old key is revoked only once every replica serves the new one. Needs stacks with an explicit account and region. @default - not replicated',
       ),
+    canary: z
+      .union([z.literal('off'), Duration])
+      .optional()
+      .describe("Verify the current key at the provider this often (whole minutes, 1m to 1d), or 'off'. @default 5m; off for generic-http"),
+    autoEmergency: z
+      .boolean()
+      .optional()
+      .describe('Let the canary and AWS Health rotate this key on their own when it is found dead or exposed (false: alarm only). @default true'),
   })
   .strict();
 
@@ -142,6 +151,10 @@ export const EngineSchema = z
       .boolean()
       .optional()
       .describe('Spread keys of one provider across hours and days by turning rotateEvery into an equivalent cron. @default true'),
+    autoEmergency: z
+      .boolean()
+      .optional()
+      .describe('false: no key is ever rotated on its own by the canary or AWS Health (they only alarm), whatever the keys say. @default true'),
   })
   .strict();
 
@@ -191,6 +204,10 @@ export interface ResolvedKey {
   gracePeriod: number;
   usageHold?: { quietPeriod: number; maxHold: number };
   observationWindow?: number;
+  /** Seconds between canary checks of the current key; absent: no canary. */
+  canaryEvery?: number;
+  /** `false`: the canary and AWS Health only alarm for this key. Absent: they may rotate it on their own. */
+  autoEmergency?: false;
   /** Key stack this key is pinned to (deploy-only); absent: chosen by a hash of the name. */
   shard?: number;
   /** Regions holding a replica of the secret, sorted; absent: not replicated. */
@@ -214,6 +231,8 @@ export interface ResolvedDeploy {
   reconcileEvery: number;
   reservedConcurrency?: number;
   stagger: boolean;
+  /** `false`: no automatic emergency for any key (`engine.autoEmergency`). */
+  autoEmergency: boolean;
 }
 
 /** The config with defaults applied and meaning checked. */
@@ -353,6 +372,14 @@ function resolveKey(name: string, raw: Partial<z.infer<typeof KeyConfigSchema>>)
     replicaRegions = [...raw.replicaRegions].sort();
   }
 
+  let canaryEvery: number | undefined = CANARY_BY_DEFAULT[type]?.on ? CANARY_DEFAULT_EVERY : undefined;
+  if (raw.canary !== undefined) {
+    canaryEvery = raw.canary === 'off' ? undefined : duration(name, 'canary', raw.canary);
+    if (canaryEvery !== undefined && (canaryEvery % 60 !== 0 || canaryEvery < 60 || canaryEvery > 86_400)) {
+      fail(name, 'canary', `must be whole minutes from 1m to 1d, or 'off', got ${formatDuration(canaryEvery)}`);
+    }
+  }
+
   const resolved: ResolvedKey = {
     name,
     provider: type,
@@ -364,6 +391,8 @@ function resolveKey(name: string, raw: Partial<z.infer<typeof KeyConfigSchema>>)
     usageHold,
     observationWindow,
     ...(replicaRegions ? { replicaRegions } : {}),
+    ...(canaryEvery === undefined ? {} : { canaryEvery }),
+    ...(raw.autoEmergency === false ? { autoEmergency: false as const } : {}),
   };
   checkTags(resolved);
   return resolved;
@@ -391,7 +420,7 @@ export function resolveConfig(input: unknown): ResolvedConfig {
     }
     const one = resolveKey(name, { ...defaults, ...key });
     claimAwsIamUser(iamUsers, one);
-    return { ...one, ...(shard === undefined ? {} : { shard }) };
+    return { ...one, ...(deploy.autoEmergency ? {} : { autoEmergency: false as const }), ...(shard === undefined ? {} : { shard }) };
   });
   return { keys: resolved, deploy };
 }
@@ -491,6 +520,7 @@ function resolveDeploy(config: KeyRelayConfig): ResolvedDeploy {
     reconcileEvery,
     reservedConcurrency: config.engine?.reservedConcurrency,
     stagger: config.engine?.stagger ?? DEPLOY_DEFAULTS.stagger,
+    autoEmergency: config.engine?.autoEmergency ?? true,
   };
 }
 
@@ -524,6 +554,8 @@ export function keySettings(key: ResolvedKey, extra: { revoker?: string } = {}):
     observation: key.observationWindow,
     revoker: extra.revoker,
     ...(key.replicaRegions ? { replicaRegions: key.replicaRegions } : {}),
+    canaryEvery: key.canaryEvery,
+    ...(key.autoEmergency === false ? { autoEmergency: false as const } : {}),
   };
 }
 

@@ -76,4 +76,9 @@ export interface RevokerDeps {
    * the reconcile sweep starts no new work inside its last `SWEEP_RESERVE_MS`. @default - no limit
    */
   remainingMs?: () => number;
+  /**
+   * Starts a rotation of the secret with `token` (the automatic emergency; the rotation function does the work).
+   * @default - `RotateSecret` through {@link RevokerDeps.sm}
+   */
+  rotateSecret?: (secretArn: string, token: string) => Promise<void>;
 }

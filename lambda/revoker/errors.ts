@@ -74,3 +74,20 @@ export class KeyMovedError extends KeyRelayError {
     super('KeyMoved', message);
   }
 }
+
+/** The canary could not check some keys (a read failed, or a verdict could not be noted): they are checked again next run. Code `CanaryFailed`. */
+export class CanaryFailedError extends KeyRelayError {
+  constructor(failed: string[]) {
+    super('CanaryFailed', `canary failed for ${failed.length} secret(s): ${failed.join('; ')}. Those keys were not judged; the next canary run checks them again`);
+  }
+}
+
+/**
+ * An invocation carried an AWS event (AWS Health) but did not come through the EventBridge rule's alias: a direct
+ * `Invoke` claiming to be one. Nothing was done. Code `UntrustedEvent`.
+ */
+export class UntrustedEventError extends KeyRelayError {
+  constructor(message: string) {
+    super('UntrustedEvent', message);
+  }
+}

@@ -7,10 +7,17 @@ import { splitProof } from './caller';
 import { parseRevokerRequest } from './request';
 import { importKey, retire, rollback } from './oncall';
 import { reconcile } from './sweep';
+import { canary } from './canary';
+import { healthEvent, isEventBridgeEvent, requireRuleInvocation } from './health';
 
 /** The part of the Lambda context the revoker reads: how long the invocation has left (the sweep's budget). */
 export interface RevokerContext {
   getRemainingTimeInMillis(): number;
+  /**
+   * The ARN this invocation named, with its qualifier (Lambda sets it; a payload cannot): an AWS event is acted on
+   * only when it came through the rule's alias (`AWS_EVENTS_ALIAS`). @default - unknown: AWS events are refused
+   */
+  invokedFunctionArn?: string;
 }
 
 /** The revoker's Lambda handler: one typed action per invocation. */
@@ -18,7 +25,7 @@ export type RevokerHandler = (event: unknown, context?: RevokerContext) => Promi
 
 type Actions = { [A in RevokerRequest['action']]: (deps: RevokerDeps, request: Extract<RevokerRequest, { action: A }>) => Promise<RevokerResponse> };
 
-const ACTIONS: Actions = { revokeDue, reconcile, revokeNow, revokeWithoutReplacement, cancel, restore, rollback, import: importKey, retire, inspect };
+const ACTIONS: Actions = { revokeDue, reconcile, canary, revokeNow, revokeWithoutReplacement, cancel, restore, rollback, import: importKey, retire, inspect };
 
 /**
  * Builds the revoker handler from injected deps: validates the payload (a malformed one throws
@@ -32,6 +39,19 @@ const ACTIONS: Actions = { revokeDue, reconcile, revokeNow, revokeWithoutReplace
  */
 export function createRevokerHandler(deps: RevokerDeps): RevokerHandler {
   return async (event, context) => {
+    const run = context ? { ...deps, remainingMs: () => context.getRemainingTimeInMillis() } : deps;
+    // An AWS event (the AWS Health rule) is no action: it is acted on only when Lambda says the rule's alias was invoked.
+    if (isEventBridgeEvent(event)) {
+      try {
+        requireRuleInvocation(deps, event, context?.invokedFunctionArn);
+        const response = await healthEvent(run, event);
+        deps.logger.info('revoker action done', { action: response.action, keys: response.keys });
+        return response;
+      } catch (err) {
+        deps.logger.error('revoker action failed', { action: 'awsHealth', error: describeError(err) });
+        throw asProtocolError(err);
+      }
+    }
     let request: RevokerRequest;
     const proven = splitProof(event);
     try {
@@ -44,8 +64,8 @@ export function createRevokerHandler(deps: RevokerDeps): RevokerHandler {
     try {
       // The proven caller is the operator, whatever the request says; scheduler and sweep actions carry none.
       if ('operator' in request && deps.callers) request = { ...request, operator: await deps.callers.verify(proven.proof, proven.binding) };
-      const run = ACTIONS[request.action] as (d: RevokerDeps, r: RevokerRequest) => Promise<RevokerResponse>;
-      const response = await run(context ? { ...deps, remainingMs: () => context.getRemainingTimeInMillis() } : deps, request);
+      const act = ACTIONS[request.action] as (d: RevokerDeps, r: RevokerRequest) => Promise<RevokerResponse>;
+      const response = await act(run, request);
       deps.logger.info('revoker action done', { action: request.action, secret, keys: response.keys });
       return response;
     } catch (err) {

@@ -13,6 +13,11 @@ export type RevokerRequest =
   /** Sweep: `revokeDue` plus orphan detection, for one secret or every managed secret; emits gauges. */
   | { action: 'reconcile'; secretId?: string }
   /**
+   * Canary schedule: verify the current key of every key due for a check (or of the one named, now) and start an
+   * automatic emergency for a key found dead. The verdict is the provider's answer, never the payload's.
+   */
+  | { action: 'canary'; secretId?: string }
+  /**
    * Revoke one key now (delete, no grace, no usage hold): by `keyId`, or the key `AWSPREVIOUS` references.
    * Refused for a key `AWSCURRENT` or `AWSPENDING` references.
    */
@@ -88,7 +93,8 @@ export interface InspectedKey {
 
 /** Answer to every action. */
 export interface RevokerResponse {
-  action: RevokerAction;
+  /** The action, or `awsHealth` for an AWS Health event the rule delivered. */
+  action: RevokerAction | 'awsHealth';
   /** Per-key outcomes (empty for `inspect`). */
   keys: KeyOutcome[];
   /** `inspect` only. */

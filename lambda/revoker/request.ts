@@ -14,6 +14,7 @@ const confirmed = { expectedKeyId: keyId, expectedVersionId: z.optional(z.string
 export const RevokerRequestSchema: z.ZodMiniType<RevokerRequest> = z.discriminatedUnion('action', [
   z.object({ action: z.literal('revokeDue'), secretId }),
   z.object({ action: z.literal('reconcile'), secretId: z.optional(secretId) }),
+  z.object({ action: z.literal('canary'), secretId: z.optional(secretId) }),
   z.object({
     action: z.literal('revokeNow'),
     secretId,
@@ -60,7 +61,7 @@ export function parseRevokerRequest(payload: unknown): RevokerRequest {
     throw new RevokerRequestError(
       `revoker request invalid at '${field}': ${issue?.message ?? 'does not match the protocol'}` +
         (got ? ` (got ${got})` : '') +
-        '; expected { action: revokeDue | reconcile | revokeNow | revokeWithoutReplacement | cancel | restore | rollback | import | retire | inspect, secretId, ... }',
+        '; expected { action: revokeDue | reconcile | canary | revokeNow | revokeWithoutReplacement | cancel | restore | rollback | import | retire | inspect, secretId, ... }',
     );
   }
   const request = parsed.data;

@@ -169,6 +169,36 @@ async function readOne(deps: RevokerDeps, secretId: string): Promise<ListedSecre
 }
 
 /**
+ * One secret (fresh) or every managed secret (`ListSecrets`), each with the deploy's settings. An undeclared secret
+ * wearing keyrelay's tags is alarmed (`SettingsMismatch`) and left out; one that cannot be read or settled is passed to
+ * `failed`. Shared by the sweep and the canary.
+ */
+export async function declaredSecrets(
+  deps: RevokerDeps,
+  secretId: string | undefined,
+  failed: (secret: string, err: unknown) => void,
+): Promise<{ listed: ListedSecret[]; secrets: ManagedSecret[] }> {
+  const listed = secretId ? [await readOne(deps, secretId)] : await listManagedSecrets(deps.sm);
+  const secrets: ManagedSecret[] = [];
+  for (const entry of listed) {
+    if (!entry.secret) failed(entry.arn, entry.error);
+    else if (!deps.trust) secrets.push(entry.secret);
+    else if (deps.trust.declares(entry.secret.name)) {
+      try {
+        secrets.push(deps.trust.settle(entry.secret));
+      } catch (err) {
+        failed(entry.arn, err);
+      }
+    } else {
+      // Forged, or another deployment's: alarmed, never acted on, and not a failure of this sweep.
+      deps.metrics.addMetric(METRICS.settingsMismatch, 'Count', 1);
+      deps.logger.error("a secret wears keyrelay's tags but this deployment does not declare it: left alone", { secret: entry.arn });
+    }
+  }
+  return { listed, secrets };
+}
+
+/**
  * `reconcile`: for one secret or every managed secret, records orphans and acts on due records (as `revokeDue`),
  * listing each admin credential's keys once; emits the gauges `KeysPastDeadline`, `KeysOverdue` (with a log line per
  * overdue key) and `SecondsSinceLastRotation`. A secret (or credential) that fails does not stop the others; the
@@ -186,23 +216,7 @@ export async function reconcile(
     deps.logger.error('reconcile failed for a secret', { secret, error: describeError(err) });
     failures.push({ secretName: secret, reason: describeError(err) });
   };
-  const listed = request.secretId ? [await readOne(deps, request.secretId)] : await listManagedSecrets(deps.sm);
-  const secrets: ManagedSecret[] = [];
-  for (const entry of listed) {
-    if (!entry.secret) failed(entry.arn, entry.error);
-    else if (!deps.trust) secrets.push(entry.secret);
-    else if (deps.trust.declares(entry.secret.name)) {
-      try {
-        secrets.push(deps.trust.settle(entry.secret));
-      } catch (err) {
-        failed(entry.arn, err);
-      }
-    } else {
-      // Forged, or another deployment's: alarmed, never acted on, and not a failure of this sweep.
-      deps.metrics.addMetric(METRICS.settingsMismatch, 'Count', 1);
-      deps.logger.error("a secret wears keyrelay's tags but this deployment does not declare it: left alone", { secret: entry.arn });
-    }
-  }
+  const { listed, secrets } = await declaredSecrets(deps, request.secretId, failed);
   const outOfTime = (): boolean => (deps.remainingMs?.() ?? Infinity) < SWEEP_RESERVE_MS;
   const deferred: string[] = [];
   for (const { members } of await groupByListing(deps, secrets, failed)) {

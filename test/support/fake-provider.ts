@@ -33,6 +33,8 @@ export class FakeProvider implements KeyProvider {
   readonly keys = new Map<string, FakeKey>();
   /** Every call, in order; for `issue`, `keyId` is the key it replaces. */
   readonly calls: Array<{ op: Operation; keyId?: string }> = [];
+  /** Prefix of the key ids it mints (an IAM-shaped `AKIA…` for tests of AWS Health events). */
+  idPrefix = 'fk-';
   private faults: Array<Required<FakeFault>> = [];
   private seq = 0;
   /** When set, the next `issue` creates the key and then throws (a crash before the caller saw the answer). */
@@ -92,7 +94,7 @@ export class FakeProvider implements KeyProvider {
     if (this.quota !== undefined && this.alive().length >= this.quota) {
       throw new QuotaExceededError(this.type, `quota of ${this.quota} keys reached`, { quota: this.quota, status: 409 });
     }
-    const keyId = `fk-${++this.seq}`;
+    const keyId = `${this.idPrefix}${++this.seq}`;
     const apiKey = secretValue(`fake-secret-${keyId}-${Math.random().toString(36).slice(2, 12)}`);
     this.keys.set(keyId, { keyId, apiKey, label, status: 'active', createdAt: this.clock.now(), lastUsedAt: null, principal: this.principal });
     if (this.crashAfterIssue) {

@@ -120,6 +120,7 @@ describe('Function: resolveConfig (deploy-only fields)', () => {
       reconcileEvery: 3600,
       reservedConcurrency: undefined,
       stagger: true,
+      autoEmergency: true,
     });
   });
 
