@@ -25,7 +25,7 @@ const MODULES: Array<{ file: string; tests: string[] }> = [
   {
     file: 'core/state.ts',
     tests: [
-      'test/unit/state.test.ts', 'test/unit/config.test.ts', 'test/unit/revoker/**/*.test.ts',
+      'test/unit/state.test.ts', 'test/unit/state-edges.test.ts', 'test/unit/config.test.ts', 'test/unit/revoker/**/*.test.ts',
       'test/unit/rotation/**/*.test.ts', 'test/unit/cli/**/*.test.ts', 'test/property/**/*.test.ts',
     ],
   },
