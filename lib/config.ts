@@ -282,6 +282,8 @@ function resolveKey(name: string, raw: Partial<z.infer<typeof KeyConfigSchema>>)
     const issue = settings.error.issues[0];
     fail(name, `provider.${issue?.path.join('.') ?? ''}`, issue?.message ?? 'is invalid');
   }
+  const refused = def.deployProblem?.(settings.data);
+  if (refused) fail(name, 'provider', `'${type}': ${refused}`);
   if (def.needsAdminSecret && !raw.adminSecret) {
     fail(name, 'adminSecret', `is required for provider '${type}' (the secret holding its admin credential)`);
   }

@@ -24,6 +24,11 @@ export interface ProviderDefinition {
    * See {@link baseUrlProblem} (`./base-url`).
    */
   apiHosts: readonly string[] | 'config';
+  /**
+   * Why keys with these (valid) settings cannot be deployed yet, or undefined: a limitation the adapter knows it
+   * cannot work around, refused at synth rather than at the first rotation. @default - every valid setting deploys
+   */
+  deployProblem?(settings: Readonly<Record<string, string>>): string | undefined;
   /** Whether the adapter needs an admin credential secret (`adminSecret` in the config). */
   needsAdminSecret: boolean;
   create(context: ProviderContext): KeyProvider;

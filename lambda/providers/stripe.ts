@@ -2,34 +2,41 @@ import { z } from 'zod';
 import { ConfigError } from '../../core/errors';
 import { KeyNotFoundError, ProviderResponseError } from './errors';
 import { ProviderHttp, dateMs, lazyCredential, paginate, parseAdminCredential, requireString, stringSettings, trimSlash } from './http';
+import { JweError, decryptCompactJwe, newRecipientKey } from './jwe';
 import type { ProviderDefinition } from './registry';
 import type { IssueRequest, IssuedKey, KeyProvider, ProviderContext, ProviderKey, VerifiedKey } from './types';
 
 /**
- * Stripe secret keys through the private-preview IAM API (`/v2/iam/api_keys`, `Stripe-Version: 2026-09-30.preview`).
- * Optional: the API is a preview and may change.
+ * Stripe secret keys through the private-preview IAM API (`/v2/iam/api_keys`, `Stripe-Version: 2026-09-30.preview`),
+ * as a Stripe App acting on the account it is installed on. Optional: the API is a preview and may change.
  *
+ * - Admin credential: an installed Stripe App's secret key holding `api_key_write`, plus the id of the account it
+ *   acts on. Every admin call sends `Stripe-Context: <account id>`: the spec documents
+ *   `api_key_direct_operation_not_supported` ("thrown when a request is made on a direct account") for every
+ *   operation, and all its samples set that header. Admin secret: `{"appSecretKey": "sk_…", "accountId": "acct_…"}`.
  * - Issue = `rotate` the key being replaced (or `sourceKeyId` on the first issue) with
- *   `expire_current_key_in_minutes`: Stripe's own overlap primitive. The new key has the old one's permissions by
- *   construction; it is then named with keyrelay's label (`POST /v2/iam/api_keys/{id}`; rotate takes no name). If
- *   naming fails the key is still returned (`attributes.label: "unset"`): the source cannot be rotated twice, so
- *   throwing would leave the expiring key without a successor.
- * - What keyrelay adds on top: the old key is expired (`POST …/expire`) at keyrelay's deadline, which may be sooner
- *   than Stripe's (emergencies, a grace shorter than the expiry setting), after the usage hold (`last_used`);
- *   verification of the new key before apps get it; reconcile of orphans; audit and alarms. Stripe's expiry stays
- *   as the backstop: set `expireCurrentKeyInMinutes` to at least keyrelay's grace period (at most 10080 = 7 days).
- *   Caveat: a rotation that fails after `rotate` cannot stop the old key's Stripe-side expiry.
- * - Testmode only: in livemode Stripe returns the new secret only encrypted to a public key you supply
- *   (`encrypted_secret`, JWE), which this adapter does not decrypt; a live admin key is refused before any call.
- * - Admin credential: a testmode secret or restricted key allowed to manage API keys (preview access).
- *   Admin secret: `{"secretKey": "sk_test_…"}`.
+ *   `expire_current_key_in_minutes` and a `public_key` ("A public key is required when rotating secret keys"): a
+ *   one-use RSA key pair made for this call (`./jwe.ts`). The new secret comes back as `secret_key.token` (testmode)
+ *   or only as `secret_key.encrypted_secret`, a compact JWE (RSA-OAEP-256, A256GCM in Stripe's sample) that the
+ *   private key opens; the pair is then dropped. The new key has the old one's permissions by construction; it is
+ *   then named with keyrelay's label (`POST /v2/iam/api_keys/{id}`; rotate takes no name). If naming fails the key
+ *   is still returned (`attributes.label: "unset"`): the source cannot be rotated twice.
+ * - Verify: `GET /v2/iam/api_keys` with the new key alone, no `Stripe-Context`: the key is the account's own, so
+ *   Stripe answers `api_key_direct_operation_not_supported`, which it can only say after knowing whose key it is;
+ *   a revoked or unknown key is a 401.
+ * - What keyrelay adds on top: the old key is expired (`POST …/expire`) at keyrelay's deadline, after the usage
+ *   hold (`last_used`); reconcile of orphans; audit and alarms. Stripe's expiry stays as the backstop: set
+ *   `expireCurrentKeyInMinutes` to at least keyrelay's grace period (at most 10080 = 7 days). Caveat: a rotation
+ *   that fails after `rotate` cannot stop the old key's Stripe-side expiry.
+ * - `mode: live` is refused at synth ({@link stripeDeployProblem}): see there for what is missing.
  * - Quota: not documented (error `api_key_limit_reached`). Disable: no. Last used: yes (`last_used`).
  */
-export const STRIPE_API = 'Stripe API 2026-09-30.preview (v2/iam/api_keys, private preview)';
+export const STRIPE_API = 'Stripe API 2026-09-30.preview (v2/iam/api_keys, private preview), as a Stripe App';
 
 const MAX_EXPIRY_MINUTES = 10_080;
 
 const Settings = z.object({
+  mode: z.enum(['test', 'live']).describe("Stripe mode of the keys: the app key's mode must match ('live' is refused at synth for now)"),
   sourceKeyId: z.string().regex(/^[A-Za-z0-9_]{1,128}$/).optional().describe('Key the first rotation starts from'),
   expireCurrentKeyInMinutes: z
     .string()
@@ -41,8 +48,11 @@ const Settings = z.object({
   baseUrl: z.url().optional().describe('API base URL. @default https://api.stripe.com'),
 });
 
-const Admin = z.object({ secretKey: z.string().min(1) });
-const ADMIN_SHAPE = '{"secretKey": "<testmode key allowed to manage API keys>"}';
+const Admin = z.object({
+  appSecretKey: z.string().regex(/^(sk|rk)_(test|live)_[A-Za-z0-9]+$/, 'must be a Stripe secret or restricted key (sk_… or rk_…)'),
+  accountId: z.string().regex(/^acct_[A-Za-z0-9]+$/, 'must be a Stripe account id (acct_…)'),
+});
+const ADMIN_SHAPE = '{"appSecretKey": "<secret key of a Stripe App holding api_key_write>", "accountId": "acct_<account the app is installed on>"}';
 
 interface StripeKey {
   id: string;
@@ -50,22 +60,22 @@ interface StripeKey {
   status?: 'active' | 'expired';
   created?: string;
   last_used?: string | null;
-  secret_key?: { token?: string | null; encrypted_secret?: unknown } | null;
+  secret_key?: { token?: string | null; encrypted_secret?: { ciphertext?: string; format?: string; recipient_key_id?: string } | null } | null;
 }
 
 /** Stripe secret keys via rotate. See {@link STRIPE_API}. */
 export class StripeApiKeys implements KeyProvider {
   readonly type = 'stripe';
   readonly capabilities = { disable: false, lastUsed: true };
-  readonly listedBy = ['stripeVersion', 'baseUrl'];
+  readonly listedBy = ['mode', 'stripeVersion', 'baseUrl'];
   private readonly http: ProviderHttp;
   private readonly admin: () => Promise<z.infer<typeof Admin>>;
 
   constructor(private readonly settings: z.infer<typeof Settings>, context: ProviderContext) {
     this.admin = lazyCredential(context.adminCredential, (t) => {
       const parsed = parseAdminCredential('stripe', t, Admin, ADMIN_SHAPE);
-      if (!parsed.secretKey.startsWith('sk_test_') && !parsed.secretKey.startsWith('rk_test_')) {
-        throw new ConfigError("provider 'stripe': only testmode admin keys are supported (livemode returns new secrets only encrypted)");
+      if (!parsed.appSecretKey.includes(`_${settings.mode}_`)) {
+        throw new ConfigError(`provider 'stripe': the admin secret's appSecretKey is not a ${settings.mode}mode key, as provider.mode '${settings.mode}' requires`);
       }
       return parsed;
     });
@@ -74,9 +84,12 @@ export class StripeApiKeys implements KeyProvider {
       baseUrl: trimSlash(settings.baseUrl ?? 'https://api.stripe.com'),
       clock: context.clock,
       fetch: context.fetch,
-      authHint: 'a testmode key with access to the IAM API keys preview',
-      isQuotaError: (_s, body) => (body as { error?: { code?: unknown } } | undefined)?.error?.code === 'api_key_limit_reached',
-      auth: async () => ({ authorization: `Bearer ${(await this.admin()).secretKey}`, 'stripe-version': this.version }),
+      authHint: "an installed Stripe App's key holding api_key_write, with the account id it is installed on",
+      isQuotaError: (_s, body) => stripeErrorCode(body) === 'api_key_limit_reached',
+      auth: async () => {
+        const { appSecretKey, accountId } = await this.admin();
+        return { authorization: `Bearer ${appSecretKey}`, 'stripe-version': this.version, 'stripe-context': accountId };
+      },
     });
   }
 
@@ -88,30 +101,63 @@ export class StripeApiKeys implements KeyProvider {
     const source = replaces ?? this.settings.sourceKeyId;
     if (!source) throw new ConfigError("provider 'stripe': no key to rotate from; set provider.sourceKeyId to the current secret key's id");
     await this.admin();
+    const recipient = await newRecipientKey();
     const rotated = (await this.http.json({
       method: 'POST',
       path: `/v2/iam/api_keys/${encodeURIComponent(source)}/rotate`,
-      json: { expire_current_key_in_minutes: Number(this.settings.expireCurrentKeyInMinutes ?? MAX_EXPIRY_MINUTES) },
+      json: {
+        expire_current_key_in_minutes: Number(this.settings.expireCurrentKeyInMinutes ?? MAX_EXPIRY_MINUTES),
+        public_key: { id: label, pem_key: { algorithm: 'rsa', data: recipient.publicPem } },
+      },
       keyId: source,
       what: 'rotate API key',
     })) as StripeKey;
-    const token = rotated.secret_key?.token;
-    if (!token) throw new ProviderResponseError(this.type, `rotate API key '${source}': no plaintext secret in the answer (livemode?)`);
     const keyId = requireString(this.type, 'rotate API key', rotated, 'id');
+    const apiKey = this.secretOf(rotated, label, recipient.privateKey, source);
     try {
       await this.http.request({ method: 'POST', path: `/v2/iam/api_keys/${encodeURIComponent(keyId)}`, json: { name: label }, keyId, what: 'name API key' });
     } catch {
       // The rotation already happened and the source key now expires on its own: a retry cannot rotate it again
       // (api_key_already_rotated), so losing this key would leave nothing to replace it. Hand it over unnamed;
       // once stored it is referenced by the secret, and the label only matters for keys stored nowhere.
-      return { apiKey: token, keyId, attributes: { label: 'unset' } };
+      return { apiKey, keyId, attributes: { label: 'unset' } };
     }
-    return { apiKey: token, keyId };
+    return { apiKey, keyId };
+  }
+
+  /** The new key's secret: the testmode plaintext, else the JWE opened with the one-use private key. */
+  private secretOf(rotated: StripeKey, label: string, privateKey: Parameters<typeof decryptCompactJwe>[1], source: string): string {
+    const what = `rotate API key '${source}'`;
+    const token = rotated.secret_key?.token;
+    if (token) return token;
+    const sealed = rotated.secret_key?.encrypted_secret;
+    if (!sealed?.ciphertext) throw new ProviderResponseError(this.type, `${what}: the answer holds neither secret_key.token nor secret_key.encrypted_secret`);
+    if (sealed.format !== 'jwe_compact') throw new ProviderResponseError(this.type, `${what}: encrypted_secret format '${String(sealed.format)}' is not jwe_compact`);
+    if (sealed.recipient_key_id !== undefined && sealed.recipient_key_id !== label) {
+      throw new ProviderResponseError(this.type, `${what}: encrypted_secret is for public key '${sealed.recipient_key_id}', not the one this rotation sent`);
+    }
+    let secret: string;
+    try {
+      secret = decryptCompactJwe(sealed.ciphertext, privateKey);
+    } catch (err) {
+      throw new ProviderResponseError(this.type, `${what}: ${err instanceof JweError ? err.message : 'the encrypted secret could not be opened'}`);
+    }
+    if (!/^(sk|rk)_(test|live)_[A-Za-z0-9]+$/.test(secret)) {
+      throw new ProviderResponseError(this.type, `${what}: the decrypted secret is not a Stripe secret key (sk_… or rk_…)`);
+    }
+    return secret;
   }
 
   async verify(apiKey: string): Promise<VerifiedKey> {
-    // A restricted key without permission to read the account gets 403 only after Stripe authenticated it.
-    await this.http.request({ method: 'GET', path: '/v1/account', auth: { authorization: `Bearer ${apiKey}` }, accept: [403], what: 'verify API key' });
+    // The key alone, without Stripe-Context: Stripe can only say "direct account" about a key it has recognized.
+    await this.http.request({
+      method: 'GET',
+      path: '/v2/iam/api_keys',
+      query: { limit: 1 },
+      auth: { authorization: `Bearer ${apiKey}`, 'stripe-version': this.version },
+      accept: (status, body) => status === 403 || (status === 400 && stripeErrorCode(body) === 'api_key_direct_operation_not_supported'),
+      what: 'verify API key',
+    });
     return {};
   }
 
@@ -143,6 +189,25 @@ export class StripeApiKeys implements KeyProvider {
   }
 }
 
+function stripeErrorCode(body: unknown): unknown {
+  return (body as { error?: { code?: unknown } } | undefined)?.error?.code;
+}
+
+/**
+ * Why a Stripe key cannot be deployed yet, or undefined. `mode: live` is refused: livemode returns the new secret
+ * only as `secret_key.encrypted_secret`, and although the adapter decrypts the JWE Stripe's sample shows
+ * (RSA-OAEP-256, A256GCM) with Node's crypto, the plaintext it carries is documented nowhere and no real livemode
+ * answer has been checked; a wrong guess would surface only after `rotate` had already set the old key's expiry.
+ */
+export function stripeDeployProblem(settings: Readonly<Record<string, string>>): string | undefined {
+  if (settings.mode !== 'live') return undefined;
+  return (
+    "mode 'live' is refused: Stripe returns a livemode secret only inside secret_key.encrypted_secret (a JWE, RSA-OAEP-256 + A256GCM " +
+    "in Stripe's sample), and what that JWE's plaintext holds is not documented, so keyrelay cannot check it decrypts to a usable key " +
+    "before rotate has started the old key's expiry; use mode 'test' (testmode returns secret_key.token) until a livemode answer is verified"
+  );
+}
+
 /** Registry entry for `stripe`. */
 export const stripeProvider: ProviderDefinition = {
   apiHosts: ['api.stripe.com'],
@@ -150,5 +215,6 @@ export const stripeProvider: ProviderDefinition = {
   settings: stringSettings(Settings),
   capabilities: { disable: false, lastUsed: true },
   needsAdminSecret: true,
+  deployProblem: stripeDeployProblem,
   create: (context) => new StripeApiKeys(Settings.parse(context.settings), context),
 };

@@ -43,4 +43,21 @@ describe('Function: startOpenApiFake', () => {
     expect(all).toContain('response user-api-tokens-verify-token 503: status not documented (a test may allow it, citing the prose docs of the provider)');
     await fake.stop();
   });
+
+  it('records a request to a path or method the spec does not have: no call is answered outside the document', async () => {
+    // Prepare
+    const cf = await startCloudflareFake(new FakeClock());
+
+    // Act
+    const answer = await fetch(`${cf.fake.url}/accounts/${cf.accountId}`, { headers: { authorization: `Bearer ${cf.adminToken}` } });
+    await fetch(`${cf.fake.url}/user/tokens/verify`, { method: 'POST' });
+
+    // Assess
+    expect(answer.status).toBe(404);
+    expect(contractViolations(cf.fake)).toEqual([
+      `request GET /accounts/${cf.accountId}: no operation in the document matches`,
+      'request POST /user/tokens/verify: no operation in the document matches',
+    ]);
+    await cf.fake.stop();
+  });
 });

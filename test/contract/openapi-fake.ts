@@ -16,8 +16,9 @@ import { echoCredentials, echoedCredentials } from '../support/echo-credentials'
  * Every error answer quotes the credentials of its request (`test/support/echo-credentials.ts`), the way a careless
  * provider would: the adapters must keep them out of their errors.
  *
- * Requests to paths the document does not have (some providers' verify calls) go to `extraRoutes`; they are
- * logged as `undocumented` rather than validated, and a test that uses them says which prose docs it follows.
+ * Every request must match an operation of the document: one that does not (a path or method the provider's spec
+ * lacks) is a violation and answers 404, so no adapter call escapes validation. A call the subset lacks is added to
+ * the fixture from the provider's published spec, with its provenance (fixtures README).
  */
 
 /**
@@ -60,8 +61,6 @@ export interface OpenApiFakeOptions {
   handlers: Record<string, FakeHandler>;
   /** Checks credentials before any handler; returns the provider's 401/403 answer, or undefined to go on. */
   authenticate?: (req: FakeRequest) => FakeReply | undefined;
-  /** Handlers for calls outside the document, by `METHOD /path` (exact path). */
-  extraRoutes?: Record<string, FakeHandler>;
 }
 
 /** A running fake. */
@@ -72,8 +71,6 @@ export interface OpenApiFake {
   violations: string[];
   /** Every answered call: `<operationId> <status>`. */
   calls: string[];
-  /** Calls answered outside the document. */
-  undocumented: string[];
   /**
    * The next `times` requests (after authentication) get `reply` instead of the handler's answer.
    * @default operationId - any operation
@@ -96,7 +93,6 @@ export async function startOpenApiFake(options: OpenApiFakeOptions): Promise<Ope
   await api.init();
   const violations: string[] = [];
   const calls: string[] = [];
-  const undocumented: string[] = [];
   const faults: Array<{ reply: FakeReply; times: number; operationId?: string }> = [];
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -118,15 +114,9 @@ export async function startOpenApiFake(options: OpenApiFakeOptions): Promise<Ope
     let reply: FakeReply;
     let opId: string;
     if (!operation) {
-      const extra = options.extraRoutes?.[`${base.method} ${base.path}`];
       opId = `${base.method} ${base.path}`;
-      if (extra) {
-        undocumented.push(opId);
-        reply = echoErrors(options.authenticate?.({ ...base, params: {}, operationId: opId }) ?? extra({ ...base, params: {}, operationId: opId }), req);
-      } else {
-        violations.push(`request ${opId}: no operation in the document matches`);
-        reply = { status: 404, body: { message: 'no such route in the fake' } };
-      }
+      violations.push(`request ${opId}: no operation in the document matches`);
+      reply = { status: 404, body: { message: 'no such route in the fake' } };
     } else {
       opId = operation.operationId ?? `${base.method} ${base.path}`;
       const params = api.router.parseRequest(openapiReq, operation).params as Record<string, string>;
@@ -167,7 +157,6 @@ export async function startOpenApiFake(options: OpenApiFakeOptions): Promise<Ope
     url: `http://127.0.0.1:${port}`,
     violations,
     calls,
-    undocumented,
     failNext(reply, times = 1, operationId) {
       faults.push({ reply, times, operationId });
     },

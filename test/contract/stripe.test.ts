@@ -1,6 +1,7 @@
 import type { Document } from 'openapi-backend';
+import { constants, createCipheriv, publicEncrypt, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { createProvider } from '../../lambda/providers';
+import { ProviderResponseError, createProvider } from '../../lambda/providers';
 import { FakeClock } from '../support/fake-clock';
 import { KeyStore, bearer } from './fakes/key-store';
 import { type FakeReply, type FakeRequest, contractViolations, loadSpec, startOpenApiFake } from './openapi-fake';
@@ -41,26 +42,53 @@ const error = (status: number, code: string, message: string, headers?: Record<s
   body: { error: { code, message, type: status === 429 ? 'rate_limit_error' : 'invalid_request_error' } },
 });
 
+/**
+ * Seals `secret` the way Stripe's rotate sample shows (`encrypted_secret.ciphertext`, format `jwe_compact`, protected
+ * header {"alg":"RSA-OAEP-256","enc":"A256GCM"}), RFC 7516 compact serialization, to the PEM key the request sent.
+ */
+function sealJwe(secret: string, publicPem: string): string {
+  const header = Buffer.from(JSON.stringify({ alg: 'RSA-OAEP-256', enc: 'A256GCM' })).toString('base64url');
+  const cek = randomBytes(32);
+  const iv = randomBytes(12);
+  const wrapped = publicEncrypt({ key: publicPem, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, cek);
+  const cipher = createCipheriv('aes-256-gcm', cek, iv);
+  cipher.setAAD(Buffer.from(header, 'ascii'));
+  const ciphertext = Buffer.concat([cipher.update(secret, 'utf8'), cipher.final()]);
+  return [header, wrapped.toString('base64url'), iv.toString('base64url'), ciphertext.toString('base64url'), cipher.getAuthTag().toString('base64url')].join('.');
+}
+
 interface StripeState {
   permissions: string[];
   expiresAt: number | null;
   rotated: boolean;
 }
 
-async function harness(): Promise<ContractHarness & { requests: string[]; failNaming: () => void }> {
+interface StripeHarness extends ContractHarness {
+  requests: string[];
+  failNaming: () => void;
+  /** The value the fake holds for a key (what a decrypted secret must equal). */
+  valueOf: (keyId: string) => string | undefined;
+  /** The next rotate answers with this JWE instead of a good one. */
+  sealNext: (ciphertext: string) => void;
+  /** An adapter on the same fake with this admin secret JSON. */
+  withAdmin: (admin: string) => ReturnType<typeof createProvider>;
+}
+
+async function harness(mode: 'test' | 'live' = 'test'): Promise<StripeHarness> {
   const clock = new FakeClock();
-  const store = new KeyStore<StripeState>(clock, 1000, (n) => `ak_test_${n.toString().padStart(12, '0')}`, () => mintKey('sk_test_', 99));
-  const adminKey = mintKey('sk_test_', 99);
+  const store = new KeyStore<StripeState>(clock, 1000, (n) => `ak_${mode}_${n.toString().padStart(12, '0')}`, () => mintKey(`sk_${mode}_`, 99, 'hex'));
+  const app = { appSecretKey: mintKey(`sk_${mode}_`, 99, 'hex'), accountId: 'acct_1KeyrelayContract' };
   const requests: string[] = [];
   const permissions = ['rak_charge_read', 'rak_customer_write'];
+  let sealed: string | undefined;
   const alive = (k: ReturnType<typeof store.add>) => k.restrictions?.expiresAt === null || (k.restrictions?.expiresAt ?? 0) > clock.now();
   const iso = (ms: number) => new Date(ms).toISOString();
-  const apiKey = (k: ReturnType<typeof store.add>, withSecret = false) => ({
+  const apiKey = (k: ReturnType<typeof store.add>, secret?: { token: string | null; encrypted: { ciphertext: string; format: string; recipient_key_id?: string } | null }) => ({
     object: 'v2.iam.api_key',
     id: k.id,
     type: 'secret_key',
     status: alive(k) ? 'active' : 'expired',
-    livemode: false,
+    livemode: mode === 'live',
     created: iso(k.created),
     ip_allowlist: [],
     name: k.name === '' ? null : k.name,
@@ -68,15 +96,25 @@ async function harness(): Promise<ContractHarness & { requests: string[]; failNa
     managed_by: null,
     expires_at: k.restrictions?.expiresAt ? iso(k.restrictions.expiresAt) : null,
     last_used: k.lastUsed === null ? null : iso(k.lastUsed),
-    secret_key: { encrypted_secret: null, secret_token_redacted: `sk_test_…${k.value.slice(-4)}`, token: withSecret ? k.value : null },
+    secret_key: { encrypted_secret: secret?.encrypted ?? null, secret_token_redacted: `sk_${mode}_…${k.value.slice(-4)}`, token: secret?.token ?? null },
   });
   const find = (req: FakeRequest) => store.keys.get(req.params.id ?? '');
   const fake = await startOpenApiFake({
     spec: stripeSpec(),
+    // Stripe's preview spec: every operation documents api_key_direct_operation_not_supported ("thrown when a
+    // request is made on a direct account") and every sample sets Stripe-Context: only an app acting on an account
+    // through that header may manage its keys. An account's own key is recognized, then refused the same way.
     authenticate: (req) => {
-      requests.push(`${req.operationId} ${String(req.headers['stripe-version'] ?? '-')}`);
-      if (req.operationId === 'GET /v1/account') return undefined;
-      return bearer(req.headers.authorization) === adminKey ? undefined : error(401, 'api_key_invalid', 'Invalid API Key provided');
+      const context = req.headers['stripe-context'];
+      requests.push(`${req.operationId} ${String(req.headers['stripe-version'] ?? '-')} context=${String(context ?? '-')}`);
+      const key = bearer(req.headers.authorization);
+      if (key === app.appSecretKey) {
+        return context === app.accountId ? undefined : error(400, 'api_key_direct_operation_not_supported', 'This operation is not supported on a direct account');
+      }
+      const own = [...store.keys.values()].find((x) => x.value === key && alive(x));
+      if (!own) return error(401, 'api_key_invalid', 'Invalid API Key provided');
+      own.lastUsed = clock.now();
+      return error(400, 'api_key_direct_operation_not_supported', 'This operation is not supported on a direct account');
     },
     handlers: {
       PostV2IamApiKeysIdRotate: (req) => {
@@ -84,12 +122,18 @@ async function harness(): Promise<ContractHarness & { requests: string[]; failNa
         if (!k) return error(404, 'resource_missing', `No such api_key: '${req.params.id}'`);
         if (!alive(k)) return error(400, 'api_key_expired', 'The API key has expired');
         if (k.restrictions?.rotated) return error(400, 'api_key_already_rotated', 'The API key has already been rotated');
+        const body = req.body as { expire_current_key_in_minutes?: number; public_key?: { id?: string; pem_key?: { algorithm: string; data: string } } };
+        // The spec: "A public key is required when rotating secret keys."
+        if (!body.public_key?.pem_key) return error(400, 'parameter_missing', 'A public key is required when rotating secret keys');
         if (store.full()) return error(400, 'api_key_limit_reached', 'You have reached the limit of API keys');
-        const minutes = (req.body as { expire_current_key_in_minutes?: number }).expire_current_key_in_minutes;
         // Without expire_current_key_in_minutes the old key dies at once (fixtures README, stripe surprise 2).
-        k.restrictions = { permissions: k.restrictions?.permissions ?? [], rotated: true, expiresAt: clock.now() + (minutes ?? 0) * 60_000 };
+        k.restrictions = { permissions: k.restrictions?.permissions ?? [], rotated: true, expiresAt: clock.now() + (body.expire_current_key_in_minutes ?? 0) * 60_000 };
         const fresh = store.add('', { permissions: k.restrictions.permissions, expiresAt: null, rotated: false });
-        return { status: 200, body: apiKey(fresh, true) };
+        const ciphertext = sealed ?? sealJwe(fresh.value, body.public_key.pem_key.data);
+        sealed = undefined;
+        const encrypted = { ciphertext, format: 'jwe_compact', ...(body.public_key.id ? { recipient_key_id: body.public_key.id } : {}) };
+        // Testmode answers the plaintext token as well; livemode only the encrypted secret.
+        return { status: 200, body: apiKey(fresh, { token: mode === 'test' ? fresh.value : null, encrypted }) };
       },
       PostV2IamApiKeysId: (req) => {
         const k = find(req);
@@ -110,22 +154,12 @@ async function harness(): Promise<ContractHarness & { requests: string[]; failNa
         return { status: 200, body: { data: items.map((k) => apiKey(k)), next_page_url: more ? `/v2/iam/api_keys?limit=100&page=${page + 1}` : null, previous_page_url: null } };
       },
     },
-    // Not in the preview spec: GET /v1/account (Stripe API reference): 401 for an unknown or expired key; a
-    // restricted key without the account permission gets 403 after authenticating.
-    extraRoutes: {
-      'GET /v1/account': (req) => {
-        const k = [...store.keys.values()].find((x) => x.value === bearer(req.headers.authorization) && alive(x));
-        if (!k) return error(401, 'api_key_invalid', 'Invalid API Key provided');
-        k.lastUsed = clock.now();
-        return error(403, 'permission_error', 'This API key does not have the rak_account_read permission');
-      },
-    },
   });
-  const make = (secretKey: string) =>
-    createProvider('stripe', { settings: { baseUrl: fake.url }, clock, adminCredential: async () => JSON.stringify({ secretKey }) });
+  const withAdmin = (admin: string) => createProvider('stripe', { settings: { mode, baseUrl: fake.url }, clock, adminCredential: async () => admin });
+  const make = (appSecretKey: string) => withAdmin(JSON.stringify({ appSecretKey, accountId: app.accountId }));
   return {
-    provider: make(adminKey),
-    badAdmin: make(mintKey('sk_test_', 99)),
+    provider: make(app.appSecretKey),
+    badAdmin: make(mintKey(`sk_${mode}_`, 99, 'hex')),
     clock,
     // Stripe's prose docs: 429 `rate_limit` errors; the fake adds Retry-After to exercise the shared throttling path.
     throttleNext: (s) => fake.failNext(error(429, 'rate_limit', 'Too many requests hit the API too quickly', { 'retry-after': String(s) })),
@@ -146,29 +180,73 @@ async function harness(): Promise<ContractHarness & { requests: string[]; failNa
     violations: () => contractViolations(fake),
     requests,
     failNaming: () => fake.failNext(error(500, 'api_error', 'Something went wrong on Stripe’s end'), 1, 'PostV2IamApiKeysId'),
+    valueOf: (id) => store.keys.get(id)?.value,
+    sealNext: (ciphertext) => {
+      sealed = ciphertext;
+    },
+    withAdmin,
     stop: () => fake.stop(),
   };
 }
 
-describeProviderContract('stripe (preview)', harness);
+describeProviderContract('stripe (preview, app acting through Stripe-Context)', () => harness('test'));
 
 describe('Class: StripeApiKeys', () => {
-  it('rotates with the configured expiry and sends the preview Stripe-Version', async () => {
+  it('rotates with the configured expiry, a public key and Stripe-Context on every admin call, and verifies the new key alone', async () => {
     // Prepare
     const h = await harness();
     const source = h.initialKeyId ?? '';
 
     // Act
     const issued = await h.provider.issue({ label: 'keyrelay/app/t1', replaces: source });
+    await h.provider.verify(issued.apiKey);
     const listed = await h.provider.list();
 
     // Assess
-    expect(h.requests).toContain('PostV2IamApiKeysIdRotate 2026-09-30.preview');
+    expect(h.requests).toEqual([
+      'PostV2IamApiKeysIdRotate 2026-09-30.preview context=acct_1KeyrelayContract',
+      'PostV2IamApiKeysId 2026-09-30.preview context=acct_1KeyrelayContract',
+      'GetV2IamApiKeys 2026-09-30.preview context=-',
+      'GetV2IamApiKeys 2026-09-30.preview context=acct_1KeyrelayContract',
+    ]);
     expect(listed.find((k) => k.keyId === source)?.status).toBe('active');
     await h.clock.advance(10_080 * 60_000);
     expect((await h.provider.list()).some((k) => k.keyId === source)).toBe(false);
     expect((await h.provider.list()).some((k) => k.keyId === issued.keyId)).toBe(true);
     expect(h.violations()).toEqual([]);
+    await h.stop();
+  });
+
+  it('opens a livemode encrypted_secret (compact JWE, RSA-OAEP-256 + A256GCM) with the one-use private key', async () => {
+    // Prepare: livemode answers no token, only the secret sealed to the public key the rotate sent.
+    const h = await harness('live');
+
+    // Act
+    const issued = await h.provider.issue({ label: 'keyrelay/app/t1', replaces: h.initialKeyId });
+
+    // Assess
+    expect(issued.apiKey).toBe(h.valueOf(issued.keyId));
+    await expect(h.provider.verify(issued.apiKey)).resolves.toEqual({});
+    expect(h.violations()).toEqual([]);
+    await h.stop();
+  });
+
+  it.each([
+    ['a tampered token', (jwe: string) => `${jwe.slice(0, -4)}AAAA`, /did not decrypt with the key it was sent to/],
+    ['another algorithm', () => `${Buffer.from('{"alg":"RSA1_5","enc":"A128CBC-HS256"}').toString('base64url')}.a.b.c.d`, /alg 'RSA1_5' \/ enc 'A128CBC-HS256' is not supported/],
+  ])('refuses %s in encrypted_secret without quoting it', async (_what, forge, message) => {
+    // Prepare
+    const h = await harness('live');
+    const { generateKeyPairSync } = await import('node:crypto');
+    const stranger = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    h.sealNext(forge(sealJwe(mintKey('sk_live_', 99, 'hex'), stranger)));
+
+    // Act
+    const issuing = h.provider.issue({ label: 'keyrelay/app/t1', replaces: h.initialKeyId });
+
+    // Assess
+    await expect(issuing).rejects.toBeInstanceOf(ProviderResponseError);
+    await expect(issuing).rejects.toThrow(message);
     await h.stop();
   });
 
@@ -188,14 +266,30 @@ describe('Class: StripeApiKeys', () => {
     await h.stop();
   });
 
-  it('refuses a livemode admin key before calling Stripe', async () => {
-    // Prepare
-    const provider = createProvider('stripe', { settings: {}, clock: new FakeClock(), adminCredential: async () => JSON.stringify({ secretKey: 'sk_live_x' }) });
+  it("refuses an account's own key as the admin credential before calling Stripe, naming the app credential it needs", async () => {
+    // Prepare: the shape of the old admin secret, a direct account's key.
+    const h = await harness();
+    const provider = h.withAdmin(JSON.stringify({ secretKey: mintKey('sk_test_', 99, 'hex') }));
 
     // Act
     const issuing = provider.issue({ label: 'keyrelay/app/t1', replaces: 'ak_1' });
 
     // Assess
-    await expect(issuing).rejects.toThrow(/only testmode/);
+    await expect(issuing).rejects.toThrow(/admin secret is invalid at 'appSecretKey'.*expected \{"appSecretKey": .*"accountId": "acct_/);
+    expect(h.requests).toEqual([]);
+    await h.stop();
+  });
+
+  it('refuses an app key whose mode differs from provider.mode', async () => {
+    // Prepare
+    const h = await harness('test');
+    const provider = h.withAdmin(JSON.stringify({ appSecretKey: mintKey('sk_live_', 99, 'hex'), accountId: 'acct_1KeyrelayContract' }));
+
+    // Act
+    const listing = provider.list();
+
+    // Assess
+    await expect(listing).rejects.toThrow("the admin secret's appSecretKey is not a testmode key, as provider.mode 'test' requires");
+    await h.stop();
   });
 });

@@ -238,7 +238,7 @@ describe('Registry: PROVIDERS', () => {
     ['sendgrid', { scopes: 'mail.send alerts.read', region: 'eu' }],
     ['openai', { projectId: 'proj_1', serviceAccountId: 'svc_1' }],
     ['twilio', { accountSid: `AC${'0'.repeat(32)}` }],
-    ['stripe', { sourceKeyId: 'ak_1', expireCurrentKeyInMinutes: '1440' }],
+    ['stripe', { mode: 'test', sourceKeyId: 'ak_1', expireCurrentKeyInMinutes: '1440' }],
     ['generic-http', { baseUrl: 'https://k.example.com', createPath: '/k', listPath: '/k', deletePath: '/k/:id', verifyPath: '/me' }],
   ])('accepts settings for %s that fit AWS tag values', (type, settings) => {
     // Assess: every value uses only the characters AWS allows in tag values, and the schema accepts it
@@ -271,7 +271,7 @@ describe('Config: keyrelay.config.json', () => {
         'mail/sendgrid': { provider: { type: 'sendgrid', templateKeyId: 'k1' }, adminSecret: 'admin/sg' },
         'ai/openai': { provider: { type: 'openai', projectId: 'proj_1', serviceAccountId: 'svc_1' }, adminSecret: 'admin/oa' },
         'sms/twilio': { provider: { type: 'twilio', accountSid: `AC${'0'.repeat(32)}` }, adminSecret: 'admin/tw' },
-        'pay/stripe': { provider: { type: 'stripe', sourceKeyId: 'ak_1' }, adminSecret: 'admin/st' },
+        'pay/stripe': { provider: { type: 'stripe', mode: 'test', sourceKeyId: 'ak_1' }, adminSecret: 'admin/st' },
         'inhouse/keys': {
           provider: { type: 'generic-http', baseUrl: 'https://k.example.com', createPath: '/k', listPath: '/k', deletePath: '/k/:id', verifyPath: '/me' },
           adminSecret: 'admin/in',

@@ -15,4 +15,17 @@ describe('Function: resolveConfig (provider limits)', () => {
     const { keys } = resolveConfig({ keys: { 'edge/cf': { ...cloudflare, usageHold: { quietPeriod: '1d', maxHold: '3d' } } } });
     expect(keys[0]?.usageHold).toEqual({ quietPeriod: 86_400, maxHold: 259_200 });
   });
+
+  const stripe = (mode?: string) => ({ provider: { type: 'stripe', ...(mode ? { mode } : {}) }, adminSecret: 'stripe-app' });
+
+  it("refuses a Stripe key in mode 'live' at synth, naming what is missing", () => {
+    expect(() => resolveConfig({ keys: { 'pay/stripe': stripe('live') } })).toThrow(
+      /key 'pay\/stripe': provider 'stripe': mode 'live' is refused: .*encrypted_secret .*plaintext holds is not documented.*use mode 'test'/,
+    );
+  });
+
+  it("requires the Stripe mode, and deploys mode 'test'", () => {
+    expect(() => resolveConfig({ keys: { 'pay/stripe': stripe() } })).toThrow(/key 'pay\/stripe': provider.mode /);
+    expect(resolveConfig({ keys: { 'pay/stripe': stripe('test') } }).keys[0]?.providerSettings).toEqual({ mode: 'test' });
+  });
 });
