@@ -5,10 +5,10 @@ import {
   type Tag,
 } from '@aws-sdk/client-secrets-manager';
 import { systemClock } from '../core/clock';
-import { KeyRelayError, StateError, describeError } from '../core/errors';
+import { KeyRelayError, describeError } from '../core/errors';
 import { httpStatus, isTransient } from '../core/retry';
 import { parseSecretValue } from '../core/secret-value';
-import { TAGS, stageHolders } from '../core/state';
+import { TAGS, gracePeriodFromTags, stageHolders, tagMap } from '../core/state';
 import { isAuthFailure } from './auth-failure';
 import {
   ClientOptionsError,
@@ -266,15 +266,11 @@ export function createKeyClient(options: KeyClientOptions = {}): KeyClient {
   }
 
   function learnedTimings(name: string, tags: Tag[] | undefined): Timings {
-    const raw = tags?.find((t) => t.Key === TAGS.gracePeriod)?.Value;
-    if (raw === undefined) {
+    const seconds = gracePeriodFromTags(name, tagMap(tags));
+    if (seconds === undefined) {
       // Not rotated by keyrelay (no revocation deadline to respect), unless the options say otherwise.
       const given = options.gracePeriod;
       return timingsFor(options, given === undefined ? undefined : { seconds: given, from: 'options.gracePeriod' }, true);
-    }
-    const seconds = Number(raw);
-    if (raw.trim() === '' || !Number.isInteger(seconds) || seconds < 0) {
-      throw new StateError(`secret '${name}': tag '${TAGS.gracePeriod}' must be a whole number of seconds, got '${raw}'`);
     }
     return timingsFor(options, { seconds, from: `tag '${TAGS.gracePeriod}' of secret '${name}'` }, true);
   }

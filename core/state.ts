@@ -314,6 +314,16 @@ function seconds(tags: Record<string, string>, key: string, secret: string): num
 }
 
 /**
+ * The grace period a secret's tags declare, in seconds; undefined when it has no `keyrelay:grace-period` tag (a
+ * secret keyrelay does not rotate). The application client reads it alone, to keep its cache inside the grace period;
+ * {@link settingsFromTags} reads it with the rest, so both refuse the same values.
+ * @throws StateError naming the secret and the tag when the value is not a whole number of seconds within the config's limit.
+ */
+export function gracePeriodFromTags(secret: string, tags: Record<string, string>): number | undefined {
+  return seconds(tags, TAGS.gracePeriod, secret);
+}
+
+/**
  * Decodes settings from a secret's tags.
  * @throws StateError naming the secret and the tag when the secret is not managed or a tag is malformed.
  */
@@ -325,7 +335,7 @@ export function settingsFromTags(secret: string, tags: Record<string, string>): 
   }
   const provider = tags[TAGS.provider];
   if (!provider) throw new StateError(`secret '${secret}': tag '${TAGS.provider}' is missing`);
-  const gracePeriod = seconds(tags, TAGS.gracePeriod, secret);
+  const gracePeriod = gracePeriodFromTags(secret, tags);
   if (gracePeriod === undefined) throw new StateError(`secret '${secret}': tag '${TAGS.gracePeriod}' is missing`);
   const providerSettings: Record<string, string> = {};
   for (const [k, v] of Object.entries(tags)) {
