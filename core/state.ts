@@ -606,6 +606,23 @@ export function providerKeyLabel(secret: { arn: string; name: string }, token: s
   return `${LABEL_PREFIX}${secretLabelId(secret)}/${token}`;
 }
 
+/**
+ * Whether `id`, the resource id of a secret's ARN, is that of the secret named `name`: the name plus the `-` and
+ * 6-character suffix AWS adds to every secret.
+ */
+export function isArnIdOfSecret(id: string, name: string): boolean {
+  return id.length === name.length + 7 && id.startsWith(`${name}-`);
+}
+
+/**
+ * Whether a provider key's label ({@link providerKeyLabel}) names the secret called `name`: by its ARN resource id,
+ * or by the name itself where {@link secretLabelId} fell back to it.
+ */
+export function labelNamesSecret(label: string | undefined, name: string): boolean {
+  const id = parseProviderKeyLabel(label)?.secret;
+  return id !== undefined && (id === name || isArnIdOfSecret(id, name));
+}
+
 /** Inverse of {@link providerKeyLabel}: the secret's label id and the token; undefined for keys keyrelay did not label. */
 export function parseProviderKeyLabel(label: string | undefined): { secret: string; token: string } | undefined {
   if (!label?.startsWith(LABEL_PREFIX)) return undefined;

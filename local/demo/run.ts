@@ -13,7 +13,7 @@ import { describeError } from '../../core/errors';
 import { METRICS } from '../../core/metrics';
 import { EVENTS } from '../../core/ports';
 import { fingerprint, parseSecretValue } from '../../core/secret-value';
-import { parseProviderKeyLabel, providerKeyLabel } from '../../core/state';
+import { labelNamesSecret, providerKeyLabel } from '../../core/state';
 import { createRevokerHandler } from '../../lambda/revoker/handler';
 import type { KeyOutcome, RevokerResponse } from '../../lambda/revoker/protocol';
 import { loadConfig, type ResolvedKey } from '../../lib/config';
@@ -528,9 +528,7 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<DemoResult>
       for (const k of answer.inspect?.keys ?? []) if (k.orphan) orphans.push(`${name} ${k.keyId}`);
     }
     for (const k of s.provider.keys()) {
-      // A label names the secret by its ARN resource id: the name plus AWS's '-' and 6-character suffix.
-      const labelled = parseProviderKeyLabel(k.name)?.secret;
-      const secretName = names.find((n) => labelled === n || (labelled?.startsWith(`${n}-`) && labelled.length === n.length + 7));
+      const secretName = names.find((n) => labelNamesSecret(k.name, n));
       const span = spans.get(k.id) ?? (secretName ? { secretName, keyId: k.id, issuedAt: k.createdAt } : undefined);
       if (!span) continue;
       if (k.status === 'deleted') span.revokedAt ??= timeline.end;

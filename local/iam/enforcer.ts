@@ -5,6 +5,7 @@ import { authorizationsOf, signatureOf, type EndpointRequest, type SecretFacts, 
 import { accessDeniedMessage, evaluate, EvaluationError, type AccessRequest, type Caller } from './evaluate';
 import type { Deployment, PolicyDocument } from './policies';
 import type { FunctionRole, LocalPrincipal } from './principals';
+import { isArnIdOfSecret } from '../../core/state';
 
 /**
  * IAM at the local endpoint: attributes each request to a principal by its access key id, judges every
@@ -188,7 +189,7 @@ export class Enforcer {
     }
     if (resource.startsWith('arn:aws:secretsmanager:')) {
       const id = resource.slice(resource.indexOf(':secret:') + ':secret:'.length);
-      for (const [name, policy] of d.secretPolicies) if (id.length === name.length + 7 && id.startsWith(`${name}-`)) return policy;
+      for (const [name, policy] of d.secretPolicies) if (isArnIdOfSecret(id, name)) return policy;
     }
     return undefined;
   }

@@ -2,7 +2,8 @@ import { GetSecretValueCommand, PutSecretValueCommand, RotateSecretCommand } fro
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseSecretValue, type SecretValue } from '../../core/secret-value';
 import type { HookPoint } from '../../local/stack';
-import { labelNamesSecret, useLocalStack, type LocalStackFixture, type LocalStackFixtureOptions } from '../support/local-stack';
+import { useLocalStack, type LocalStackFixture, type LocalStackFixtureOptions } from '../support/local-stack';
+import { labelNamesSecret } from '../../core/state';
 
 // Rotations through the real AWS SDK against the local endpoint: RotateSecret answers at once, the four steps run
 // in the deployed bundle (a Node 24 process behind the local Lambda Runtime API), failures are retried like AWS (the

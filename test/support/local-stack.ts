@@ -3,7 +3,7 @@ import { DescribeSecretCommand, type SecretsManagerClient } from '@aws-sdk/clien
 import { afterAll, beforeAll } from 'vitest';
 import { resolveConfig, type KeyRelayConfig, type ResolvedKey } from '../../lib/config';
 import { createRevokerHandler } from '../../lambda/revoker/handler';
-import { parseProviderKeyLabel, providerKeyLabel } from '../../core/state';
+import { providerKeyLabel } from '../../core/state';
 import { LOCAL_FUNCTIONS, startLocalStack, type LocalStack, type LocalStackOptions } from '../../local/stack';
 import { registerSecret } from './leak-guard';
 
@@ -32,15 +32,6 @@ export interface LocalStackFixture {
   labelFor(name: string, token: string): Promise<string>;
   /** Polls DescribeSecret (real I/O, never clock time) until `done` holds. @throws after `timeoutMs` of real time. */
   waitFor(secretId: string, done: (stages: Record<string, string[]>) => boolean, timeoutMs?: number): Promise<Record<string, string[]>>;
-}
-
-/**
- * Whether a provider key's label names the secret called `name`: labels carry the ARN resource id, `name` plus AWS's
- * `-` and 6-character suffix.
- */
-export function labelNamesSecret(label: string | undefined, name: string): boolean {
-  const secret = parseProviderKeyLabel(label)?.secret;
-  return secret !== undefined && secret.startsWith(`${name}-`) && secret.length === name.length + 7;
 }
 
 /** Admin credential secret the fixture's keys use. */

@@ -10,6 +10,8 @@ import {
   labelledTokenFor,
   parseProviderKeyLabel,
   providerKeyLabel,
+  labelNamesSecret,
+  isArnIdOfSecret,
   putKeyRecord,
   readManagedSecret,
   recordOperator,
@@ -170,6 +172,17 @@ describe('State contract: provider key labels', () => {
     // Assess: production's key is not staging's to sweep
     expect(labelledTokenFor(production, label)).toBe('tok');
     expect(labelledTokenFor(staging, label)).toBeUndefined();
+  });
+
+  it('tells which secret name a label belongs to: the name plus the 6-character suffix, or the bare name', () => {
+    const label = providerKeyLabel({ arn: arnIn('111111111111', 'eu-west-1', 'AbCdEf'), name: 'team/payments/stripe' }, 'tok');
+    expect(labelNamesSecret(label, 'team/payments/stripe')).toBe(true);
+    expect(labelNamesSecret(label, 'team/payments')).toBe(false);
+    expect(labelNamesSecret(label, 'team/payments/stripe-AbCd')).toBe(false);
+    expect(labelNamesSecret(providerKeyLabel({ arn: 'local', name: 'a/b' }, 'tok'), 'a/b')).toBe(true);
+    expect(labelNamesSecret('ci-key', 'ci-key')).toBe(false);
+    expect(isArnIdOfSecret('a/b-XyZ123', 'a/b')).toBe(true);
+    expect(isArnIdOfSecret('a/b', 'a/b')).toBe(false);
   });
 
   it('ignores keys keyrelay did not label', () => {
