@@ -5,7 +5,7 @@ import { STSClient } from '@aws-sdk/client-sts';
 import type { CallerProof } from '../core/caller-proof';
 import type { Clock } from '../core/clock';
 import { proveCaller } from './caller-proof';
-import { isThrottling, retry } from '../core/retry';
+import { isThrottling, retry, RETRY_BUDGETS } from '../core/retry';
 
 /** The AWS clients the CLI uses. It never talks to a provider: provider work goes through the revoker (Lambda). */
 export interface Clients {
@@ -76,7 +76,7 @@ export const createClients: ClientFactory = (options) => {
 
 /** Retries AWS throttling with jittered back-off on the injected clock (on top of the SDK's own attempts). */
 export function withThrottleRetry<T>(clock: Clock, fn: () => Promise<T>): Promise<T> {
-  return retry(fn, { clock, attempts: 6, baseMs: 500, maxMs: 20_000, retryable: isThrottling });
+  return retry(fn, { clock, ...RETRY_BUDGETS.cli, retryable: isThrottling });
 }
 
 /**

@@ -1,15 +1,31 @@
 import type { Clock } from './clock';
 
-/** Options for {@link retry}. */
-export interface RetryOptions {
+/** How hard a call is retried before its caller gives up: attempts in all, and the full-jitter back-off between them. */
+export interface RetryBudget {
+  /** Attempts in all, the first included. */
+  attempts: number;
+  /** First back-off ceiling, ms; doubles each attempt (full jitter). */
+  baseMs: number;
+  /** Largest wait, ms (also caps a server's Retry-After). */
+  maxMs: number;
+}
+
+/**
+ * Every caller's default {@link RetryBudget}, side by side so their differences are deliberate. A rotation step
+ * may spend longer (it has minutes, and Secrets Manager retries the whole rotation after it), the revoker waits at most
+ * about 10 s (well inside its Lambda timeout, and the next sweep retries), and the CLI backs off longest because it
+ * retries only throttling, on top of the SDK's own attempts, while an operator waits.
+ */
+export const RETRY_BUDGETS = {
+  rotation: { attempts: 6, baseMs: 200, maxMs: 5_000 },
+  revoker: { attempts: 5, baseMs: 200, maxMs: 5_000 },
+  cli: { attempts: 6, baseMs: 500, maxMs: 20_000 },
+} as const satisfies Record<string, RetryBudget>;
+
+/** Options for {@link retry}: a budget (each field defaults: 5 attempts, 200 ms, 10,000 ms) and what to retry. */
+export interface RetryOptions extends Partial<RetryBudget> {
   /** Clock used to wait between attempts. */
   clock: Clock;
-  /** Attempts in all, the first included. @default 5 */
-  attempts?: number;
-  /** First back-off ceiling in ms; doubles each attempt (full jitter). @default 200 */
-  baseMs?: number;
-  /** Largest wait in ms. @default 10_000 */
-  maxMs?: number;
   /** Whether an error is worth another attempt. @default isTransient */
   retryable?: (err: unknown) => boolean;
   /** Random source in [0, 1), injectable for tests. @default Math.random */

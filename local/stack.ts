@@ -11,7 +11,7 @@ import { isoTime } from '../core/clock';
 import { KeyRelayError } from '../core/errors';
 import type { KeyProvider } from '../lambda/providers/types';
 import { createRotationHandler } from '../lambda/rotation/handler';
-import type { RetryBudget, RotationStep } from '../lambda/rotation/steps';
+import type { RotationRetry, RotationStep } from '../lambda/rotation/steps';
 import { createRevokerHandler, freeQuota, metricsFrom } from '../lambda/revoker';
 import { stsCallerVerifier, type CallerVerifier } from '../lambda/revoker/caller';
 import { createLogger, createMetrics, MANIFEST_PATH_ENV, ProviderCache, providerForSecret } from '../lambda/runtime';
@@ -108,7 +108,7 @@ export interface LocalStackOptions {
   /** Reconcile sweep interval, local ms (0: off). @default - the config's `engine.reconcileEvery` */
   reconcileEveryMs?: number;
   /** Retry budget of the rotation function's steps. @default - the handler's (60 s of clock time per step) */
-  rotationRetry?: RetryBudget;
+  rotationRetry?: RotationRetry;
   /** Logger for the functions. @default createLogger() (level from POWERTOOLS_LOG_LEVEL) */
   logger?: Logger;
   /** Metrics for the functions. @default createMetrics() */

@@ -3,6 +3,7 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Clock } from '../../core/clock';
 import type { SecretTrust } from '../../core/manifest';
 import type { RegionalSecretsManager } from '../../core/replicas';
+import type { RetryBudget } from '../../core/retry';
 import type { RevocationScheduler } from '../../core/ports';
 import type { ManagedSecret } from '../../core/state';
 import type { KeyProvider } from '../providers/types';
@@ -29,19 +30,6 @@ export function metricsFrom(metrics: Metrics): RevokerMetrics {
   return { addMetric: (name, unit, value) => void metrics.singleMetric().addMetric(name, unit, value) };
 }
 
-/** How hard a provider call is retried before the revoker gives up and fails loudly. */
-export interface RetryBudget {
-  /** Attempts in all. @default 5 */
-  attempts: number;
-  /** First back-off ceiling, ms (doubles, full jitter). @default 200 */
-  baseMs: number;
-  /** Largest wait, ms (also caps a provider's Retry-After). @default 5000 */
-  maxMs: number;
-}
-
-/** Default {@link RetryBudget}: at most ~10 s of waiting, well inside the revoker's Lambda timeout. */
-export const DEFAULT_RETRY_BUDGET: RetryBudget = { attempts: 5, baseMs: 200, maxMs: 5_000 };
-
 /** Everything the revoker talks to, injected so the same code runs on AWS, locally and under fakes. */
 export interface RevokerDeps {
   sm: SecretsManagerClient;
@@ -67,7 +55,7 @@ export interface RevokerDeps {
   scheduler: RevocationScheduler;
   logger: RevokerLogger;
   metrics: RevokerMetrics;
-  /** @default DEFAULT_RETRY_BUDGET */
+  /** How hard a provider call is retried before the revoker gives up and fails loudly. @default RETRY_BUDGETS.revoker */
   retry?: Partial<RetryBudget>;
   /** Jitter source in [0, 1). @default Math.random */
   random?: () => number;

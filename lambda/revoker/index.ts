@@ -4,7 +4,7 @@
  */
 export { createRevokerHandler, handler, type RevokerHandler } from './handler';
 export { freeQuota } from './actions';
-export { DEFAULT_RETRY_BUDGET, metricsFrom, type RetryBudget, type RevokerDeps, type RevokerLogger, type RevokerMetrics } from './deps';
+export { metricsFrom, type RevokerDeps, type RevokerLogger, type RevokerMetrics } from './deps';
 export { CallerNotProvenError, KeyInUseError, NothingToDoError, RevocationFailedError, RevokerRequestError } from './errors';
 export { stsCallerVerifier, type CallerVerifier } from './caller';
 export { ORPHAN_MIN_AGE_MS } from './keys';

@@ -1,13 +1,12 @@
 import { isoTime } from '../../core/clock';
 import { describeError } from '../../core/errors';
 import { METRICS } from '../../core/metrics';
-import { retry } from '../../core/retry';
+import { retry, RETRY_BUDGETS } from '../../core/retry';
 import { fingerprint } from '../../core/secret-value';
 import { deleteKeyRecords, putKeyRecord, type KeyRecord } from '../../core/state';
 import { KeyNotFoundError } from '../providers/errors';
 import type { KeyProvider, ProviderKey } from '../providers/types';
 import type { RevokerDeps } from './deps';
-import { DEFAULT_RETRY_BUDGET } from './deps';
 import { RevocationFailedError } from './errors';
 import { findOrphans, readVersionValue, type KeyState } from './keys';
 import { ownershipProblem } from './ownership';
@@ -70,7 +69,7 @@ export function callProvider<T>(
   keyId: string | undefined,
   fn: () => Promise<T>,
 ): Promise<T> {
-  const budget = { ...DEFAULT_RETRY_BUDGET, ...deps.retry };
+  const budget = { ...RETRY_BUDGETS.revoker, ...deps.retry };
   return retry(async () => {
     await paced(deps, provider);
     return fn();

@@ -6,7 +6,7 @@ import type { SecretTrust } from '../../core/manifest';
 import { describeError, RotationStateError } from '../../core/errors';
 import { METRICS } from '../../core/metrics';
 import type { EventPublisher, RevocationScheduler } from '../../core/ports';
-import { isTransient, retry } from '../../core/retry';
+import { isTransient, retry, RETRY_BUDGETS, type RetryBudget } from '../../core/retry';
 import { fingerprint, type SecretValue } from '../../core/secret-value';
 import {
   TAGS,
@@ -42,14 +42,11 @@ export const ROTATION_STEPS = ['createSecret', 'setSecret', 'testSecret', 'finis
 /** One rotation step. */
 export type RotationStep = (typeof ROTATION_STEPS)[number];
 
-/** How hard to retry. Every wait stops short of the invocation's deadline (remaining time minus `marginMs`). */
-export interface RetryBudget {
-  /** Attempts per AWS or provider call on throttling / transient failures. @default 6 */
-  attempts?: number;
-  /** First back-off ceiling, ms (full jitter, doubling). @default 200 */
-  baseMs?: number;
-  /** Largest wait between attempts, ms. @default 5000 */
-  maxMs?: number;
+/**
+ * How hard the steps retry ({@link RetryBudget} per AWS or provider call on throttling and transient failures, plus
+ * the pending key's verification). Every wait stops short of the invocation's deadline (remaining time minus `marginMs`).
+ */
+export interface RotationRetry extends Partial<RetryBudget> {
   /** Attempts to authenticate with the pending key while the provider propagates it. @default 8 */
   verifyAttempts?: number;
   /** First wait between those attempts, ms (doubling, half jitter). @default 1000 */
@@ -64,10 +61,8 @@ export interface RetryBudget {
   random?: () => number;
 }
 
-const BUDGET_DEFAULTS: Required<RetryBudget> = {
-  attempts: 6,
-  baseMs: 200,
-  maxMs: 5000,
+const BUDGET_DEFAULTS: Required<RotationRetry> = {
+  ...RETRY_BUDGETS.rotation,
   verifyAttempts: 8,
   verifyBaseMs: 1000,
   verifyMaxMs: 8000,
@@ -99,7 +94,8 @@ export interface RotationDeps {
    * over, and returns how many (the revoker provides it). @default - none: a full quota fails at once
    */
   onQuotaFull?: (secret: ManagedSecret, provider: KeyProvider) => Promise<number>;
-  retry?: RetryBudget;
+  /** @default RETRY_BUDGETS.rotation and the defaults of {@link RotationRetry} */
+  retry?: RotationRetry;
   /** Secret values by version, shared by the invocations of one container. @default - a new cache per handler */
   cache?: VersionCache;
 }
@@ -154,7 +150,7 @@ interface StepContext {
   req: StepRequest;
   secret: ManagedSecret;
   cache: VersionCache;
-  budget: Required<RetryBudget>;
+  budget: Required<RotationRetry>;
   deadline: number;
   call: Call;
   provider(): Promise<KeyProvider>;
