@@ -7,7 +7,7 @@ import { KeyNotFoundError, ProviderAuthError } from '../providers/errors';
 import type { KeyProvider, ProviderKey } from '../providers/types';
 import type { RevokerDeps } from './deps';
 import { KeyInUseError, KeyMovedError, NothingToDoError } from './errors';
-import { findOrphans, loadKeyState, readVersionValue, type KeyState } from './keys';
+import { findOrphans, loadKeyState, readVersionKey, type KeyState } from './keys';
 import {
   deleteKey,
   fail,
@@ -20,7 +20,7 @@ import {
   writeRecord,
   type SecretWork,
 } from './lifecycle';
-import { errorName } from '../rotation/versions';
+import { errorName } from '../../core/versions';
 import { ownershipProblem, refreshLabels } from './ownership';
 import type { InspectedKey, RevokerRequest, RevokerResponse } from './protocol';
 
@@ -107,7 +107,7 @@ export async function revokeNow(deps: RevokerDeps, request: Req<'revokeNow'>): P
   let versionId: string | undefined;
   let keyFingerprint: string | undefined;
   if (request.previous) {
-    const previous = await readVersionValue(deps.sm, state.secret, state.holders.previous, false);
+    const previous = await readVersionKey(deps.sm, state.secret, state.holders.previous, false);
     if (!previous) {
       throw new NothingToDoError(
         `secret '${state.secret.name}' has no AWSPREVIOUS key to revoke (previous version: ${state.holders.previous ?? 'none'}); ` +
@@ -269,7 +269,7 @@ export async function inspect(deps: RevokerDeps, request: Req<'inspect'>): Promi
         : `provider '${provider.type}' could not list keys: ${describeError(err)}`,
     );
   }
-  const previous = await readVersionValue(deps.sm, state.secret, state.holders.previous, false);
+  const previous = await readVersionKey(deps.sm, state.secret, state.holders.previous, false);
   const now = deps.clock.now();
   const orphans = new Set(findOrphans(state, listed, now).map((o) => o.keyId));
   const keys: InspectedKey[] = [];

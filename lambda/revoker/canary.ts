@@ -5,7 +5,7 @@ import { ProviderAuthError } from '../providers/errors';
 import type { KeyProvider } from '../providers/types';
 import { autoEmergency, BREAKER_KEYS, heldBecause, holdEmergency, recentEmergencies } from './automatic';
 import type { RevokerDeps } from './deps';
-import { readVersionValue } from './keys';
+import { readVersionKey } from './keys';
 import { callProvider } from './lifecycle';
 import type { KeyOutcome, RevokerRequest, RevokerResponse } from './protocol';
 import { CanaryFailedError } from './errors';
@@ -60,7 +60,7 @@ export async function judgeKey(deps: RevokerDeps, provider: KeyProvider, secret:
 
 async function check(deps: RevokerDeps, secret: ManagedSecret): Promise<Checked> {
   // One read: the listing names the current version, and a version's value never changes.
-  const current = await readVersionValue(deps.sm, secret, stageHolders(secret.versions).current, false);
+  const current = await readVersionKey(deps.sm, secret, stageHolders(secret.versions).current, false);
   if (!current) return { secret, verdict: 'no-key' };
   const provider = await deps.provider(secret);
   return { secret, keyId: current.keyId, ...(await judgeKey(deps, provider, secret.name, current.apiKey)) };

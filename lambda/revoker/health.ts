@@ -8,7 +8,7 @@ import { awsIamProvider } from '../providers/aws-iam';
 import { autoEmergency, BREAKER_KEYS, holdEmergency, recentEmergencies } from './automatic';
 import type { RevokerDeps } from './deps';
 import { UntrustedEventError } from './errors';
-import { readVersionValue } from './keys';
+import { readVersionKey } from './keys';
 import type { KeyOutcome, RevokerResponse } from './protocol';
 import { declaredSecrets } from './sweep';
 
@@ -73,7 +73,7 @@ async function holderOf(deps: RevokerDeps, secrets: ManagedSecret[], keyId: stri
       if (note.keyId === keyId) return secret;
       continue;
     }
-    if ((await readVersionValue(deps.sm, secret, current, false))?.keyId === keyId) return secret;
+    if ((await readVersionKey(deps.sm, secret, current, false))?.keyId === keyId) return secret;
   }
   return undefined;
 }

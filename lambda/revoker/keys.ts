@@ -1,7 +1,6 @@
-import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SecretTrust } from '../../core/manifest';
-import { parseSecretValue, type SecretValue } from '../../core/secret-value';
+import type { SecretValue } from '../../core/secret-value';
 import {
   labelledTokenFor,
   readManagedSecret,
@@ -9,6 +8,7 @@ import {
   type KeyRecord,
   type ManagedSecret,
 } from '../../core/state';
+import { readVersionValue, type VersionValue } from '../../core/versions';
 import type { ProviderKey } from '../providers/types';
 
 /**
@@ -31,32 +31,19 @@ export interface KeyState {
   records: Map<string, KeyRecord>;
 }
 
-function isNotFound(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { name?: string }).name === 'ResourceNotFoundException';
-}
-
-async function readVersionText(sm: SecretsManagerClient, secret: ManagedSecret, versionId: string): Promise<string | undefined> {
-  try {
-    return (await sm.send(new GetSecretValueCommand({ SecretId: secret.arn, VersionId: versionId }))).SecretString;
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
-}
-
 /**
- * The value of one version, always read by `VersionId` (moto returns stale versions without one).
- * Undefined for a value-less placeholder; `strict` decides whether an invalid value throws (current) or counts as
- * "no key" (pending, previous: createSecret treats garbage as not yet created).
+ * The value of one version (`readVersionValue`). Undefined for a value-less placeholder; `strict` decides whether an
+ * invalid value throws (current) or counts as "no key" (pending, previous: createSecret treats garbage as not yet
+ * created).
  */
-export async function readVersionValue(
+export async function readVersionKey(
   sm: SecretsManagerClient,
   secret: ManagedSecret,
   versionId: string | undefined,
   strict: boolean,
 ): Promise<SecretValue | undefined> {
   if (versionId === undefined) return undefined;
-  return parseVersion(await readVersionText(sm, secret, versionId), secret, strict ? 'strict' : 'lenient');
+  return valueOf(await readVersionValue(sm, secret, versionId), strict ? 'strict' : 'lenient');
 }
 
 /**
@@ -65,23 +52,10 @@ export async function readVersionValue(
  */
 type ValueCheck = 'strict' | 'lenient' | 'keyless';
 
-function parseVersion(text: string | undefined, secret: ManagedSecret, check: ValueCheck): SecretValue | undefined {
-  if (text === undefined || text === '') return undefined;
-  try {
-    return parseSecretValue(text, secret.name);
-  } catch (err) {
-    if (check === 'lenient' || (check === 'keyless' && !namesKey(text))) return undefined;
-    throw err;
-  }
-}
-
-function namesKey(text: string): boolean {
-  try {
-    const json: unknown = JSON.parse(text);
-    return typeof json === 'object' && json !== null && typeof (json as { keyId?: unknown }).keyId === 'string';
-  } catch {
-    return false;
-  }
+function valueOf(version: VersionValue, check: ValueCheck): SecretValue | undefined {
+  if (version.state === 'valid') return version.value;
+  if (version.state === 'absent' || check === 'lenient' || (check === 'keyless' && !version.namesKey)) return undefined;
+  throw version.error;
 }
 
 /** Options of {@link loadKeyState}. */
@@ -115,12 +89,12 @@ export async function loadKeyState(sm: SecretsManagerClient, secretId: string, o
       ? Promise.resolve(undefined)
       : known?.current && known.holders.current === holders.current
         ? Promise.resolve(known.current)
-        : readVersionText(sm, secret, holders.current).then((text) => parseVersion(text, secret, options.newSecretOk ? 'keyless' : 'strict')),
+        : readVersionValue(sm, secret, holders.current).then((version) => valueOf(version, options.newSecretOk ? 'keyless' : 'strict')),
     holders.pending === holders.current
       ? Promise.resolve(undefined)
       : known?.pending && known.holders.pending === holders.pending
         ? Promise.resolve(known.pending)
-        : readVersionValue(sm, secret, holders.pending, false),
+        : readVersionKey(sm, secret, holders.pending, false),
   ]);
   const referenced = new Map<string, string[]>();
   if (current) referenced.set(current.keyId, ['AWSCURRENT', ...(holders.pending === holders.current ? ['AWSPENDING'] : [])]);

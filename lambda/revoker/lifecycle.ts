@@ -8,7 +8,7 @@ import { KeyNotFoundError } from '../providers/errors';
 import type { KeyProvider, ProviderKey } from '../providers/types';
 import type { RevokerDeps } from './deps';
 import { RevocationFailedError } from './errors';
-import { findOrphans, readVersionValue, type KeyState } from './keys';
+import { findOrphans, readVersionKey, type KeyState } from './keys';
 import { ownershipProblem } from './ownership';
 import { holdForReplicas } from './replicas';
 import type { KeyOutcome } from './protocol';
@@ -161,7 +161,7 @@ export async function deleteKey(
 async function versionFingerprint(work: SecretWork, versionId: string | undefined): Promise<string | undefined> {
   if (!versionId || work.state.secret.versions[versionId] === undefined) return undefined;
   try {
-    const value = await readVersionValue(work.deps.sm, work.state.secret, versionId, false);
+    const value = await readVersionKey(work.deps.sm, work.state.secret, versionId, false);
     return value ? fingerprint(value.apiKey) : undefined;
   } catch {
     return undefined; // the fingerprint only decorates the alarm's log line

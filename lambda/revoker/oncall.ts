@@ -7,7 +7,7 @@ import { ProviderAuthError } from '../providers/errors';
 import { audit, cancel, open } from './actions';
 import type { RevokerDeps } from './deps';
 import { NothingToDoError, OnCallRefusedError } from './errors';
-import { loadKeyState, readVersionValue } from './keys';
+import { loadKeyState, readVersionKey } from './keys';
 import { deleteKey, providerCall, throwIfFailed, writeRecord, type SecretWork } from './lifecycle';
 import type { RevokerRequest, RevokerResponse } from './protocol';
 
@@ -49,7 +49,7 @@ export async function rollback(deps: RevokerDeps, request: Req<'rollback'>): Pro
   const name = state.secret.name;
   refuseRotationInProgress(work);
   const { current, previous } = state.holders;
-  const target = await readVersionValue(deps.sm, state.secret, previous, false);
+  const target = await readVersionKey(deps.sm, state.secret, previous, false);
   if (!previous || !current || !target) {
     throw new OnCallRefusedError('NoPreviousKey', `secret '${name}' has no AWSPREVIOUS key to roll back to; \`keyrelay history ${name}\` shows its versions`);
   }

@@ -1,6 +1,6 @@
 import { labelledTokenFor, parseProviderKeyLabel } from '../../core/state';
 import type { ProviderKey } from '../providers/types';
-import { loadKeyState, readVersionValue, type KeyState } from './keys';
+import { loadKeyState, readVersionKey, type KeyState } from './keys';
 import { providerCall, type SecretWork } from './lifecycle';
 
 /**
@@ -29,7 +29,7 @@ export async function ownershipProblem(work: SecretWork, keyId: string, allowRef
   const versions = new Set([fresh.holders.previous, work.state.records.get(keyId)?.versionId, fresh.records.get(keyId)?.versionId]);
   for (const versionId of versions) {
     if (versionId === undefined || fresh.secret.versions[versionId] === undefined) continue;
-    if ((await readVersionValue(deps.sm, fresh.secret, versionId, false))?.keyId === keyId) return undefined;
+    if ((await readVersionKey(deps.sm, fresh.secret, versionId, false))?.keyId === keyId) return undefined;
   }
   return 'it is not labelled by keyrelay and no labelled version of this secret stores it: revoke it at the provider by hand';
 }

@@ -30,7 +30,8 @@ import {
   RotationFrozenError,
   RotationQuotaError,
 } from './errors';
-import { claimPending, errorName, promoteVersion, putPendingVersion, readVersion, VersionCache, type Call, type VersionValue } from './versions';
+import { claimPending, promoteVersion, putPendingVersion, readVersion, VersionCache, type Call } from './versions';
+import { errorName, type VersionValue } from '../../core/versions';
 
 /**
  * The four rotation steps for API keys, as pure logic over injected clients (docs/rotation.md). Each step starts with

@@ -1,12 +1,11 @@
 import {
-  GetSecretValueCommand,
   PutSecretValueCommand,
   UpdateSecretVersionStageCommand,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { StateError } from '../../core/errors';
-import { formatSecretValue, parseSecretValue, type SecretValue } from '../../core/secret-value';
+import { formatSecretValue, type SecretValue } from '../../core/secret-value';
 import type { ManagedSecret } from '../../core/state';
+import { readVersionValue, type VersionValue } from '../../core/versions';
 
 /**
  * A per-container cache of secret values by version. Versions are immutable on AWS, so a hit is always right and
@@ -39,16 +38,10 @@ export class VersionCache {
   }
 }
 
-/** What one version holds: a valid value, nothing yet (the rotation placeholder), or something invalid. */
-export type VersionValue =
-  | { state: 'valid'; value: SecretValue }
-  | { state: 'absent' }
-  | { state: 'invalid'; problem: string };
-
 /** Runs one AWS call with the step's retry policy. */
 export type Call = <T>(fn: () => Promise<T>) => Promise<T>;
 
-/** Reads one version's value (cache first). `ResourceNotFoundException` on a version means "no value yet". */
+/** Reads one version's value (cache first, then `readVersionValue`); only valid values are cached. */
 export async function readVersion(
   sm: SecretsManagerClient,
   call: Call,
@@ -58,24 +51,9 @@ export async function readVersion(
 ): Promise<VersionValue> {
   const cached = cache.get(secret.arn, versionId);
   if (cached) return { state: 'valid', value: cached };
-  let text: string | undefined;
-  try {
-    // By VersionId: moto answers a stale version when neither VersionId nor VersionStage is given.
-    const out = await call(() => sm.send(new GetSecretValueCommand({ SecretId: secret.arn, VersionId: versionId })));
-    text = out.SecretString;
-  } catch (err) {
-    if (errorName(err) === 'ResourceNotFoundException') return { state: 'absent' };
-    throw err;
-  }
-  if (text === undefined || text === '') return { state: 'absent' };
-  try {
-    const value = parseSecretValue(text, secret.name);
-    cache.set(secret.arn, versionId, value);
-    return { state: 'valid', value };
-  } catch (err) {
-    if (err instanceof StateError) return { state: 'invalid', problem: err.message };
-    throw err;
-  }
+  const version = await readVersionValue(sm, secret, versionId, call);
+  if (version.state === 'valid') cache.set(secret.arn, versionId, version.value);
+  return version;
 }
 
 /**
@@ -133,9 +111,4 @@ export async function claimPending(sm: SecretsManagerClient, call: Call, secret:
   await call(() =>
     sm.send(new UpdateSecretVersionStageCommand({ SecretId: secret.arn, VersionStage: 'AWSPENDING', RemoveFromVersionId: token })),
   );
-}
-
-/** The `name` of an SDK (or any) error. */
-export function errorName(err: unknown): string | undefined {
-  return typeof err === 'object' && err !== null && 'name' in err && typeof err.name === 'string' ? err.name : undefined;
 }
