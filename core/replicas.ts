@@ -9,6 +9,9 @@ import { stageHolders, type ManagedSecret } from './state';
  * revoker holds a revocation until {@link readReplicas} says every replica is in sync (docs/revocation.md, "Replicas").
  */
 
+/** A replica that has not served its primary's key for this long raises the `ReplicaOutOfSync` alarm, seconds. */
+export const REPLICA_LAG_ALARM_SECONDS = 1800;
+
 /** A Secrets Manager client for a region (the revoker's and the CLI's own credentials and endpoint). */
 export type RegionalSecretsManager = (region: string) => SecretsManagerClient;
 

@@ -5,6 +5,7 @@ import { ConfigError } from '../core/errors';
 import type { ResolvedConfig, ResolvedKey } from './config';
 import { KeyRelayEngine } from './engine';
 import { KeyRelayKey } from './key';
+import { KeyRelayReplicaRegion, replicaRegionsOf } from './replicas';
 import { staggeredRotationRules } from './schedule';
 
 /**
@@ -31,6 +32,8 @@ export interface KeyRelayStacks {
   engine: KeyRelayEngine;
   /** Key stacks that hold at least one key, by shard number. */
   keyStacks: Map<number, Stack>;
+  /** The deployment in each replica region (`replicaRegions`), by region: a stack of that region with its KMS key. */
+  replicas: Map<string, KeyRelayReplicaRegion>;
   keys: Map<string, KeyRelayKey>;
 }
 
@@ -73,6 +76,15 @@ export function buildKeyRelay(scope: Construct, config: ResolvedConfig, options:
     reservedConcurrency: deploy.reservedConcurrency,
   });
 
+  const replicas = new Map<string, KeyRelayReplicaRegion>();
+  for (const region of replicaRegionsOf(config.keys)) {
+    const stack = new Stack(scope, `${deploy.prefix}-Replica-${region}`, {
+      env: { account: engineStack.account, region },
+      description: `keyrelay replicas in ${region}: the KMS key encrypting them`,
+    });
+    replicas.set(region, new KeyRelayReplicaRegion(stack, 'Replica', { namePrefix: deploy.prefix }));
+  }
+
   const rules = staggeredRotationRules(config.keys, deploy.stagger);
   const keyStacks = new Map<number, Stack>();
   const keys = new Map<string, KeyRelayKey>();
@@ -86,7 +98,9 @@ export function buildKeyRelay(scope: Construct, config: ResolvedConfig, options:
       });
       keyStacks.set(shard, stack);
     }
-    keys.set(key.name, new KeyRelayKey(stack, key.name, { engine, key, rotationRules: rules.get(key.name) }));
+    // A replica is encrypted with its region's key: that stack deploys first.
+    for (const region of key.replicaRegions ?? []) stack.addStackDependency(Stack.of(replicas.get(region) as KeyRelayReplicaRegion), 'replica keys before replicas');
+    keys.set(key.name, new KeyRelayKey(stack, key.name, { engine, key, rotationRules: rules.get(key.name), replicas }));
   }
 
   for (const reader of deploy.readers) {
@@ -95,12 +109,13 @@ export function buildKeyRelay(scope: Construct, config: ResolvedConfig, options:
     for (const name of reader.keys) keys.get(name)?.grantRead(principal);
   }
 
-  for (const stack of [engineStack, ...keyStacks.values()]) {
+  const replicaStacks = [...replicas.values()].map((r) => Stack.of(r));
+  for (const stack of [engineStack, ...keyStacks.values(), ...replicaStacks]) {
     // CloudFormation's published schema (and cfn-lint) has no Tags on dashboards, though the CDK L1 accepts them.
     for (const [k, v] of Object.entries(deploy.tags)) Tags.of(stack).add(k, v, { excludeResourceTypes: ['AWS::CloudWatch::Dashboard'] });
   }
   checkBudgets([engineStack, ...keyStacks.values()], config);
-  return { engineStack, engine, keyStacks, keys };
+  return { engineStack, engine, keyStacks, keys, replicas };
 }
 
 /**

@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as events from 'aws-cdk-lib/aws-events';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -22,6 +22,7 @@ import { grantFunctionPermissions } from './engine/permissions';
 import { createReconcileRule, createRotationFailedRule } from './engine/rules';
 import { createScheduler } from './engine/scheduler';
 import { functionArn, managedSecretCondition, scheduleArnPattern, secretArnPattern } from './engine/scopes';
+import { checkReplicaRegions, forwardKeyRotated, grantReplicaAccess, replicaRegionsOf } from './replicas';
 
 export { NAG_RULE } from './engine/acknowledgements';
 export { AWS_IAM_TAG_KEYS, MAX_AWS_IAM_USER_POLICIES } from './engine/aws-iam-user-policies';
@@ -136,6 +137,8 @@ export class KeyRelayEngine extends Construct {
   constructor(scope: Construct, id: string, props: KeyRelayEngineProps = {}) {
     super(scope, id);
     const names = engineNames(props.namePrefix ?? 'KeyRelay');
+    checkReplicaRegions(Stack.of(this), props.keys ?? []);
+    const replicaRegions = replicaRegionsOf(props.keys ?? []);
     this.names = names;
     this.namePrefix = names.prefix;
     this.revokerFunctionName = names.revoker;
@@ -180,6 +183,15 @@ export class KeyRelayEngine extends Construct {
     createReconcileRule(this, names, this.revokerFunction, this.revokerDeadLetterQueue, reconcileEvery);
 
     this.onCallPolicy = new OnCallPolicy(this, 'OnCallPolicy', { names, rotationFunction: this.rotationFunction, revokerFunction: this.revokerFunction });
+    // Replicas (lib/replicas.ts): the revoker confirms each serves the new key; status and plan show each region.
+    grantReplicaAccess(this, {
+      names,
+      regions: replicaRegions,
+      rotationRole: functions.rotationRole,
+      revokerRole: functions.revokerRole,
+      onCallPolicy: this.onCallPolicy,
+    });
+    forwardKeyRotated(this, names, replicaRegions);
     this.monitoring = new KeyRelayMonitoring(this, 'Monitoring', {
       topic: this.alarmTopic,
       rotationFunction: this.rotationFunction,
@@ -189,6 +201,7 @@ export class KeyRelayEngine extends Construct {
       overdueAfter: props.overdueAfter ?? Duration.days(32),
       dashboardName: names.dashboard,
       alarmNamePrefix: names.alarmPrefix,
+      replicas: replicaRegions.length > 0,
     });
     addEngineOutputs(this, {
       onCallPolicyArn: this.onCallPolicy.managedPolicyArn,

@@ -2,9 +2,11 @@ import { RemovalPolicy, Resource, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import { ConfigError } from '../core/errors';
 import { settingsToTags } from '../core/state';
 import { keySettings, rotationRules, type ResolvedKey } from './config';
 import { READ_ACTIONS, type KeyRelayEngine } from './engine';
+import { replicaSecretArn, type KeyRelayReplicaRegion } from './replicas';
 
 const [GET_VALUE_ACTION, DESCRIBE_ACTION] = READ_ACTIONS;
 /** The conditions under which a reader may call `GetSecretValue` (either suffices). See `KeyRelayKey.grantRead`. */
@@ -41,6 +43,11 @@ export interface KeyRelayKeyProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * The deployment in each replica region, by region (`buildKeyRelay` makes them): needed for every region in the key's
+   * `replicaRegions` (its replica's KMS key and readers' grants there). @default - none (the key must not be replicated)
+   */
+  readonly replicas?: ReadonlyMap<string, KeyRelayReplicaRegion>;
 }
 
 /** A rotated key. See the module comment. */
@@ -53,6 +60,8 @@ export class KeyRelayKey extends Resource implements iam.IResourceWithPolicy {
   private readonly engine: KeyRelayEngine;
   private policy?: secretsmanager.CfnResourcePolicy;
   private readonly policyDocument = new iam.PolicyDocument();
+  /** The replica regions of the secret, with the deployment there. */
+  private readonly replicaRegions: KeyRelayReplicaRegion[];
 
   constructor(scope: Construct, id: string, props: KeyRelayKeyProps) {
     super(scope, id);
@@ -61,10 +70,19 @@ export class KeyRelayKey extends Resource implements iam.IResourceWithPolicy {
     this.secretName = key.name;
     engine.declaredKey(key);
     engine.grantProviderAccess(key);
+    this.replicaRegions = (key.replicaRegions ?? []).map((region) => {
+      const replica = props.replicas?.get(region);
+      if (!replica) throw new ConfigError(`key '${key.name}': replicaRegions names '${region}' but no replica region was built for it: pass replicas (buildKeyRelay does)`);
+      return replica;
+    });
     this.secret = new secretsmanager.CfnSecret(this, 'Secret', {
       name: key.name,
       description: `keyrelay: ${key.provider} API key; rotated by ${engine.namePrefix}`,
       kmsKeyId: engine.key.keyArn,
+      // Each replica with its region's key, named by alias: the key lives in that region's stack.
+      replicaRegions: this.replicaRegions.length > 0
+        ? this.replicaRegions.map((r) => ({ region: r.region, kmsKeyId: engine.names.replicaAlias }))
+        : undefined,
       // No SecretString and no GenerateSecretString: a secret without a version, filled by the first rotation.
       tags: settingsToTags(keySettings(key, { revoker: engine.revokerFunctionName })).map((t) => ({ key: t.Key!, value: t.Value! })),
     });
@@ -98,12 +116,15 @@ export class KeyRelayKey extends Resource implements iam.IResourceWithPolicy {
    * rotation: a read by the id of a pending or old version stays possible (docs/cdk.md, "Readers").
    */
   grantRead(grantee: iam.IGrantable): iam.Grant {
-    const common = { grantee, resourceArns: [this.secretArn], resource: this };
+    // Resource "*" in the secret's own policy: Secrets Manager copies it to the replicas, where it must match too.
+    const resourceArns = [this.secretArn, ...this.replicaRegions.map((r) => replicaSecretArn(this, this.secretArn, r.region))];
+    const common = { grantee, resourceArns, resourceSelfArns: ['*'], resource: this };
     const grant = iam.Grant.addToPrincipalOrResource({ ...common, actions: [DESCRIBE_ACTION] });
     for (const conditions of CURRENT_VERSION_READS) {
       grant.combine(iam.Grant.addToPrincipalOrResource({ ...common, actions: [GET_VALUE_ACTION], conditions }));
     }
     this.engine.grantDecryptViaSecretsManager(grantee);
+    for (const replica of this.replicaRegions) replica.grantDecryptViaSecretsManager(grantee);
     return grant;
   }
 

@@ -6,6 +6,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRICS, METRIC_NAMESPACE } from '../core/metrics';
+import { REPLICA_LAG_ALARM_SECONDS } from '../core/replicas';
 
 /**
  * keyrelay's alarms and dashboard. Secrets Manager publishes no rotation metric, so alarms come from the functions'
@@ -28,6 +29,8 @@ export interface KeyRelayMonitoringProps {
   readonly dashboardName?: string;
   /** Alarm names are `<prefix>-<alarm>`; `keyrelay status --alarm-prefix` finds firing ones by it. @default 'KeyRelay' */
   readonly alarmNamePrefix?: string;
+  /** Some keys are replicated (`replicaRegions`): alarm on replication failure and on a replica out of sync. @default false */
+  readonly replicas?: boolean;
 }
 
 /** One alarm's identity and the words on-call reads. */
@@ -117,6 +120,7 @@ export class KeyRelayMonitoring extends Construct {
         description:
           "A secret's keyrelay tags disagree with the deployed manifest, or an undeclared secret wears keyrelay's tags: someone rewrote keyrelay tags or forged a secret. The functions ignored the tags (they act only on the manifest). First: the functions' error log line (settings tags differ from the deployed manifest / a secret wears keyrelay's tags but this deployment does not declare it) names the secret; find who tagged or created it in CloudTrail (TagResource, UntagResource, CreateSecret), then redeploy to restore the tags, or delete the forged secret.",
       },
+      ...(props.replicas ? this.replicaAlarms(sweep) : []),
       ...this.functionAlarms('Rotation', props.rotationFunction),
       ...this.functionAlarms('Revoker', props.revokerFunction),
     ];
@@ -170,6 +174,25 @@ export class KeyRelayMonitoring extends Construct {
 
   private graph(title: string, names: string[], statistic: string): cw.GraphWidget {
     return new cw.GraphWidget({ title, width: 12, left: names.map((n) => this.metric(n, statistic)) });
+  }
+
+  /** docs/replicas.md, "Alarms". */
+  private replicaAlarms(sweep: Duration): AlarmSpec[] {
+    return [
+      {
+        id: 'ReplicationFailed',
+        metric: this.metric(METRICS.replicationFailed, 'Maximum', sweep),
+        threshold: 1,
+        description:
+          "A replica of a replicated key failed to replicate, is missing, or its resource policy does not cover it: apps in that region may read a stale key or be refused, and the key's old versions are not revoked meanwhile. First: the revoker log line 'replica not replicated' or 'replica resource policy' names the secret and region; then the replica's status message in Secrets Manager (runbook: Replication failed).",
+      },
+      {
+        id: 'ReplicaOutOfSync',
+        metric: this.metric(METRICS.replicaLagSeconds, 'Maximum', Duration.minutes(5)),
+        threshold: REPLICA_LAG_ALARM_SECONDS,
+        description: `A replica has not served its primary's key for ${REPLICA_LAG_ALARM_SECONDS / 60} minutes: old keys' revocations are held for it (they keep working). First: \`keyrelay status\` shows the region (replica-out-of-sync); check that replica and its key alias/<prefix>-replicas (runbook: A replica is out of sync).`,
+      },
+    ];
   }
 
   private functionAlarms(name: string, fn: lambda.IFunction): AlarmSpec[] {

@@ -82,11 +82,11 @@ export function replicaPolicyProblem(primary: string | undefined, replica: strin
   if (JSON.stringify(p) !== JSON.stringify(parse(replica))) return "the replica's resource policy differs from the primary's";
   const statements = (p as { Statement?: unknown } | undefined)?.Statement;
   for (const s of Array.isArray(statements) ? statements : statements ? [statements] : []) {
-    const resources = (s as { Resource?: string | string[] }).Resource;
-    for (const r of Array.isArray(resources) ? resources : resources === undefined ? [] : [resources]) {
-      if (!arnPatternMatches(r, arnOfReplica)) {
-        return `a statement of its resource policy names ${r}, which is not the replica (${arnOfReplica}): write "Resource": "*"`;
-      }
+    const raw = (s as { Resource?: string | string[] }).Resource;
+    const resources = Array.isArray(raw) ? raw : raw === undefined ? [] : [raw];
+    // A statement applies to the replica when one of its resources matches it.
+    if (resources.length > 0 && !resources.some((r) => arnPatternMatches(r, arnOfReplica))) {
+      return `a statement of its resource policy names ${resources.join(', ')}, not the replica (${arnOfReplica}): write "Resource": "*"`;
     }
   }
   return undefined;

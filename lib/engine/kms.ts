@@ -5,14 +5,19 @@ import type { Construct, IConstruct } from 'constructs';
 import type { EngineNames } from './names';
 
 /**
- * The condition that lets a KMS permission be used only through `service` in the stack's region (`kms:ViaService`):
- * a grant to decrypt secrets is useless for anything but reading them through Secrets Manager.
+ * The condition that lets a KMS permission be used only through `service` in the stack's region, or `region`
+ * (`kms:ViaService`; each region's own): a grant to decrypt secrets is useless for anything but reading them through
+ * Secrets Manager.
  *
  * @example
  * new iam.PolicyStatement({ actions: ['kms:Decrypt'], resources: [key.keyArn], conditions: viaService(stack, 'secretsmanager') });
  */
-export function viaService(scope: IConstruct, service: 'secretsmanager' | 'sqs'): Record<string, Record<string, string>> {
-  return { StringEquals: { 'kms:ViaService': `${service}.${Stack.of(scope).region}.amazonaws.com` } };
+export function viaService(
+  scope: IConstruct,
+  service: 'secretsmanager' | 'sqs',
+  region: string = Stack.of(scope).region,
+): Record<string, Record<string, string>> {
+  return { StringEquals: { 'kms:ViaService': `${service}.${region}.amazonaws.com` } };
 }
 
 /** A statement allowing `actions` on `key` only through `service` ({@link viaService}). */

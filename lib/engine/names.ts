@@ -15,6 +15,10 @@ export function engineNames(prefix: string) {
     revoker: `${prefix}-revoker`,
     scheduleGroup: `${prefix}-revocations`,
     alias: `alias/${prefix}`,
+    /** The deployment's key in each replica region (lib/replicas.ts): the replicas' `KmsKeyId`. */
+    replicaAlias: `alias/${prefix}-replicas`,
+    /** Forwards `KeyRotated` to the replica regions' event buses. */
+    keyRotatedToReplicas: `${prefix}-key-rotated-to-replicas`,
     onCallPolicy: `${prefix}-oncall`,
     /** Alarm names are `<alarmPrefix>-<id>` (lib/monitoring.ts). */
     alarmPrefix: prefix,

@@ -8,9 +8,12 @@ import type { EngineNames } from './names';
  * on-call policy share them, so both always mean the same secrets.
  */
 
-/** ARN pattern of every secret in the stack's account and region (narrowed by {@link managedSecretCondition}). */
-export function secretArnPattern(scope: IConstruct): string {
-  return Stack.of(scope).formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+/**
+ * ARN pattern of every secret in the stack's account and region, or in `region` (a replica region), narrowed by
+ * {@link managedSecretCondition}.
+ */
+export function secretArnPattern(scope: IConstruct, region?: string): string {
+  return Stack.of(scope).formatArn({ service: 'secretsmanager', region, resource: 'secret', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME });
 }
 
 /** The condition that limits a statement to the secrets whose `keyrelay:revoker` tag names this engine's revoker. */

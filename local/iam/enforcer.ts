@@ -106,7 +106,7 @@ export class Enforcer {
     const scope = {
       account: deployment.account,
       usesDeploymentKey: (secret: SecretFacts) => secret.tags['keyrelay:revoker'] === deployment.functions.revoker.name,
-      keyArn: (region: string) => withRegion(deployment.key.arn, region),
+      keyArn: (region: string) => deployment.replicaKeys.find((k) => k.region === region)?.arn ?? withRegion(deployment.key.arn, region),
     };
     const { checks, impliedDenial } = await authorizationsOf(request, signature, scope, this.options.lookup);
     for (const [i, check] of checks.entries()) {
@@ -182,7 +182,10 @@ export class Enforcer {
   private resourcePolicy(resource: string): PolicyDocument | undefined {
     const d = this.deployment;
     if (resource === d.schedulerRole.arn) return d.schedulerRole.trust;
-    if (resource.startsWith('arn:aws:kms:')) return resource.endsWith(d.key.arn.slice(d.key.arn.indexOf(':key/'))) ? d.key.policy : undefined;
+    if (resource.startsWith('arn:aws:kms:')) {
+      if (resource.endsWith(d.key.arn.slice(d.key.arn.indexOf(':key/')))) return d.key.policy;
+      return d.replicaKeys.find((k) => k.arn === resource)?.policy;
+    }
     if (resource.startsWith('arn:aws:lambda:')) {
       const name = resource.split(':')[6];
       return Object.values(d.functions).find((f) => f.name === name)?.policy;
@@ -232,6 +235,7 @@ export class Enforcer {
 function conditionKeys(deployment: Deployment, principals: Map<string, LocalPrincipal>): Set<string> {
   const documents: PolicyDocument[] = [
     deployment.key.policy,
+    ...deployment.replicaKeys.map((k) => k.policy),
     deployment.schedulerRole.trust,
     ...Object.values(deployment.functions).map((f) => f.policy),
     ...deployment.secretPolicies.values(),

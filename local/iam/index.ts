@@ -51,6 +51,7 @@ function policyShape(config: ResolvedConfig): string {
     adminSecrets: [...new Set(config.keys.flatMap((k) => (k.adminSecret ? [k.adminSecret] : [])))].sort(),
     iamUsers: config.keys.filter((k) => k.provider === 'aws-iam').map((k) => [k.name, k.providerSettings]),
     readers: config.deploy.readers,
+    replicaRegions: config.keys.filter((k) => k.replicaRegions).map((k) => [k.name, k.replicaRegions]),
   });
 }
 

@@ -54,6 +54,8 @@ export interface Deployment extends TargetEnv {
   onCallPolicy: { name: string; arn: string; policy: PolicyDocument };
   /** The KMS key encrypting the deployment's secrets. */
   key: { arn: string; policy: PolicyDocument };
+  /** The deployment's KMS key in each replica region (`<prefix>-Replica-<region>`), encrypting the replicas there. */
+  replicaKeys: Array<{ region: string; arn: string; policy: PolicyDocument }>;
   /** Resource policies of the config's secrets, by secret name. */
   secretPolicies: Map<string, PolicyDocument>;
   /** The reconcile rule (EventBridge invokes the revoker for it). */
@@ -79,7 +81,9 @@ function document(value: unknown): PolicyDocument {
 
 /** Reads the access facts of `templates`, the deployment `prefix` of `env`. */
 export function deploymentOf(templates: readonly ResolvedTemplate[], prefix: string, env: TargetEnv): Deployment {
-  const all: Array<Resource & { id: string }> = templates.flatMap((t) => Object.entries(t.resources).map(([id, r]) => ({ id, ...r })));
+  const all: Array<Resource & { id: string; region: string }> = templates.flatMap((t) =>
+    Object.entries(t.resources).map(([id, r]) => ({ id, region: t.region, ...r })),
+  );
   const ofType = (type: string) => all.filter((r) => r.Type === type);
   const props = (r: Resource) => r.Properties as Record<string, unknown>;
 
@@ -137,7 +141,10 @@ export function deploymentOf(templates: readonly ResolvedTemplate[], prefix: str
   );
   const onCallName = `${prefix}-oncall`;
   const onCall = ofType('AWS::IAM::ManagedPolicy').find((p) => props(p).ManagedPolicyName === onCallName);
-  const keys = ofType('AWS::KMS::Key');
+  const keys = ofType('AWS::KMS::Key').filter((k) => k.region === env.region);
+  const replicaKeys = ofType('AWS::KMS::Key')
+    .filter((k) => k.region !== env.region)
+    .map((k) => ({ region: k.region, arn: k.arn as string, policy: document(props(k).KeyPolicy) }));
   const reconcile = ofType('AWS::Lambda::Permission').find((p) => props(p).FunctionName === functions.revoker.arn && props(p).Principal === 'events.amazonaws.com');
   const group = ofType('AWS::Scheduler::ScheduleGroup')[0];
   if (!schedulerRole || !onCall || keys.length !== 1 || !keys[0] || !reconcile || !group) {
@@ -154,6 +161,7 @@ export function deploymentOf(templates: readonly ResolvedTemplate[], prefix: str
     schedulerRole: role(schedulerRole.arn),
     onCallPolicy: { name: onCallName, arn: onCall.arn as string, policy: document(props(onCall).PolicyDocument) },
     key: { arn: keys[0].arn as string, policy: document(props(keys[0]).KeyPolicy) },
+    replicaKeys,
     secretPolicies,
     reconcileRuleArn: String(props(reconcile).SourceArn),
     scheduleGroup: String(props(group).Name),

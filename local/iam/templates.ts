@@ -33,6 +33,8 @@ export interface Resource {
 /** One stack's template, intrinsics resolved. */
 export interface ResolvedTemplate {
   stackName: string;
+  /** The stack's region: the target's, or a replica region's (`<prefix>-Replica-<region>`). */
+  region: string;
   resources: Record<string, Resource>;
 }
 
@@ -45,7 +47,7 @@ export class TemplateResolutionError extends Error {
 }
 
 type Json = unknown;
-type RawTemplate = { Resources?: Record<string, { Type: string; Properties?: Record<string, Json> }>; Outputs?: Record<string, { Value: Json }> };
+type RawTemplate = { region?: string; Resources?: Record<string, { Type: string; Properties?: Record<string, Json> }>; Outputs?: Record<string, { Value: Json }> };
 
 const CDK_JSON = new URL('../../cdk.json', import.meta.url);
 
@@ -59,7 +61,8 @@ export function synthesize(config: ResolvedConfig, env: TargetEnv): Map<string, 
   const app = new App({ builtinCloudFormationValidation: false, context: { ...cdkFlags(), 'aws:cdk:bundling-stacks': [] } });
   buildKeyRelay(app, config, { env });
   const assembly = app.synth();
-  return new Map(assembly.stacks.map((s) => [s.stackName, s.template as RawTemplate]));
+  // Each with its own region: replica regions' stacks live elsewhere than the target.
+  return new Map(assembly.stacks.map((s) => [s.stackName, { ...(s.template as RawTemplate), region: s.environment.region }]));
 }
 
 /** A stable key id (UUID form) for a key's logical id. */
@@ -70,15 +73,15 @@ function keyId(stack: string, logicalId: string): string {
 
 /** Resolves every stack's intrinsics. @throws TemplateResolutionError for what it cannot resolve. */
 export function resolveTemplates(raw: Map<string, RawTemplate>, env: TargetEnv): ResolvedTemplate[] {
-  const { account, region } = env;
-  const pseudo: Record<string, string> = {
+  const { account } = env;
+  const regionOf = (stack: string): string => raw.get(stack)?.region ?? env.region;
+  const pseudoOf = (stack: string): Record<string, string> => ({
     'AWS::AccountId': account,
-    'AWS::Region': region,
+    'AWS::Region': regionOf(stack),
     'AWS::Partition': 'aws',
     'AWS::URLSuffix': 'amazonaws.com',
     'AWS::NoValue': '',
-  };
-  const arn = (service: string, resource: string, withRegion = true) => `arn:aws:${service}:${withRegion ? region : ''}:${account}:${resource}`;
+  });
 
   /** Ref and GetAtt of a resource: its physical name or ARN. */
   function reference(stack: string, logicalId: string, attribute: string | undefined): string {
@@ -87,6 +90,8 @@ export function resolveTemplates(raw: Map<string, RawTemplate>, env: TargetEnv):
     const props = resource.Properties ?? {};
     const named = (field: string) => (typeof props[field] === 'string' ? (props[field] as string) : `${stack}-${logicalId}`);
     const what = `${resource.Type} ${attribute ?? 'Ref'}`;
+    const region = regionOf(stack);
+    const arn = (service: string, name: string, withRegion = true) => `arn:aws:${service}:${withRegion ? region : ''}:${account}:${name}`;
     switch (`${resource.Type}.${attribute ?? 'Ref'}`) {
       case 'AWS::IAM::Role.Ref':
         return named('RoleName');
@@ -151,6 +156,7 @@ export function resolveTemplates(raw: Map<string, RawTemplate>, env: TargetEnv):
   function sub(stack: string, text: string, vars: Record<string, Json>): string {
     return text.replace(/\$\{([^}!][^}]*)\}/g, (_m, name: string) => {
       if (name in vars) return asString(stack, resolve(stack, vars[name]));
+      const pseudo = pseudoOf(stack);
       if (name in pseudo) return pseudo[name] as string;
       const [id, attr] = name.split('.');
       return reference(stack, id ?? name, attr);
@@ -165,7 +171,7 @@ export function resolveTemplates(raw: Map<string, RawTemplate>, env: TargetEnv):
     if (entries.length === 1 && fn !== undefined && (fn === 'Ref' || fn.startsWith('Fn::'))) {
       switch (fn) {
         case 'Ref':
-          return pseudo[arg as string] ?? reference(stack, arg as string, undefined);
+          return pseudoOf(stack)[arg as string] ?? reference(stack, arg as string, undefined);
         case 'Fn::GetAtt': {
           const [id, attr] = Array.isArray(arg) ? (arg as string[]) : String(arg).split('.');
           return reference(stack, id as string, attr);
@@ -199,6 +205,7 @@ export function resolveTemplates(raw: Map<string, RawTemplate>, env: TargetEnv):
 
   return [...raw].map(([stackName, template]) => ({
     stackName,
+    region: regionOf(stackName),
     resources: Object.fromEntries(
       Object.entries(template.Resources ?? {}).map(([id, r]) => [
         id,

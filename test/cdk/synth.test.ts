@@ -22,10 +22,11 @@ const REGIONS = ['us-east-1', 'eu-west-1'] as const;
 type Run = { status: number | null; stdout: string; stderr: string };
 
 /** `cdk synth` into `out`; without `region`, environment-agnostic. Runs concurrently with the others. */
-function cdkSynth(out: string, region?: string): Promise<Run> {
+function cdkSynth(out: string, region?: string, config?: string): Promise<Run> {
   // The CLI replaces CDK_DEFAULT_REGION with its own region (AWS_REGION here) and keeps a given account.
   const runEnv = region ? { ...env, CDK_DEFAULT_ACCOUNT: ACCOUNT, AWS_REGION: region } : env;
-  const child = spawn('npx', ['cdk', 'synth', '--quiet', '--output', out], { cwd: root, env: runEnv });
+  const args = ['cdk', 'synth', '--quiet', '--output', out, ...(config ? ['-c', `config=${config}`] : [])];
+  const child = spawn('npx', args, { cwd: root, env: runEnv });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -41,11 +42,21 @@ describe('CLI: cdk synth', () => {
   const regionOut = (region: string) => join(work, `cdk.${region}.out`);
   let run: Run;
   const regionRuns = new Map<string, Run>();
+  /** A config with replicas (docs/replicas.md): stacks in two more regions. */
+  const replicated = join(work, 'cdk.replicas.out');
+  let replicatedRun: Run;
 
   beforeAll(async () => {
-    const runs = await Promise.all([cdkSynth(out), ...REGIONS.map((r) => cdkSynth(regionOut(r), r))]);
+    const config = join(work, 'replicas.json');
+    writeFileSync(config, JSON.stringify({
+      defaults: { provider: { type: 'reference' }, adminSecret: 'keyrelay/admin/reference' },
+      keys: { 'payments/reference-api': { rotateEvery: '7d', replicaRegions: ['us-west-2', 'eu-central-1'] }, 'search/reference-api': {} },
+      readers: [{ principal: 'arn:aws:iam::222222222222:role/payments-app', keys: ['payments/*'] }],
+    }));
+    const runs = await Promise.all([cdkSynth(out), ...REGIONS.map((r) => cdkSynth(regionOut(r), r)), cdkSynth(replicated, 'eu-west-1', config)]);
     run = runs[0]!;
     REGIONS.forEach((r, i) => regionRuns.set(r, runs[i + 1]!));
+    replicatedRun = runs[REGIONS.length + 1]!;
   }, 480_000);
 
   afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -76,6 +87,19 @@ describe('CLI: cdk synth', () => {
     const engine = readFileSync(join(dir, 'KeyRelay.template.json'), 'utf8');
     expect(engine).toContain(`arn:aws:secretsmanager:${region}:${ACCOUNT}:secret:*`);
     expect(nag?.suppressedViolations?.map((v) => v.ruleName)).toContain(`AwsSolutions-IAM5[Resource::arn:aws:secretsmanager:${region}:${ACCOUNT}:secret:*]`);
+  });
+
+  it('synthesizes a config with replicas: a stack per replica region, zero unacknowledged cdk-nag findings, zero cfn-lint errors', () => {
+    // Assess
+    expect(replicatedRun.status, replicatedRun.stderr).toBe(0);
+    const report = JSON.parse(readFileSync(join(replicated, 'validation-report.json'), 'utf8')) as Report;
+    const nag = report.pluginReports.find((p) => p.pluginName === 'AwsSolutions');
+    expect(nag?.violations).toEqual([]);
+    const templates = readdirSync(replicated).filter((f) => f.endsWith('.template.json')).sort();
+    expect(templates).toEqual(['KeyRelay-Keys0.template.json', 'KeyRelay-Replica-eu-central-1.template.json', 'KeyRelay-Replica-us-west-2.template.json', 'KeyRelay.template.json']);
+    const lint = spawnSync('cfn-lint', ['--format', 'parseable', ...templates.map((t) => join(replicated, t))], { encoding: 'utf8' });
+    expect(lint.error).toBeUndefined();
+    expect(lint.stdout.split('\n').filter((l) => /:E\d{4}:/.test(l))).toEqual([]);
   });
 
   it('passes cfn-lint with zero errors on every template', () => {

@@ -14,7 +14,7 @@ import { useLocalStack } from '../support/local-stack';
 // seen. The clock is frozen and moves only when a test advances it.
 const REPLICA = 'eu-west-1';
 const HOUR = 3_600_000;
-const local = useLocalStack({ enforceIam: false, clock: new LocalClock({ speed: 0, start: Math.floor(Date.now() / 1000) * 1000 }), reconcileEveryMs: 0, quota: 1000 });
+const local = useLocalStack({ clock: new LocalClock({ speed: 0, start: Math.floor(Date.now() / 1000) * 1000 }), reconcileEveryMs: 0, quota: 1000 });
 const clients: SecretsManagerClient[] = [];
 afterAll(() => clients.forEach((c) => c.destroy()));
 

@@ -181,6 +181,11 @@ describe('replicaPolicyProblem', () => {
     expect(replicaPolicyProblem(policy(primary), policy(primary), replica)).toMatch(/not the replica .*Resource": "\*"/);
   });
 
+  it('accepts a statement that lists the replica among its resources', () => {
+    const both = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 'secretsmanager:GetSecretValue', Resource: [primary, replica] }] });
+    expect(replicaPolicyProblem(both, both, replica)).toBeUndefined();
+  });
+
   it("refuses a replica policy that differs from the primary's", () => {
     expect(replicaPolicyProblem(policy('*'), undefined, replica)).toMatch(/differs/);
   });
