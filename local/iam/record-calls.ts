@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RecordedCall } from './enforcer';
+import { LOCAL_REGION } from '../stack';
 
 /**
  * `npm run record:iam-calls [-- <vitest filters> | --from FILE]`: runs the integration suite (default `test/integration`) with the
@@ -17,6 +18,8 @@ export interface CallFixture {
   about: string;
   /** Admin credential secrets the calls read: the replay's config names them, as the recording's configs did. */
   adminSecrets: string[];
+  /** Regions of replicas the calls reached (docs/replicas.md): the replay's config replicates to them. */
+  replicaRegions: string[];
   calls: Array<Omit<RecordedCall, 'result'>>;
 }
 
@@ -74,18 +77,22 @@ function main(): number {
   }
   const seen = new Map<string, Omit<RecordedCall, 'result'>>();
   const adminSecrets = new Set<string>();
+  const replicaRegions = new Set<string>();
   for (const line of readFileSync(file, 'utf8').split('\n')) {
     if (!line) continue;
     const call = normalize(JSON.parse(line) as RecordedCall);
     if (!call) continue;
     const admin = /:secret:(keyrelay\/admin\/[^:]+)-AAAAAA$/.exec(call.resource)?.[1];
     if (admin && call.context['aws:ResourceTag/keyrelay:revoker'] === undefined) adminSecrets.add(admin);
+    const region = /^arn:aws:secretsmanager:([^:]+):/.exec(call.resource)?.[1];
+    if (region && region !== LOCAL_REGION) replicaRegions.add(region);
     seen.set(JSON.stringify(call), call);
   }
   rmSync(dir, { recursive: true, force: true });
   const fixture: CallFixture = {
     about: 'Every AWS call keyrelay made in the integration suite, as the local IAM judged it. Regenerate: npm run record:iam-calls',
     adminSecrets: [...adminSecrets].sort(),
+    replicaRegions: [...replicaRegions].sort(),
     calls: [...seen.keys()].sort().map((k) => seen.get(k) as Omit<RecordedCall, 'result'>),
   };
   writeFileSync(FIXTURE, `${JSON.stringify(fixture, null, 1)}\n`);

@@ -18,9 +18,10 @@ const managed = { 'aws:ResourceTag/keyrelay:revoker': `${LOCAL_PREFIX}-revoker`,
 let enforcer: Enforcer;
 
 beforeAll(() => {
-  // The recording's configs: keys of the reference provider reading these admin secrets.
+  // The recording's configs: keys of the reference provider reading these admin secrets, replicated where calls went.
+  const replicaRegions = fixture.replicaRegions ?? [];
   const config = resolveConfig({
-    defaults: { provider: { type: 'reference' }, gracePeriod: '1h' },
+    defaults: { provider: { type: 'reference' }, gracePeriod: '1h', ...(replicaRegions.length > 0 ? { replicaRegions } : {}) },
     keys: Object.fromEntries(fixture.adminSecrets.map((adminSecret, i) => [`replay/key-${i}`, { adminSecret }])),
     stacks: { prefix: LOCAL_PREFIX },
   });
