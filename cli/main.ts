@@ -99,7 +99,7 @@ export function buildProgram(io: CliIo, runner: Runner): Command {
   sub('status [names...]', "every managed key's state; exits 3 when anything needs attention", ['keyrelay status', 'keyrelay status payments/api --json --fingerprints'])
     .addOption(jsonOption())
     .option('--fingerprints', "read current values to show each key's id and fingerprint (needs secretsmanager:GetSecretValue)")
-    .option('--alarm-prefix <prefix>', 'CloudWatch alarm name prefix: the stack prefix (deploy.prefix in keyrelay.config.json)', 'KeyRelay')
+    .option('--alarm-prefix <prefix>', 'CloudWatch alarm name prefix: the stack prefix (stacks.prefix in keyrelay.config.json)', 'KeyRelay')
     .action(async (names: string[], opts: { json: boolean; fingerprints?: boolean; alarmPrefix: string }, cmd: Command) =>
       runner(cmd, async (ctx) => (await import('./commands/status')).runStatus(ctx, { names, ...opts, fingerprints: opts.fingerprints === true })),
     );

@@ -19,9 +19,9 @@ import { MemorySecretsManager } from '../support/memory-secrets-manager';
 import { useMotoIam } from '../support/moto-iam';
 import { RecordingLogger, RecordingMetrics, RecordingScheduler } from '../support/revoker-harness';
 
-// Behaviour 6 of secrets-manager-rotation.md, end to end: the real rotation handler (four steps) and the real revoker
-// (revokeDue, freeQuota) over an IAM-backed secret whose access keys live in moto with authentication on. Secrets
-// Manager is the in-memory, AWS-faithful fake (moto's RotateSecret cannot run a Node.js Lambda); time is a FakeClock.
+// A two-key provider (IAM) never loses the key AWSCURRENT references and never hits LimitExceeded, end to end: the
+// real rotation handler (four steps) and the real revoker (revokeDue, freeQuota) over an IAM-backed secret whose
+// access keys live in moto with authentication on. Secrets Manager is the in-memory, AWS-faithful fake (moto's RotateSecret cannot run a Node.js Lambda); time is a FakeClock.
 const fixture = useMotoIam();
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -119,7 +119,7 @@ async function world(config: { gracePeriod: string; observationWindow?: string; 
   };
 }
 
-describe('Behaviour 6: an IAM-backed secret rotated end to end (moto, authentication on)', () => {
+describe('An IAM-backed secret rotated end to end (moto, authentication on)', () => {
   it('rotates three times with two-phase revocation, never touching the AWSCURRENT key nor the 2-key limit', async () => {
     // Prepare: rotate weekly, 1 day grace, 1 hour disabled before deletion (lib/config checks 1d + 1h < 7d for quota 2)
     const w = await world({ rotateEvery: '7d', gracePeriod: '1d', observationWindow: '1h' });

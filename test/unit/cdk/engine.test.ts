@@ -32,7 +32,7 @@ describe('Class: KeyRelayEngine', () => {
     };
   });
 
-  describe('Behaviour 13: the synthesized template', () => {
+  describe('the synthesized template: invoke permission, schedule order, KMS grants, failure rule', () => {
     it('conditions the Secrets Manager invoke permission on aws:SourceAccount', () => {
       // Assess
       engine.hasResourceProperties('AWS::Lambda::Permission', {

@@ -9,7 +9,7 @@ import { secretValue } from '../../support/leak-guard';
 import { rotationHarness } from './harness';
 
 describe('Step: createSecret', () => {
-  it('issues one key and one version when run twice with one token (behaviour 3)', async () => {
+  it('issues one key and one version when run twice with one token', async () => {
     // Prepare
     const h = await rotationHarness();
     const token = h.start();
@@ -40,7 +40,7 @@ describe('Step: createSecret', () => {
     expect(h.keysFor(token)).toHaveLength(1);
   });
 
-  it('leaves no orphan when the previous attempt died between issue and PutSecretValue (behaviour 4)', async () => {
+  it('leaves no orphan when the previous attempt died between issue and PutSecretValue', async () => {
     // Prepare: PutSecretValue fails in a way that is not retried (the Lambda died)
     const h = await rotationHarness();
     const token = h.start();
@@ -75,7 +75,7 @@ describe('Step: createSecret', () => {
     expect(parseSecretValue(h.sm.valueAt(h.arn, 'AWSPENDING'), h.name).keyId).toBe(h.keysFor(token)[0]?.keyId);
   });
 
-  it('passes ClientRequestToken, AWSPENDING and RotationToken to PutSecretValue (behaviour 5)', async () => {
+  it('passes ClientRequestToken, AWSPENDING and RotationToken to PutSecretValue', async () => {
     // Prepare
     const h = await rotationHarness();
     const token = h.start();

@@ -5,7 +5,7 @@ import { fingerprint, parseSecretValue } from '../../../core/secret-value';
 import { TAGS, putKeyRecord, readManagedSecret } from '../../../core/state';
 import { GRACE, rotationHarness } from './harness';
 
-describe('Step: finishSecret (behaviour 9)', () => {
+describe('Step: finishSecret', () => {
   it('claims the version (removes AWSPENDING), then moves AWSCURRENT with RemoveFromVersionId = the current holder', async () => {
     // Prepare
     const h = await rotationHarness();

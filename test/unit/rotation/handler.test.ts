@@ -7,7 +7,7 @@ import { secretValue } from '../../support/leak-guard';
 import { rotationHarness } from './harness';
 
 describe('Function: createRotationHandler', () => {
-  describe('start checks (behaviour 1)', () => {
+  describe('start checks', () => {
     it.each(ROTATION_STEPS)('throws in %s when rotation is disabled', async (step) => {
       // Prepare
       const h = await rotationHarness({ rotationEnabled: false });
@@ -65,7 +65,7 @@ describe('Function: createRotationHandler', () => {
     });
   });
 
-  describe('dispatch (behaviour 2)', () => {
+  describe('dispatch', () => {
     it('runs each camelCase step', async () => {
       // Prepare
       const h = await rotationHarness();

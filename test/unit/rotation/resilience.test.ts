@@ -51,7 +51,7 @@ function expectRotated(h: Harness, token: string): void {
   expect(h.scheduled.map((s) => s.keyId)).toContain(h.initialKeyId);
 }
 
-describe('Retries with the same token (behaviour 10)', () => {
+describe('Retries with the same token', () => {
   it.each(POINTS)('converges after a failure at %s', async (_name, point) => {
     // Prepare
     const h = await rotationHarness();
@@ -81,7 +81,7 @@ describe('Retries with the same token (behaviour 10)', () => {
   });
 });
 
-describe('Throttling (behaviour 11)', () => {
+describe('Throttling', () => {
   it('retries a throttled call with jittered back-off on the injected clock', async () => {
     // Prepare: three throttles; the random source picks where in each back-off window to wait
     const draws = [0.1, 0.9, 0.3];
@@ -162,7 +162,7 @@ describe('Throttling (behaviour 11)', () => {
   });
 });
 
-describe('Secrets stay secret (behaviour 12)', () => {
+describe('Secrets stay secret', () => {
   it('logs, throws and measures no key material and no RotationToken, in success and failure', async () => {
     // Prepare
     const h = await rotationHarness();

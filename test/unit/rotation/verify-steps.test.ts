@@ -8,7 +8,7 @@ import { rotationHarness } from './harness';
 
 const verifies = (calls: Array<{ op: string }>) => calls.filter((c) => c.op === 'verify').length;
 
-describe('Step: setSecret (behaviour 7)', () => {
+describe('Step: setSecret', () => {
   it('is idempotent: verifies both keys and changes nothing, twice', async () => {
     // Prepare
     const h = await rotationHarness();
@@ -86,7 +86,7 @@ describe('Step: setSecret (behaviour 7)', () => {
   });
 });
 
-describe('Step: testSecret (behaviour 8)', () => {
+describe('Step: testSecret', () => {
   it('passes the configuration test of a secret that has no key yet (schedule created with rotate-immediately off)', async () => {
     // Prepare: a new secret, no value anywhere; Secrets Manager tests the rotation configuration only
     const h = await rotationHarness({ withCurrent: false });
