@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildSync } from 'esbuild';
+import { buildSync, type BuildOptions } from 'esbuild';
 
 /** keyrelay's Lambda functions and their entry modules (each exports `handler`). */
 export const LAMBDA_ENTRIES = {
@@ -48,31 +48,11 @@ export function buildLambdaBundles(options: BuildLambdaOptions = {}): Record<Lam
   const codeRoot = options.codeRoot ?? PACKAGE_ROOT;
   const outDir = options.outDir ?? join(codeRoot, 'dist', 'lambda');
   const dirs = {} as Record<LambdaName, string>;
-  for (const [name, entry] of Object.entries(LAMBDA_ENTRIES) as Array<[LambdaName, string]>) {
+  for (const name of Object.keys(LAMBDA_ENTRIES) as LambdaName[]) {
     const dir = bundleDir(name, outDir);
     mkdirSync(dir, { recursive: true });
     const outfile = join(dir, 'index.js');
-    const [bundle] = buildSync({
-      entryPoints: [join(codeRoot, entry)],
-      outfile,
-      write: false,
-      bundle: true,
-      platform: 'node',
-      format: 'cjs',
-      target: `node${LAMBDA_NODE_MAJOR}`,
-      minify: true,
-      // Errors name themselves after their class (`this.name = new.target.name`), and Lambda reports that name as
-      // the errorType; minified class names would read `Gg`.
-      keepNames: true,
-      sourcemap: false,
-      legalComments: 'none',
-      // The SDK's packages as Node loads them (dist-cjs, their `node` condition), not their ESM builds (`module`): with
-      // the lazily imported clients and adapters, ESM modules shared with them are wrapped in lazy initializers that
-      // run whole (no tree shaking) at init, which cost more at cold start than the laziness saved (bench/cold-start.ts).
-      conditions: ['node'],
-      logLevel: 'error',
-      absWorkingDir: codeRoot,
-    }).outputFiles;
+    const [bundle] = buildSync({ ...bundleBuildOptions(name, codeRoot), outfile, write: false }).outputFiles;
     // Written aside, then renamed: a synth or a function process reading the bundle never sees half a file.
     const partial = `${outfile}.${process.pid}.tmp`;
     writeFileSync(partial, bundle!.contents);
@@ -80,6 +60,29 @@ export function buildLambdaBundles(options: BuildLambdaOptions = {}): Record<Lam
     dirs[name] = dir;
   }
   return dirs;
+}
+
+/** esbuild's options for one function's bundle (`bench/bundle-size.ts` reads its composition with them). */
+export function bundleBuildOptions(name: LambdaName, codeRoot = PACKAGE_ROOT): BuildOptions {
+  return {
+    entryPoints: [join(codeRoot, LAMBDA_ENTRIES[name])],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: `node${LAMBDA_NODE_MAJOR}`,
+    minify: true,
+    // Errors name themselves after their class (`this.name = new.target.name`), and Lambda reports that name as
+    // the errorType; minified class names would read `Gg`.
+    keepNames: true,
+    sourcemap: false,
+    legalComments: 'none',
+    // The SDK's packages as Node loads them (dist-cjs, their `node` condition), not their ESM builds (`module`): with
+    // the lazily imported clients and adapters, ESM modules shared with them are wrapped in lazy initializers that
+    // run whole (no tree shaking) at init, which cost more at cold start than the laziness saved (bench/cold-start.ts).
+    conditions: ['node'],
+    logLevel: 'error',
+    absWorkingDir: codeRoot,
+  };
 }
 
 /**

@@ -10,15 +10,14 @@ import { STSClient } from '@aws-sdk/client-sts';
 import { isoTime } from '../core/clock';
 import { KeyRelayError } from '../core/errors';
 import type { KeyProvider } from '../lambda/providers/types';
-import { createRotationHandler } from '../lambda/rotation/handler';
+import { createRotationHandler, withQuotaRelief } from '../lambda/rotation/handler';
 import type { RotationRetry, RotationStep } from '../lambda/rotation/steps';
-import { createRevokerHandler, freeQuota, metricsFrom } from '../lambda/revoker';
+import { createRevokerHandler, metricsFrom } from '../lambda/revoker';
 import { stsCallerVerifier, type CallerVerifier } from '../lambda/revoker/caller';
-import { createLogger, createMetrics, MANIFEST_PATH_ENV, ProviderCache, providerForSecret } from '../lambda/runtime';
+import { createLogger, createMetrics, MANIFEST_PATH_ENV, ProviderCache, providerForSecret, settingsMismatchReporter } from '../lambda/runtime';
 import { keySettings, loadConfig, rotationRules, type ResolvedConfig, type ResolvedKey } from '../lib/config';
 import { MANIFEST_FILE, manifestJson, manifestTrust } from '../core/manifest';
 import type { SecretTrust } from '../core/manifest';
-import { METRICS } from '../core/metrics';
 import { settingsToTags } from '../core/state';
 import { addToManifest, buildManifest } from '../lib/manifest';
 import { LocalClock, type RanTimer } from './clock';
@@ -323,10 +322,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // As a deploy would: the manifest holds the config's keys (addKey is a deploy of one more key), and the loopback
     // reference provider is the one plain-http origin it allows.
     const manifest = buildManifest([], LOCAL_FUNCTIONS.revoker, [new URL(provider.url).origin]);
-    const trust = manifestTrust(manifest, { account: LOCAL_ACCOUNT, region: LOCAL_REGION }, (secret, fields) => {
-      logger.error('settings tags differ from the deployed manifest: the manifest is obeyed, the tags are not', { secret, fields });
-      metrics.singleMetric().addMetric(METRICS.settingsMismatch, 'Count', 1);
-    });
+    const trust = manifestTrust(manifest, { account: LOCAL_ACCOUNT, region: LOCAL_REGION }, settingsMismatchReporter(logger, metrics));
     /** One function's deps: its own clients (signed as its role) and provider cache, as in its own Lambda. */
     const depsFor = (fn: FunctionRole): LocalFunctionDeps => {
       const client = smAs(fn);
@@ -394,10 +390,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       functions.register(LOCAL_FUNCTIONS.revoker, (event) => runtime.invoke(LOCAL_FUNCTIONS.revoker, event));
     } else {
       const rotationDeps = depsFor('rotation');
-      // The deployed wiring (lambda/rotation/handler.ts): the revoker's freeQuota, run by the rotation function, relieves a full provider quota.
+      // The deployed wiring (lambda/rotation/handler.ts).
       rotate = createRotationHandler({
-        ...rotationDeps,
-        onQuotaFull: (secret, p) => freeQuota({ ...rotationDeps, metrics: metricsFrom(rotationDeps.metrics) }, secret, p),
+        ...withQuotaRelief(rotationDeps),
         ...(options.rotationRetry ? { retry: options.rotationRetry } : {}),
       });
       functions.register(LOCAL_FUNCTIONS.revoker, createRevokerHandler({ ...deps, metrics: metricsFrom(deps.metrics) }));

@@ -1,9 +1,9 @@
 import { describeError, KeyRelayError } from '../../core/errors';
 import { cancel, inspect, restore, revokeDue, revokeNow, revokeWithoutReplacement } from './actions';
-import { runtimeFromEnv } from '../runtime';
+import { awsClientConfig, onFirstUse, runtimeFromEnv } from '../runtime';
 import { metricsFrom, type RevokerDeps } from './deps';
 import type { RevokerRequest, RevokerResponse } from './protocol';
-import { splitProof } from './caller';
+import { splitProof, type CallerVerifier } from './caller';
 import { parseRevokerRequest } from './request';
 import { importKey, retire, rollback } from './oncall';
 import { reconcile } from './sweep';
@@ -87,6 +87,18 @@ function asProtocolError(err: unknown): unknown {
 let fromEnv: RevokerHandler | undefined;
 
 /**
+ * Proves who sent an on-call action through STS (the SDK's endpoint resolution), the client and verifier loaded on the
+ * first on-call action. Only the revoker has callers to prove, so the rotation function's bundle holds none of this.
+ */
+function stsCallers(): CallerVerifier {
+  const callers = onFirstUse(async () => {
+    const [{ STSClient }, { stsCallerVerifier }] = await Promise.all([import('@aws-sdk/client-sts'), import('./caller')]);
+    return stsCallerVerifier(new STSClient(awsClientConfig()));
+  });
+  return { verify: async (proof, binding) => (await callers()).verify(proof, binding) };
+}
+
+/**
  * The deployed handler (CDK entry `lambda/revoker/handler.ts`, export `handler`): deps from the environment via
  * `lambda/runtime`, built on the first invocation so importing this module touches no AWS.
  */
@@ -96,7 +108,7 @@ export const handler: RevokerHandler = (event, context) => {
     return createRevokerHandler({
       sm: runtime.sm,
       smIn: runtime.smIn,
-      callers: runtime.callers,
+      callers: stsCallers(),
       trust: runtime.trust,
       provider: runtime.provider,
       clock: runtime.clock,

@@ -103,17 +103,22 @@ export function createRotationHandler(deps: RotationDeps): RotationHandler {
   };
 }
 
+/**
+ * The rotation function's deps as deployed and as the local stack runs them: `deps` plus the revoker's `freeQuota`,
+ * which relieves a full provider quota before createSecret gives up.
+ */
+export function withQuotaRelief(deps: Omit<RotationDeps, 'onQuotaFull'>): RotationDeps {
+  const revoker = { ...deps, metrics: metricsFrom(deps.metrics) };
+  return { ...deps, onQuotaFull: (secret, provider) => freeQuota(revoker, secret, provider) };
+}
+
 let live: RotationHandler | undefined;
 
 /**
- * The deployed handler: deps from the environment via lambda/runtime, built on the first invocation (importing this
- * module touches no AWS). A full provider quota is relieved by the revoker's `freeQuota` before createSecret gives up.
+ * The deployed handler: deps from the environment via lambda/runtime ({@link withQuotaRelief}), built on the first
+ * invocation (importing this module touches no AWS).
  */
 export const handler: RotationHandler = (event, context) => {
-  live ??= (() => {
-    const runtime = runtimeFromEnv();
-    const revoker = { ...runtime, metrics: metricsFrom(runtime.metrics) };
-    return createRotationHandler({ ...runtime, onQuotaFull: (secret, provider) => freeQuota(revoker, secret, provider) });
-  })();
+  live ??= createRotationHandler(withQuotaRelief(runtimeFromEnv()));
   return live(event, context);
 };

@@ -1,4 +1,3 @@
-import type { CallerVerifier } from '../revoker/caller';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -44,8 +43,6 @@ export interface Runtime {
   events: EventPublisher;
   logger: Logger;
   metrics: Metrics;
-  /** Proves who sent an on-call action (STS, through the SDK's endpoint resolution). */
-  callers: CallerVerifier;
 }
 
 /** Per-call timeouts of the AWS SDK clients, ms (each SDK attempt; the SDK and the steps retry on top). */
@@ -68,8 +65,7 @@ export const AWS_TIMEOUTS: AwsTimeouts = { connectionTimeout: 3_000, requestTime
  * @param timeouts per-call timeouts of the SDK clients. @default AWS_TIMEOUTS
  */
 export function runtimeFromEnv(env: NodeJS.ProcessEnv = process.env, timeouts: AwsTimeouts = AWS_TIMEOUTS): Runtime {
-  // Without throwOnRequestTimeout the SDK only warns when requestTimeout passes, and keeps waiting.
-  const config = { requestHandler: { ...timeouts, throwOnRequestTimeout: true } };
+  const config = awsClientConfig(timeouts);
   const sm = new SecretsManagerClient(config);
   const regional = new Map<string, SecretsManagerClient>();
   const smIn: RegionalSecretsManager = (region) => {
@@ -92,21 +88,13 @@ export function runtimeFromEnv(env: NodeJS.ProcessEnv = process.env, timeouts: A
     const [{ EventBridgeClient }, { eventBridgePublisher }] = await Promise.all([import('@aws-sdk/client-eventbridge'), import('./events')]);
     return eventBridgePublisher(new EventBridgeClient(config), env[ENV.eventBus] ?? 'default');
   });
-  const callers = onFirstUse(async () => {
-    const [{ STSClient }, { stsCallerVerifier }] = await Promise.all([import('@aws-sdk/client-sts'), import('../revoker/caller')]);
-    return stsCallerVerifier(new STSClient(config));
-  });
   const logger = createLogger();
   const metrics = createMetrics();
   return {
-    callers: { verify: async (proof, binding) => (await callers()).verify(proof, binding) },
     sm,
     smIn,
     clock,
-    trust: trustFromEnv(env, (secret, fields) => {
-      logger.error('settings tags differ from the deployed manifest: the manifest is obeyed, the tags are not', { secret, fields });
-      metrics.singleMetric().addMetric(METRICS.settingsMismatch, MetricUnit.Count, 1);
-    }),
+    trust: trustFromEnv(env, settingsMismatchReporter(logger, metrics)),
     provider: (secret) => providerForSecret(secret, sm, clock),
     scheduler: { scheduleRevocation: async (request) => (await scheduler()).scheduleRevocation(request) },
     events: { keyRotated: async (detail) => (await events()).keyRotated(detail) },
@@ -115,8 +103,28 @@ export function runtimeFromEnv(env: NodeJS.ProcessEnv = process.env, timeouts: A
   };
 }
 
+/**
+ * The SDK client config of every function client: the per-call timeouts, and `throwOnRequestTimeout` (without it the
+ * SDK only warns when requestTimeout passes, and keeps waiting).
+ */
+export function awsClientConfig(timeouts: AwsTimeouts = AWS_TIMEOUTS) {
+  return { requestHandler: { ...timeouts, throwOnRequestTimeout: true } };
+}
+
+/**
+ * How a function reports a secret whose settings tags differ from the manifest (the manifest is obeyed): an error
+ * log line and the `SettingsMismatch` metric, which the alarm of that name watches. The deployed and local functions
+ * both report through it.
+ */
+export function settingsMismatchReporter(logger: Logger, metrics: Metrics): (secret: string, fields: string[]) => void {
+  return (secret, fields) => {
+    logger.error('settings tags differ from the deployed manifest: the manifest is obeyed, the tags are not', { secret, fields });
+    metrics.singleMetric().addMetric(METRICS.settingsMismatch, MetricUnit.Count, 1);
+  };
+}
+
 /** `load` run once, on the first call; later calls share its promise (a failed load is retried on the next call). */
-function onFirstUse<T>(load: () => Promise<T>): () => Promise<T> {
+export function onFirstUse<T>(load: () => Promise<T>): () => Promise<T> {
   let loading: Promise<T> | undefined;
   return () => {
     loading ??= load().catch((err: unknown) => {
