@@ -561,6 +561,15 @@ export function keySettings(key: ResolvedKey, extra: { revoker?: string } = {}):
   };
 }
 
+/**
+ * How often the canary rule fires: the shortest canary interval of the keys (each key is then checked when its own
+ * interval has passed), seconds; undefined when no key has a canary.
+ */
+export function canaryRuleEvery(keys: readonly Pick<ResolvedKey, 'canaryEvery'>[]): number | undefined {
+  const every = keys.flatMap((k) => (k.canaryEvery === undefined ? [] : [k.canaryEvery]));
+  return every.length === 0 ? undefined : Math.min(...every);
+}
+
 /** Secrets Manager `RotationRules` for a key. */
 export function rotationRules(key: ResolvedKey): { ScheduleExpression: string; Duration?: string } {
   const expr =

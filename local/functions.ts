@@ -12,8 +12,15 @@ import { LambdaRuntime, type BundleFunction, type OutputSink } from './lambda-ru
  * The registry is open: the revoker (or any later function) slots in with `register`.
  */
 
+/** What Lambda tells a function about its invocation (the part keyrelay's functions read). */
+export interface LocalInvocation {
+  /** The ARN the caller named, with its qualifier when it named one (an alias). */
+  invokedFunctionArn: string;
+  getRemainingTimeInMillis(): number;
+}
+
 /** A function body: the handler's event in, its result out; throwing is a function error. */
-export type LocalFunction = (event: unknown) => Promise<unknown>;
+export type LocalFunction = (event: unknown, invocation: LocalInvocation) => Promise<unknown>;
 
 /** An AWS service invoking a function on its own (not a signed request, which the endpoint judged already). */
 export type ServiceInvoker = 'secretsmanager.amazonaws.com' | 'scheduler.amazonaws.com' | 'events.amazonaws.com';
@@ -22,7 +29,7 @@ export type ServiceInvoker = 'secretsmanager.amazonaws.com' | 'scheduler.amazona
  * What runs before a function does, as Lambda's own checks: that `invoker` (when a service) may invoke it, and that
  * its role may write its logs. Throws to refuse the invocation.
  */
-export type InvokeGuard = (name: string, invoker: ServiceInvoker | undefined) => Promise<void>;
+export type InvokeGuard = (name: string, invoker: ServiceInvoker | undefined, qualifier?: string) => Promise<void>;
 
 /** Names and in-process bodies of keyrelay's functions. */
 export class FunctionRegistry {
@@ -72,8 +79,10 @@ export class FunctionRegistry {
         `no local function '${nameOrArn}'; registered: ${this.names().join(', ') || '(none)'}`,
       );
     }
-    await this.guard?.(name, invoker);
-    return fn(event);
+    const qualifier = functionQualifier(nameOrArn);
+    await this.guard?.(name, invoker, qualifier);
+    // No deadline in process: the bundles' runtime enforces the template's timeout.
+    return fn(event, { invokedFunctionArn: `${this.arn(name)}${qualifier ? `:${qualifier}` : ''}`, getRemainingTimeInMillis: () => Number.MAX_SAFE_INTEGER });
   }
 }
 
@@ -86,6 +95,13 @@ export function functionName(nameOrArn: string): string {
   const at = parts.indexOf('function');
   if (at >= 0) return parts[at + 1] ?? '';
   return parts[0] ?? '';
+}
+
+/** The qualifier (alias or version) in any form Lambda accepts, when there is one. */
+export function functionQualifier(nameOrArn: string): string | undefined {
+  const parts = decodeURIComponent(nameOrArn).split(':');
+  const at = parts.indexOf('function');
+  return (at >= 0 ? parts[at + 2] : parts.length === 2 ? parts[1] : undefined) || undefined;
 }
 
 /** A thrown value as Lambda's Node.js runtime reports it: `errorType` is the error's stable `code` when it has one. */

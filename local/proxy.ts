@@ -274,7 +274,8 @@ export async function startProxy(options: ProxyOptions): Promise<Proxy> {
     }
     const invokeMatch = req.method === 'POST' ? INVOKE.exec(path) : null;
     if (invokeMatch?.[1] && options.functions.has(invokeMatch[1])) {
-      await invoke(req, res, invokeMatch[1], raw);
+      const qualifier = new URL(url, 'http://local').searchParams.get('Qualifier');
+      await invoke(req, res, qualifier ? `${invokeMatch[1]}:${qualifier}` : invokeMatch[1], raw);
       return;
     }
     if (options.scheduler && isScheduleCall(req.method ?? '', path, req.headers)) {

@@ -1,5 +1,5 @@
 import { describeError } from '../core/errors';
-import type { EventPublisher, KeyRotatedDetail, RevocationRequest, RevocationScheduler } from '../core/ports';
+import { AWS_EVENTS_ALIAS, type EventPublisher, type KeyRotatedDetail, type RevocationRequest, type RevocationScheduler } from '../core/ports';
 import type { RevokerRequest } from '../lambda/revoker/protocol';
 import type { LocalClock, TimerHandle } from './clock';
 import type { FunctionRegistry } from './functions';
@@ -63,6 +63,8 @@ export interface LocalSchedulerOptions {
   revoker: string;
   /** Interval of the reconcile sweep, local clock ms; 0 turns it off. @default 3_600_000 (hourly, as deployed) */
   reconcileEveryMs?: number;
+  /** Interval of the canary rule, local clock ms; 0 turns it off. @default 0 */
+  canaryEveryMs?: number;
 }
 
 /** EventBridge Scheduler + the reconcile rule, on the local clock. */
@@ -71,10 +73,13 @@ export class LocalScheduler implements RevocationScheduler {
   readonly revocations: ScheduledRevocation[] = [];
   /** Outcomes of sweeps: time and error, if any. */
   readonly sweeps: Array<{ time: number; status: 'fired' | 'failed' | 'recorded'; error?: string }> = [];
+  /** Outcomes of canary runs (the canary rule), the last 100. */
+  readonly canaryRuns: Array<{ time: number; status: 'fired' | 'failed' | 'recorded'; error?: string }> = [];
   private readonly timers = new Map<string, TimerHandle>();
   /** Schedules created through the API, by `<group>/<name>`, until they fire (then deleted, as `DELETE` asks). */
   private readonly named = new Map<string, { description: ScheduleDescription; timer: TimerHandle }>();
   private sweep?: TimerHandle;
+  private canary?: TimerHandle;
 
   constructor(private readonly options: LocalSchedulerOptions) {}
 
@@ -174,28 +179,44 @@ export class LocalScheduler implements RevocationScheduler {
     this.timers.set(id, timer);
   }
 
-  /** Starts the periodic reconcile sweep (no-op when the interval is 0). */
+  /** Starts the periodic reconcile sweep and the canary rule (each a no-op when its interval is 0). */
   startSweep(): void {
-    const every = this.options.reconcileEveryMs ?? 3_600_000;
-    if (every <= 0) return;
+    this.every(this.options.reconcileEveryMs ?? 3_600_000, 'reconcile sweep', { action: 'reconcile' }, this.sweeps, (t) => (this.sweep = t));
+    this.every(this.options.canaryEveryMs ?? 0, 'canary', { action: 'canary' }, this.canaryRuns, (t) => (this.canary = t));
+  }
+
+  /** An EventBridge rate rule sending `request` to the revoker every `ms`, its outcomes kept in `log`. */
+  private every(ms: number, label: string, request: RevokerRequest, log: LocalScheduler['sweeps'], set: (timer: TimerHandle) => void): void {
+    if (ms <= 0) return;
     const arm = (): void => {
-      this.sweep = this.options.clock.at(
-        this.options.clock.now() + every,
-        async () => {
-          const outcome = await this.send({ action: 'reconcile' });
-          this.sweeps.push({ time: this.options.clock.now(), ...outcome });
-          if (this.sweeps.length > 100) this.sweeps.shift();
-          arm();
-        },
-        'reconcile sweep',
+      set(
+        this.options.clock.at(
+          this.options.clock.now() + ms,
+          async () => {
+            const outcome = await this.send(request);
+            log.push({ time: this.options.clock.now(), ...outcome });
+            if (log.length > 100) log.shift();
+            arm();
+          },
+          label,
+        ),
       );
     };
     arm();
   }
 
+  /**
+   * EventBridge delivering an AWS event (AWS Health) through keyrelay's rule: the revoker's rule alias is invoked,
+   * as the rule's target is. @returns the revoker's answer. @throws what the revoker (or the invoke guard) throws
+   */
+  async deliverAwsEvent(event: unknown): Promise<unknown> {
+    return this.options.functions.invoke(`${this.options.revoker}:${AWS_EVENTS_ALIAS}`, event, 'events.amazonaws.com');
+  }
+
   /** Cancels every pending timer. */
   stop(): void {
     this.sweep?.cancel();
+    this.canary?.cancel();
     for (const timer of this.timers.values()) timer.cancel();
     this.timers.clear();
     for (const { timer } of this.named.values()) timer.cancel();
@@ -209,8 +230,8 @@ export class LocalScheduler implements RevocationScheduler {
     const { functions } = this.options;
     if (!functions.has(target)) return { status: 'recorded' };
     try {
-      // A revocation deadline is an EventBridge Scheduler schedule; the sweep, an EventBridge rule.
-      await functions.invoke(target, request, request.action === 'reconcile' ? 'events.amazonaws.com' : 'scheduler.amazonaws.com');
+      // A revocation deadline is an EventBridge Scheduler schedule; the sweep and the canary, EventBridge rules.
+      await functions.invoke(target, request, request.action === 'revokeDue' ? 'scheduler.amazonaws.com' : 'events.amazonaws.com');
       return { status: 'fired' };
     } catch (err) {
       return { status: 'failed', error: describeError(err) };

@@ -8,6 +8,8 @@ import { CreateFunctionCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { STSClient } from '@aws-sdk/client-sts';
 import { isoTime } from '../core/clock';
+import { describeError } from '../core/errors';
+import { healthExposedEvent } from './aws-health';
 import { KeyRelayError } from '../core/errors';
 import type { KeyProvider } from '../lambda/providers/types';
 import { createRotationHandler, withQuotaRelief } from '../lambda/rotation/handler';
@@ -21,7 +23,7 @@ import type { SecretTrust } from '../core/manifest';
 import { settingsToTags } from '../core/state';
 import { addToManifest, buildManifest } from '../lib/manifest';
 import { LocalClock, type RanTimer } from './clock';
-import { FunctionRegistry, startBundleFunctions, type FunctionMode, type LocalFunction } from './functions';
+import { FunctionRegistry, functionQualifier, startBundleFunctions, type FunctionMode, type LocalFunction } from './functions';
 import { functionCredentials, LOCAL_PREFIX, PRINCIPAL_CREDENTIALS, type FunctionRole, type LocalCredentials, type PrincipalInfo } from './iam/principals';
 import type { LambdaRuntime } from './lambda-runtime';
 import { startMoto, type MotoServer } from './moto';
@@ -106,6 +108,11 @@ export interface LocalStackOptions {
   retryDelaysMs?: number[];
   /** Reconcile sweep interval, local ms (0: off). @default - the config's `engine.reconcileEvery` */
   reconcileEveryMs?: number;
+  /**
+   * Canary rule interval, local ms (0: off). `npm run local` and the demo pass the deployed one
+   * (`canaryRuleEvery`); tests turn it on where they test it. @default 0
+   */
+  canaryEveryMs?: number;
   /** Retry budget of the rotation function's steps. @default - the handler's (60 s of clock time per step) */
   rotationRetry?: RotationRetry;
   /** Logger for the functions. @default createLogger() (level from POWERTOOLS_LOG_LEVEL) */
@@ -275,6 +282,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       functions,
       revoker: LOCAL_FUNCTIONS.revoker,
       reconcileEveryMs: options.reconcileEveryMs ?? config.deploy.reconcileEvery * 1000,
+      canaryEveryMs: options.canaryEveryMs ?? 0,
     });
     stops.push(() => scheduler.stop());
     const events = new LocalEvents(clock);
@@ -387,7 +395,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       lambdaRuntime = runtime;
       stops.push(() => runtime.stop());
       rotate = (event) => runtime.invoke(LOCAL_FUNCTIONS.rotation, event);
-      functions.register(LOCAL_FUNCTIONS.revoker, (event) => runtime.invoke(LOCAL_FUNCTIONS.revoker, event));
+      functions.register(LOCAL_FUNCTIONS.revoker, (event, invocation) =>
+        runtime.invoke(LOCAL_FUNCTIONS.revoker, event, functionQualifier(invocation.invokedFunctionArn)),
+      );
     } else {
       const rotationDeps = depsFor('rotation');
       // The deployed wiring (lambda/rotation/handler.ts).
@@ -530,6 +540,18 @@ function adminApi(stack: () => LocalStack | undefined) {
         return { status: 200, body: { events: s.events } };
       case 'GET /state':
         return { status: 200, body: stateOf(s) };
+      case 'POST /aws-health': {
+        const accessKeyId = (body as { accessKeyId?: unknown } | undefined)?.accessKeyId;
+        if (typeof accessKeyId !== 'string' || accessKeyId === '') {
+          return { status: 400, body: { error: `body must be {"accessKeyId": "AKIA..."}, got ${JSON.stringify(body) ?? 'nothing'}` } };
+        }
+        try {
+          const answer = await s.scheduler.deliverAwsEvent(healthExposedEvent(accessKeyId, LOCAL_ACCOUNT, s.clock.now()));
+          return { status: 200, body: { delivered: true, answer } };
+        } catch (err) {
+          return { status: 200, body: { delivered: true, error: describeError(err) } };
+        }
+      }
       case 'POST /replica-lag': {
         const { region, lagging, status } = (body ?? {}) as { region?: unknown; lagging?: unknown; status?: unknown };
         if (typeof region !== 'string' || typeof lagging !== 'boolean' || (status !== undefined && status !== 'InProgress' && status !== 'Failed')) {
@@ -542,7 +564,7 @@ function adminApi(stack: () => LocalStack | undefined) {
       default:
         return {
           status: 404,
-          body: { error: `no admin route '${key}'; routes: POST /_keyrelay/advance, /replica-lag, GET /_keyrelay/clock, /events, /state` },
+          body: { error: `no admin route '${key}'; routes: POST /_keyrelay/advance, /replica-lag, /aws-health, GET /_keyrelay/clock, /events, /state` },
         };
     }
   };
@@ -556,6 +578,7 @@ export function stateOf(s: LocalStack): {
   rotations: SecretRotation[];
   revocations: ScheduledRevocation[];
   sweeps: LocalScheduler['sweeps'];
+  canaryRuns: LocalScheduler['canaryRuns'];
   timers: Array<{ label: string; due: string }>;
   replicaLag: ReturnType<LocalReplicas['state']>;
 } {
@@ -566,6 +589,7 @@ export function stateOf(s: LocalStack): {
     rotations: s.rotation.state(),
     revocations: s.scheduler.revocations,
     sweeps: s.scheduler.sweeps,
+    canaryRuns: s.scheduler.canaryRuns,
     replicaLag: s.replicas.state(),
     timers: s.clock
       .pending()

@@ -117,14 +117,14 @@ export class LambdaRuntime {
    * Invokes a function with `event` and returns its result.
    * @throws FunctionInvocationError with Lambda's error type and message when it fails, times out or crashes.
    */
-  async invoke(name: string, event: unknown): Promise<unknown> {
-    const outcome = await this.run(name, JSON.stringify(event ?? null));
+  async invoke(name: string, event: unknown, qualifier?: string): Promise<unknown> {
+    const outcome = await this.run(name, JSON.stringify(event ?? null), qualifier);
     if (!outcome.ok) throw new FunctionInvocationError(outcome.error);
     return outcome.payload === '' ? null : (JSON.parse(outcome.payload) as unknown);
   }
 
   /** Invokes a function with a JSON payload; resolves with how it ended. */
-  async run(name: string, payload: string): Promise<InvocationOutcome> {
+  async run(name: string, payload: string, qualifier?: string): Promise<InvocationOutcome> {
     const fn = this.functions.get(name);
     if (!fn) throw new KeyRelayError('FunctionNotFound', `the local Lambda runtime has no function '${name}'`);
     const sandbox = await this.acquire(fn);
@@ -132,7 +132,7 @@ export class LambdaRuntime {
       return await sandbox.invoke(
         {
           payload,
-          functionArn: `arn:aws:lambda:${this.options.region}:${this.options.accountId}:function:${name}`,
+          functionArn: `arn:aws:lambda:${this.options.region}:${this.options.accountId}:function:${name}${qualifier ? `:${qualifier}` : ''}`,
           clock: this.options.clock?.(),
         },
         fn.spec.timeoutMs,

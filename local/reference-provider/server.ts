@@ -34,6 +34,11 @@ export interface ReferenceProvider {
   faults: Pick<FaultSet, 'set' | 'clear' | 'list'>;
   /** Every key ever issued, deleted ones included (status `deleted`); never key values. */
   keys(): ReadonlyArray<KeyInfo>;
+  /**
+   * Revokes a key on the provider's own initiative, as after a secret-scanning partner's report (`POST
+   * /_admin/scanner/revoke`, in-process): the key is deleted and its owner is not told. @throws ApiError 404
+   */
+  scannerRevoke(found: { key: string } | { id: string }): KeyInfo;
   /** Stops listening and drops open connections; later calls return the same promise. */
   stop(): Promise<void>;
 }
@@ -45,6 +50,7 @@ const MAX_NAME_LENGTH = 1024;
 
 const CreateKeyBody = z.object({ name: z.string().min(1).max(MAX_NAME_LENGTH) });
 const FaultsBody = z.union([FaultSchema, z.array(FaultSchema)]);
+const ScannerBody = z.union([z.object({ key: z.string().min(1) }).strict(), z.object({ id: z.string().min(1) }).strict()]);
 const PageToken = z.object({ after: z.int().min(0) });
 
 interface Reply {
@@ -91,6 +97,7 @@ export async function startReferenceProvider(options: ReferenceProviderOptions =
     quota,
     faults,
     keys: () => store.all(),
+    scannerRevoke: (found) => store.revokeFound(found),
     stop: () =>
       (stopped ??= new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));
@@ -155,6 +162,11 @@ class Api {
       if (method === 'GET') return { status: 200, body: wire(this.store.get(account, id)) };
       this.store.delete(account, id);
       return { status: 204 };
+    }
+    if (path === '/_admin/scanner/revoke') {
+      allow(method, path, ['POST']);
+      this.admin(req);
+      return { status: 200, body: wire(this.store.revokeFound(parse(ScannerBody, await readJson(req)))) };
     }
     if (path === '/_admin/faults') {
       allow(method, path, ['GET', 'POST', 'DELETE']);

@@ -121,6 +121,18 @@ export class KeyStore {
     delete key.hash;
   }
 
+  /**
+   * Revokes a key found in public, as a secret-scanning partner of the provider does (GitHub sends the partner the
+   * value it found; the provider deletes the key without asking its owner). By value or by id, whatever the account.
+   * @returns the key, deleted. @throws ApiError 404 when no live key matches
+   */
+  revokeFound(found: { key: string } | { id: string }): KeyInfo {
+    const key = 'key' in found ? this.byHash.get(sha256(found.key)) : this.keys.get(found.id);
+    if (!key || key.status === 'deleted') throw new ApiError(404, 'not_found', 'no live key matches what the scanner found');
+    this.delete(key.account, key.id);
+    return publicView(key);
+  }
+
   /** Disables or re-enables the key (idempotent). @throws ApiError 404 as {@link get} */
   setStatus(account: string, id: string, status: 'active' | 'disabled'): KeyInfo {
     const key = this.find(account, id);
