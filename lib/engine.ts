@@ -8,7 +8,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { Manifest } from '../core/manifest';
-import type { ResolvedKey } from './config';
+import { canaryRuleEvery, type ResolvedKey } from './config';
 import { buildManifest, mirrorsManifest } from './manifest';
 import { KeyRelayMonitoring } from './monitoring';
 import { AwsIamUserPolicies, type AwsIamUserPolicy } from './engine/aws-iam-user-policies';
@@ -20,6 +20,7 @@ import { OnCallPolicy } from './engine/on-call-policy';
 import { addEngineOutputs } from './engine/outputs';
 import { grantFunctionPermissions } from './engine/permissions';
 import { createReconcileRule, createRotationFailedRule } from './engine/rules';
+import { createLeakResponse, type LeakResponse } from './engine/leak-response';
 import { createScheduler } from './engine/scheduler';
 import { functionArn, managedSecretCondition, scheduleArnPattern, secretArnPattern } from './engine/scopes';
 import { checkReplicaRegions, forwardKeyRotated, grantReplicaAccess, replicaRegionsOf } from './replicas';
@@ -125,6 +126,8 @@ export class KeyRelayEngine extends Construct {
   readonly rotationFailedRule: events.Rule;
   /** Managed policy with exactly what the keyrelay CLI needs. */
   readonly onCallPolicy: iam.ManagedPolicy;
+  /** The canary rule, the AWS Health rule and the revoker alias only it may invoke. */
+  readonly leakResponse: LeakResponse;
   readonly monitoring: KeyRelayMonitoring;
   /** Prefix of physical names. */
   readonly namePrefix: string;
@@ -181,6 +184,15 @@ export class KeyRelayEngine extends Construct {
     this.rotationFailedRule = createRotationFailedRule(this, names, this.alarmTopic);
     const reconcileEvery = props.reconcileEvery ?? Duration.hours(1);
     createReconcileRule(this, names, this.revokerFunction, this.revokerDeadLetterQueue, reconcileEvery);
+    const canaryEvery = canaryRuleEvery(props.keys ?? []);
+    this.leakResponse = createLeakResponse(this, {
+      names,
+      revoker: this.revokerFunction,
+      revokerRole: functions.revokerRole,
+      rotation: this.rotationFunction,
+      deadLetterQueue: this.revokerDeadLetterQueue,
+      canaryEvery: canaryEvery === undefined ? undefined : Duration.seconds(canaryEvery),
+    });
 
     this.onCallPolicy = new OnCallPolicy(this, 'OnCallPolicy', { names, rotationFunction: this.rotationFunction, revokerFunction: this.revokerFunction });
     // Replicas (lib/replicas.ts): the revoker confirms each serves the new key; status and plan show each region.

@@ -121,6 +121,7 @@ export class KeyRelayMonitoring extends Construct {
           "A secret's keyrelay tags disagree with the deployed manifest, or an undeclared secret wears keyrelay's tags: someone rewrote keyrelay tags or forged a secret. The functions ignored the tags (they act only on the manifest). First: the functions' error log line (settings tags differ from the deployed manifest / a secret wears keyrelay's tags but this deployment does not declare it) names the secret; find who tagged or created it in CloudTrail (TagResource, UntagResource, CreateSecret), then redeploy to restore the tags, or delete the forged secret.",
       },
       ...(props.replicas ? this.replicaAlarms(sweep) : []),
+      ...this.leakResponseAlarms(five),
       ...this.functionAlarms('Rotation', props.rotationFunction),
       ...this.functionAlarms('Revoker', props.revokerFunction),
     ];
@@ -163,6 +164,7 @@ export class KeyRelayMonitoring extends Construct {
             right: [props.deadLetterQueue.metricApproximateNumberOfMessagesVisible()],
           }),
         ],
+        [this.graph('Leak response', [METRICS.canaryKeyRejected, METRICS.healthKeyExposed, METRICS.autoEmergencyDone, METRICS.autoEmergencyHeld], 'Sum')],
       ],
     });
   }
@@ -192,6 +194,24 @@ export class KeyRelayMonitoring extends Construct {
         threshold: REPLICA_LAG_ALARM_SECONDS,
         description: `A replica has not served its primary's key for ${REPLICA_LAG_ALARM_SECONDS / 60} minutes: old keys' revocations are held for it (they keep working). First: \`keyrelay status\` shows the region (replica-out-of-sync); check that replica and its key alias/<prefix>-replicas (runbook: A replica is out of sync).`,
       },
+    ];
+  }
+
+  /**
+   * The leak response's alarms (docs/revocation.md, "Leak response"): each says why keyrelay acted on its own, or why
+   * it did not. The revoker's log line named in each description carries the key, the trigger and the next step.
+   */
+  private leakResponseAlarms(period: Duration): AlarmSpec[] {
+    const alarm = (id: string, name: string, description: string): AlarmSpec => ({ id, metric: this.metric(name, 'Sum', period), threshold: 1, description });
+    return [
+      alarm('CanaryKeyDead', METRICS.canaryKeyRejected, 'The canary found a current key rejected by its provider while the admin credential still works: the key is dead (revoked by the provider, e.g. after a secret-scanning report). keyrelay rotated it and revoked the dead key on its own, unless AutoEmergencyHeld fires too. First: the revoker audit line "automaticEmergency" (trigger canary) names the key; find out why the provider revoked it (a leak?).'),
+      alarm('AwsHealthKeyExposed', METRICS.healthKeyExposed, 'AWS Health reported one of keyrelay\'s IAM access keys exposed in public (AWS_RISK_CREDENTIALS_EXPOSED). keyrelay rotated it and deleted the exposed key on its own, unless AutoEmergencyHeld fires too. First: the revoker audit line "automaticEmergency" (trigger aws-health) names the key; then CloudTrail for what the exposed key did.'),
+      alarm('AwsHealthKeyUnmanaged', METRICS.healthKeyUnmanaged, 'AWS Health reported an IAM access key exposed in public that keyrelay does not manage: nothing was done. First: the revoker log line "an exposed access key that keyrelay does not manage" names it; rotate and delete it by hand.'),
+      alarm('CanaryInconclusive', METRICS.canaryInconclusive, 'The canary could not judge a key: the provider was unavailable, or it rejected the admin credential too. Nothing was rotated. First: the revoker log line "canary inconclusive" names the key and says which; check the provider\'s status or fix the admin credential secret.'),
+      alarm('AutoEmergencyHeld', METRICS.autoEmergencyHeld, 'A key is dead or exposed but keyrelay did NOT rotate it on its own: automatic emergencies are off for it, it is frozen, it already had one this hour, a rotation is running, or its provider\'s breaker is open. First: the revoker log line "automatic emergency held" names the key and why; then `keyrelay rotate --emergency NAME`.'),
+      alarm('AutoEmergencyFailed', METRICS.autoEmergencyFailed, 'An automatic emergency started but did not finish: the dead or exposed key may still be current or alive. First: the revoker log line "automatic emergency failed" names the key and the next step; `keyrelay status NAME`.'),
+      alarm('CanaryBreakerOpen', METRICS.canaryBreakerOpen, 'Many keys of one provider were found dead at once: that is the provider, not the keys, so none of them was rotated on its own. First: the revoker log line "circuit breaker open" names the provider and the keys; check the provider\'s status and admin credential, then rotate the keys that are really dead with `keyrelay rotate --emergency NAME`.'),
+      alarm('UntrustedEvent', METRICS.untrustedEvent, 'Someone invoked the revoker directly with an AWS-event-shaped payload (only the AWS Health rule may deliver one, through the revoker\'s aws-events alias): it was refused and nothing was done. First: CloudTrail (lambda Invoke on the revoker) for who sent it.'),
     ];
   }
 

@@ -24,7 +24,12 @@ export function engineNames(prefix: string) {
     alarmPrefix: prefix,
     dashboard: prefix,
     /** EventBridge rules that deliver to the alarm topic or the dead-letter queue: the key policy lets only these use the key. */
-    rules: { rotationFailed: `${prefix}-rotation-failed`, reconcile: `${prefix}-reconcile` },
+    rules: {
+      rotationFailed: `${prefix}-rotation-failed`,
+      reconcile: `${prefix}-reconcile`,
+      canary: `${prefix}-canary`,
+      awsHealth: `${prefix}-aws-health`,
+    },
   } as const;
 }
 

@@ -4,7 +4,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { EVENTS } from '../../core/ports';
-import { TAGS } from '../../core/state';
+import { STATE_NOTE_TAGS, TAGS } from '../../core/state';
 import { acknowledgeWildcard } from './acknowledgements';
 import { allowDeadLetterSend } from './delivery';
 import { keyViaServiceStatement } from './kms';
@@ -62,14 +62,15 @@ export function grantFunctionPermissions(scope: Construct, props: FunctionPermis
       : Stack.of(scope).formatArn({ service: 'secretsmanager', resource: 'secret', resourceName: `${s}-??????`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
   );
   for (const role of [rotationRole, revokerRole]) {
-    // Lifecycle records and the current-key note only (finishSecret writes both in one TagResource): the functions
-    // cannot change settings tags or the managed marker.
+    // Lifecycle records and the state notes only (finishSecret writes a record and the current-key note in one
+    // TagResource; the revoker's canary its verdict and the automatic emergency's note): the functions cannot change
+    // settings tags or the managed marker.
     role.addToPolicy(
       new iam.PolicyStatement({
         sid: 'KeyRecordTags',
         actions: ['secretsmanager:TagResource', 'secretsmanager:UntagResource'],
         resources: [secrets],
-        conditions: { ...managed, 'ForAllValues:StringLike': { 'aws:TagKeys': [`${TAGS.keyRecord}*`, TAGS.current] } },
+        conditions: { ...managed, 'ForAllValues:StringLike': { 'aws:TagKeys': [`${TAGS.keyRecord}*`, ...STATE_NOTE_TAGS] } },
       }),
     );
     role.addToPrincipalPolicy(keyViaServiceStatement('KeyViaSecretsManager', props.key, 'secretsmanager', ['kms:Decrypt', 'kms:GenerateDataKey']));

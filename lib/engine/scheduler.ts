@@ -4,7 +4,6 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import { CfnScheduleGroup } from 'aws-cdk-lib/aws-scheduler';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { acknowledgeWildcard } from './acknowledgements';
 import { allowDeadLetterSend } from './delivery';
 import type { EngineNames } from './names';
 
@@ -32,8 +31,8 @@ export function createScheduler(scope: Construct, names: EngineNames, revokerArn
       },
     }),
   });
-  role.addToPolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [revokerArn, `${revokerArn}:*`] }));
+  // The unqualified revoker only: its `aws-events` alias is the AWS Health rule's alone (lib/engine/leak-response.ts).
+  role.addToPolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [revokerArn] }));
   allowDeadLetterSend(role, deadLetterQueue, key);
-  acknowledgeWildcard(role, `${revokerArn}:*`, 'Qualified ARNs (versions and aliases) of the revoker only; the role can invoke nothing else.');
   return role;
 }

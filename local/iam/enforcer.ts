@@ -122,13 +122,15 @@ export class Enforcer {
   /**
    * Judges an invocation of keyrelay's function `fn` by an AWS service: Secrets Manager (rotation, by the function's
    * resource policy with `aws:SourceAccount`), Scheduler (assumes the scheduler role, which then invokes), EventBridge
-   * (the reconcile rule, by the resource policy with `aws:SourceArn`).
+   * (the reconcile and canary rules, by the resource policy with `aws:SourceArn`; the AWS Health rule on the revoker's
+   * `aws-events` alias, `qualifier`).
    * @throws AwsServiceError (AccessDeniedException) when AWS would refuse.
    */
-  async authorizeService(service: ServiceInvoker, fn: FunctionRole): Promise<void> {
+  async authorizeService(service: ServiceInvoker, fn: FunctionRole, qualifier?: string): Promise<void> {
     const d = this.deployment;
     const target = d.functions[fn];
-    const invoke = (context: Record<string, string>): AccessRequest => ({ action: 'lambda:InvokeFunction', resource: target.arn, context });
+    const resource = qualifier ? `${target.arn}:${qualifier}` : target.arn;
+    const invoke = (context: Record<string, string>): AccessRequest => ({ action: 'lambda:InvokeFunction', resource, context });
     const asService: Caller = { callerArn: service, identityPolicies: [] };
     let denial: string | undefined;
     if (service === 'scheduler.amazonaws.com') {
@@ -139,7 +141,9 @@ export class Enforcer {
       };
       denial = (await this.judge(asService, assume, 'scheduler.amazonaws.com')) ?? (await this.judge(this.named('scheduler'), invoke({})));
     } else if (service === 'events.amazonaws.com') {
-      denial = await this.judge(asService, invoke({ 'aws:SourceArn': d.reconcileRuleArn, 'aws:SourceAccount': d.account }), service);
+      // A rule names the alias it targets: the AWS Health rule, the revoker's aws-events alias; the others, the function.
+      const rule = resource === d.awsHealth.aliasArn ? d.awsHealth.ruleArn : d.reconcileRuleArn;
+      denial = await this.judge(asService, invoke({ 'aws:SourceArn': rule, 'aws:SourceAccount': d.account }), service);
     } else {
       denial = await this.judge(asService, invoke({ 'aws:SourceAccount': d.account }), service);
     }

@@ -115,10 +115,10 @@ export async function createLocalIam(options: LocalIamOptions): Promise<LocalIam
     answered(request) {
       if (changesSecrets(request)) facts.clear();
     },
-    async guard(name, invoker) {
+    async guard(name, invoker, qualifier) {
       const fn = roleOf(name);
       if (!fn) return;
-      if (invoker) await enforcer.authorizeService(invoker, fn);
+      if (invoker) await enforcer.authorizeService(invoker, fn, qualifier);
       let check = logChecks.get(fn);
       if (!check) {
         check = enforcer.checkLogWrite(fn);

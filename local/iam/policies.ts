@@ -58,8 +58,10 @@ export interface Deployment extends TargetEnv {
   replicaKeys: Array<{ region: string; arn: string; policy: PolicyDocument }>;
   /** Resource policies of the config's secrets, by secret name. */
   secretPolicies: Map<string, PolicyDocument>;
-  /** The reconcile rule (EventBridge invokes the revoker for it). */
+  /** The reconcile rule (EventBridge invokes the revoker for it; the canary rule's permission is alike). */
   reconcileRuleArn: string;
+  /** The AWS Health rule and the revoker alias only it may invoke (docs/security.md, "Automatic emergencies"). */
+  awsHealth: { ruleArn: string; aliasArn: string };
   /** The revocation schedules' group (Scheduler assumes the scheduler role for its schedules). */
   scheduleGroup: string;
 }
@@ -113,15 +115,17 @@ export function deploymentOf(templates: readonly ResolvedTemplate[], prefix: str
     const found = ofType('AWS::Lambda::Function').find((r) => props(r).FunctionName === name);
     if (!found) throw new DeploymentShapeError(`no function named ${name}`);
     const arn = found.arn as string;
+    // Permissions on the function and on its aliases (`<arn>:<alias>`: each judged on its own ARN, as Lambda does).
     const statements: Statement[] = ofType('AWS::Lambda::Permission')
-      .filter((p) => props(p).FunctionName === arn || props(p).FunctionName === name)
+      .filter((p) => props(p).FunctionName === arn || props(p).FunctionName === name || String(props(p).FunctionName).startsWith(`${arn}:`))
       .map((p, i) => {
-        const { Action, Principal, SourceAccount, SourceArn } = props(p) as Record<string, string | undefined>;
+        const { Action, Principal, SourceAccount, SourceArn, FunctionName } = props(p) as Record<string, string | undefined>;
         const condition: Statement['Condition'] = {};
         if (SourceAccount) condition.StringEquals = { 'AWS:SourceAccount': SourceAccount };
         if (SourceArn) condition.ArnLike = { 'AWS:SourceArn': SourceArn };
         const principal = String(Principal).endsWith('.amazonaws.com') ? { Service: Principal } : { AWS: Principal };
-        return { Sid: `permission-${i}`, Effect: 'Allow' as const, Principal: principal, Action: Action ?? 'lambda:InvokeFunction', Resource: arn, ...(Object.keys(condition).length > 0 ? { Condition: condition } : {}) };
+        const resource = FunctionName?.startsWith(`${arn}:`) ? FunctionName : arn;
+        return { Sid: `permission-${i}`, Effect: 'Allow' as const, Principal: principal, Action: Action ?? 'lambda:InvokeFunction', Resource: resource, ...(Object.keys(condition).length > 0 ? { Condition: condition } : {}) };
       });
     return {
       name,
@@ -147,8 +151,9 @@ export function deploymentOf(templates: readonly ResolvedTemplate[], prefix: str
     .map((k) => ({ region: k.region, arn: k.arn as string, policy: document(props(k).KeyPolicy) }));
   const reconcile = ofType('AWS::Lambda::Permission').find((p) => props(p).FunctionName === functions.revoker.arn && props(p).Principal === 'events.amazonaws.com');
   const group = ofType('AWS::Scheduler::ScheduleGroup')[0];
-  if (!schedulerRole || !onCall || keys.length !== 1 || !keys[0] || !reconcile || !group) {
-    throw new DeploymentShapeError('the engine stack needs a scheduler role, the on-call policy, one KMS key, the reconcile rule and a schedule group');
+  const onAlias = ofType('AWS::Lambda::Permission').find((p) => String(props(p).FunctionName).startsWith(`${functions.revoker.arn}:`));
+  if (!schedulerRole || !onCall || keys.length !== 1 || !keys[0] || !reconcile || !group || !onAlias) {
+    throw new DeploymentShapeError('the engine stack needs a scheduler role, the on-call policy, one KMS key, the reconcile rule, the AWS Health rule and a schedule group');
   }
   const secretPolicies = new Map<string, PolicyDocument>();
   for (const p of ofType('AWS::SecretsManager::ResourcePolicy')) {
@@ -164,6 +169,7 @@ export function deploymentOf(templates: readonly ResolvedTemplate[], prefix: str
     replicaKeys,
     secretPolicies,
     reconcileRuleArn: String(props(reconcile).SourceArn),
+    awsHealth: { ruleArn: String(props(onAlias).SourceArn), aliasArn: String(props(onAlias).FunctionName) },
     scheduleGroup: String(props(group).Name),
   };
 }

@@ -104,6 +104,9 @@ export function resolveTemplates(raw: Map<string, RawTemplate>, env: TargetEnv):
         return named('FunctionName');
       case 'AWS::Lambda::Function.Arn':
         return arn('lambda', `function:${named('FunctionName')}`);
+      case 'AWS::Lambda::Alias.Ref':
+        // The alias ARN: the function's, qualified by the alias name.
+        return arn('lambda', `function:${asString(stack, resolve(stack, props.FunctionName as Json))}:${named('Name')}`);
       case 'AWS::KMS::Key.Ref':
       case 'AWS::KMS::Key.KeyId':
         return keyId(stack, logicalId);

@@ -9,7 +9,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { stageFunctionCode } from '../../../lib/manifest';
 import { ENV } from '../../../core/env';
 import { METRICS } from '../../../core/metrics';
-import { TAGS } from '../../../core/state';
+import { AWS_EVENTS_ALIAS } from '../../../core/ports';
+import { STATE_NOTE_TAGS, TAGS } from '../../../core/state';
 import { resolveConfig } from '../../../lib/config';
 import { bundleDir, LAMBDA_HANDLER, LAMBDA_NODE_MAJOR } from '../../../lib/bundles';
 import { KeyRelayEngine } from '../../../lib/engine';
@@ -160,17 +161,17 @@ describe('Class: KeyRelayEngine', () => {
       }
     });
 
-    it('lets the functions write only key-record tags and the current-key note (finishSecret writes both)', () => {
+    it('lets the functions write only key-record tags and the state notes (current key, canary verdict, last automatic emergency)', () => {
       // Assess
       const tagging = iamStatements(engine).filter((s) => asArray(s.Action).includes('secretsmanager:TagResource'));
       expect(tagging.length).toBeGreaterThan(0);
       for (const s of tagging) {
         const keys = s.Condition?.['ForAllValues:StringLike']?.['aws:TagKeys'] ?? s.Condition?.['ForAllValues:StringEquals']?.['aws:TagKeys'];
-        expect(asArray(keys as string[]).every((k) => k === `${TAGS.keyRecord}*` || k === TAGS.current || k === TAGS.frozen)).toBe(true);
+        expect(asArray(keys as string[]).every((k) => k === `${TAGS.keyRecord}*` || (STATE_NOTE_TAGS as readonly string[]).includes(k) || k === TAGS.frozen)).toBe(true);
       }
     });
 
-    it('lets the scheduler role invoke only the revoker, and only the functions pass only that role', () => {
+    it('lets the scheduler role invoke only the unqualified revoker (not its aws-events alias), and only the functions pass only that role', () => {
       // Assess
       engine.hasResourceProperties('AWS::IAM::Role', {
         AssumeRolePolicyDocument: {
@@ -187,10 +188,7 @@ describe('Class: KeyRelayEngine', () => {
         .filter((s) => asArray(s.Action).some((a) => a.startsWith('lambda:')));
       expect(schedulerInvoke).toHaveLength(1);
       expect(schedulerInvoke[0]?.Action).toBe('lambda:InvokeFunction');
-      expect(asArray(schedulerInvoke[0]?.Resource).map((r) => JSON.stringify(r))).toEqual([
-        expect.stringContaining(':function:KeyRelay-revoker"'),
-        expect.stringContaining(':function:KeyRelay-revoker:*"'),
-      ]);
+      expect(asArray(schedulerInvoke[0]?.Resource).map((r) => JSON.stringify(r))).toEqual([expect.stringContaining(':function:KeyRelay-revoker"')]);
       const passRole = iamStatements(engine).filter((s) => asArray(s.Action).includes('iam:PassRole'));
       expect(passRole.length).toBeGreaterThan(0);
       for (const s of passRole) {
@@ -324,7 +322,7 @@ describe('Class: KeyRelayEngine', () => {
       // Prepare
       const alarms = Object.values(engine.findResources('AWS::CloudWatch::Alarm')) as Json[];
       // Assess
-      expect(alarms.length).toBe(13);
+      expect(alarms.length).toBe(21);
       for (const a of alarms) {
         expect(a.Properties.AlarmName).toMatch(/^KeyRelay-/);
         expect(a.Properties.AlarmActions).toEqual([{ Ref: logicalId(built.engine.alarmTopic) }]);
@@ -508,5 +506,34 @@ describe('Class: KeyRelayEngine', () => {
   it('identifies functions by logical id resolved from the constructs, not literals', () => {
     // Guards the helper the tests above rely on.
     expect(logicalId(built.engine.rotationFunction)).toBe(built.engineStack.getLogicalId(built.engine.rotationFunction.node.defaultChild as CfnFunction));
+  });
+});
+
+describe('Class: KeyRelayEngine (leak response, issue 19)', () => {
+  let engine: Template;
+  beforeAll(() => {
+    engine = Template.fromStack(buildFast().engineStack);
+  });
+
+  it('sends AWS Health exposed-key events only to the revoker alias, which only that rule may invoke', () => {
+    // Assess
+    engine.hasResourceProperties('AWS::Lambda::Alias', { Name: AWS_EVENTS_ALIAS, FunctionVersion: '$LATEST' });
+    engine.hasResourceProperties('AWS::Events::Rule', {
+      Name: 'KeyRelay-aws-health',
+      EventPattern: { source: ['aws.health'], 'detail-type': ['AWS Health Event'], detail: { eventTypeCode: ['AWS_RISK_CREDENTIALS_EXPOSED'] } },
+    });
+    const aliasId = Object.keys(engine.findResources('AWS::Lambda::Alias'))[0] as string;
+    const onAlias = Object.values(engine.findResources('AWS::Lambda::Permission', { Properties: { FunctionName: { Ref: aliasId } } })) as Json[];
+    expect(onAlias).toHaveLength(1);
+    expect(onAlias[0]?.Properties).toMatchObject({ Principal: 'events.amazonaws.com', SourceArn: { 'Fn::GetAtt': [expect.stringMatching(/AwsHealthRule/), 'Arn'] } });
+    // No identity policy of the deployment names a qualified revoker ARN (the scheduler role, on-call).
+    for (const s of iamStatements(engine)) {
+      for (const r of asArray(s.Resource)) expect(JSON.stringify(r)).not.toMatch(/KeyRelay-revoker:/);
+    }
+  });
+
+  it('runs the canary at the shortest canary interval of the keys', () => {
+    // Assess
+    engine.hasResourceProperties('AWS::Events::Rule', { Name: 'KeyRelay-canary', ScheduleExpression: 'rate(5 minutes)' });
   });
 });

@@ -33,6 +33,8 @@ describe('Hardening: service principals and readers (issue 13)', () => {
     const sourceArns = (service: string) => asArray(forServices.find((s) => services(s).includes(service))?.Condition?.ArnLike?.['aws:SourceArn']).map((a) => JSON.stringify(a));
     expect(sourceArns('cloudwatch.amazonaws.com')).toEqual([expect.stringMatching(/:cloudwatch:eu-west-1:123456789012:alarm:KeyRelay-\*"$/)]);
     expect(sourceArns('events.amazonaws.com').sort()).toEqual([
+      expect.stringMatching(/:events:eu-west-1:123456789012:rule\/KeyRelay-aws-health"$/),
+      expect.stringMatching(/:events:eu-west-1:123456789012:rule\/KeyRelay-canary"$/),
       expect.stringMatching(/:events:eu-west-1:123456789012:rule\/KeyRelay-reconcile"$/),
       expect.stringMatching(/:events:eu-west-1:123456789012:rule\/KeyRelay-rotation-failed"$/),
     ]);
@@ -41,7 +43,7 @@ describe('Hardening: service principals and readers (issue 13)', () => {
   it('names the rules and alarms the way the key policy expects', () => {
     // Assess
     const rules = (Object.values(engine.findResources('AWS::Events::Rule')) as Json[]).map((r) => r.Properties.Name as string);
-    expect(rules.sort()).toEqual(['KeyRelay-reconcile', 'KeyRelay-rotation-failed']);
+    expect(rules.sort()).toEqual(['KeyRelay-aws-health', 'KeyRelay-canary', 'KeyRelay-reconcile', 'KeyRelay-rotation-failed']);
     for (const alarm of Object.values(engine.findResources('AWS::CloudWatch::Alarm')) as Json[]) {
       expect(alarm.Properties.AlarmName).toMatch(/^KeyRelay-/);
     }
