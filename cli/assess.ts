@@ -1,6 +1,6 @@
 import { isoTime } from '../core/clock';
 import { judgeRotation } from '../core/overdue';
-import { stageHolders, type KeyPhase, type ManagedSecret } from '../core/state';
+import { stageHolders, type AutoAction, type AutoTrigger, type CanaryVerdict, type KeyPhase, type ManagedSecret } from '../core/state';
 import type { ReplicaState } from '../core/replicas';
 import type { CurrentKey } from './secrets';
 
@@ -9,7 +9,7 @@ export const DEADLINE_SLACK_MS = 15 * 60_000;
 
 /** Why a key needs a look. `code` is stable for scripts. */
 export interface Attention {
-  code: 'rotation-pending' | 'past-deadline' | 'overdue' | 'frozen' | 'rotation-disabled' | 'no-current-key' | 'unreadable' | 'replica-out-of-sync';
+  code: 'rotation-pending' | 'past-deadline' | 'overdue' | 'frozen' | 'rotation-disabled' | 'no-current-key' | 'unreadable' | 'replica-out-of-sync' | 'canary';
   detail: string;
 }
 
@@ -42,7 +42,28 @@ export interface KeyStatus {
   frozen?: string;
   /** Each replica region's state, for replicated keys (`cli/replicas.ts`). */
   replicas?: ReplicaState[];
+  /** The canary's last check of the current key (`keyrelay:canary`), when it ran: ISO time, verdict, what followed. */
+  canary?: { checkedAt: string; verdict: CanaryVerdict; action?: AutoAction };
+  /** The last automatic emergency (`keyrelay:last-auto-emergency`), when there was one. */
+  lastAutoEmergency?: { at: string; trigger: AutoTrigger; keyId: string };
   attention: Attention[];
+}
+
+/** What on-call does about a canary verdict that needs a look; undefined when it needs none. */
+function canaryAttention(secret: ManagedSecret): Attention | undefined {
+  const note = secret.canary;
+  if (!note || note.verdict === 'ok' || note.verdict === 'no-key') return undefined;
+  const at = isoTime(note.at);
+  if (note.verdict === 'rejected') {
+    if (note.action === 'rotated' || note.action === 'revoked') return undefined; // healed on its own: the alarm told on-call
+    return { code: 'canary', detail: `the canary found the current key dead at ${at} and it was NOT rotated (${note.action ?? 'no action'}): \`keyrelay rotate --emergency ${secret.name}\`` };
+  }
+  return {
+    code: 'canary',
+    detail: note.verdict === 'admin-rejected'
+      ? `the canary could not judge the key at ${at}: the provider rejects the admin credential ('${secret.settings.adminSecret ?? '?'}'); fix it`
+      : `the canary could not judge the key at ${at}: the provider was unavailable; check its status`,
+  };
 }
 
 function recorded(r: ManagedSecret['records'][number]): RecordedKey {
@@ -80,6 +101,8 @@ export function assessKey(secret: ManagedSecret, current: CurrentKey | undefined
     attention.push({ code: 'overdue', detail: `rotation overdue: ${since} ${isoTime(rotation.due)}, no success since` });
   }
   if (secret.frozen) attention.push({ code: 'frozen', detail: `rotation frozen: ${secret.frozen}` });
+  const canary = canaryAttention(secret);
+  if (canary) attention.push(canary);
   if (!secret.rotationEnabled) attention.push({ code: 'rotation-disabled', detail: 'rotation is not enabled on the secret (deploy the stack)' });
   if (!holders.current) {
     attention.push({ code: 'no-current-key', detail: `no AWSCURRENT version: rotate it (\`keyrelay rotate ${secret.name}\`) or \`keyrelay import ${secret.name}\`` });
@@ -97,6 +120,10 @@ export function assessKey(secret: ManagedSecret, current: CurrentKey | undefined
     previous: holders.previous ? { versionId: holders.previous, record: previousRecord && recorded(previousRecord) } : undefined,
     otherKeys: secret.records.filter((r) => r !== previousRecord).map(recorded),
     frozen: secret.frozen,
+    ...(secret.canary ? { canary: { checkedAt: isoTime(secret.canary.at), verdict: secret.canary.verdict, ...(secret.canary.action ? { action: secret.canary.action } : {}) } } : {}),
+    ...(secret.lastAutoEmergency
+      ? { lastAutoEmergency: { at: Number.isFinite(secret.lastAutoEmergency.at) ? isoTime(secret.lastAutoEmergency.at) : 'unreadable', trigger: secret.lastAutoEmergency.trigger, keyId: secret.lastAutoEmergency.keyId } }
+      : {}),
     attention,
   };
 }

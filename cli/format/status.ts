@@ -53,6 +53,13 @@ export function formatStatus(report: StatusReport, options: { json: boolean }): 
     }
   }
   if (regionRows.length > 1) lines.push(`\nreplicas (rotation runs in the primary region):\n${table(regionRows)}`);
+  const canaryRows = [['KEY', 'CANARY CHECKED', 'VERDICT', 'ACTION', 'LAST AUTOMATIC EMERGENCY']];
+  for (const k of report.keys) {
+    if (!k.canary && !k.lastAutoEmergency) continue;
+    const auto = k.lastAutoEmergency ? `${k.lastAutoEmergency.at} (${k.lastAutoEmergency.trigger}, key ${k.lastAutoEmergency.keyId})` : '-';
+    canaryRows.push([k.name, k.canary?.checkedAt ?? '-', k.canary?.verdict ?? '-', k.canary?.action ?? '-', auto]);
+  }
+  if (canaryRows.length > 1) lines.push(`\ncanary (last check of each current key; docs/revocation.md, "Leak response"):\n${table(canaryRows)}`);
   const notes: string[] = [];
   for (const k of report.keys) for (const a of k.attention) notes.push(`  ${k.name}: ${a.detail}`);
   for (const b of report.broken) notes.push(`  ${b.name}: ${b.error}`);
