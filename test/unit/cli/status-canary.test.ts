@@ -1,3 +1,4 @@
+import type { Tag } from '@aws-sdk/client-secrets-manager';
 import { describe, expect, it } from 'vitest';
 import { assessKey } from '../../../cli/assess';
 import { formatStatus } from '../../../cli/format/status';
@@ -7,7 +8,7 @@ import { entry } from './harness';
 /** `keyrelay status` shows the canary's last verdict (issue 19), from the secret's tags (the state contract). */
 const NOW = Date.UTC(2026, 11, 4, 22, 0, 0);
 const current = { versionId: 'v2', keyId: 'k-2', fingerprint: 'sha256:aaaaaaaaaaaa', issuedAt: '2026-12-01T00:00:00Z' };
-const withTags = (...tags: Array<{ Key: string; Value: string }>) =>
+const withTags = (...tags: Tag[]) =>
   managedSecretFrom({ $metadata: {}, ...entry({ name: 'payments/api', versions: { v2: ['AWSCURRENT'] }, extraTags: tags }) });
 
 describe('status: the canary verdict', () => {
