@@ -1,6 +1,6 @@
 import { PutSecretValueCommand, UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import { describe, expect, it } from 'vitest';
-import { manifestTrust, MANIFEST_VERSION, UndeclaredSecretError } from '../../../core/manifest';
+import { manifestTrust, MANIFEST_VERSION, type Manifest, UndeclaredSecretError } from '../../../core/manifest';
 import { providerKeyLabel, putKeyRecord } from '../../../core/state';
 import { freeQuota } from '../../../lambda/revoker/actions';
 import { createRevokerHandler } from '../../../lambda/revoker/handler';
@@ -33,7 +33,7 @@ describe('Operator actions: trust', () => {
     // Prepare: a deployed revoker (with a manifest) that declares some other secret only
     const world = new RevokerWorld();
     await world.rotate();
-    const manifest = { version: MANIFEST_VERSION, keys: new Map([['other/api', TEST_SETTINGS]]), allowedOrigins: [] };
+    const manifest: Manifest = { version: MANIFEST_VERSION, keys: new Map([['other/api', TEST_SETTINGS]]), allowedOrigins: [] };
     const handler = createRevokerHandler({ ...world.deps, trust: manifestTrust(manifest, {}, () => undefined) });
     // Act
     const result = handler({ action: 'inspect', secretId: world.arn });
@@ -45,7 +45,7 @@ describe('Operator actions: trust', () => {
     // Prepare: the tags say 2 h; the deployed manifest says 4 h
     const { world, old } = await rotatedWorld({ observation: 7200 });
     const declared = { ...TEST_SETTINGS, observation: 4 * 3600 };
-    const manifest = { version: MANIFEST_VERSION, keys: new Map([['payments/api', declared]]), allowedOrigins: [] };
+    const manifest: Manifest = { version: MANIFEST_VERSION, keys: new Map([['payments/api', declared]]), allowedOrigins: [] };
     const handler = createRevokerHandler({ ...world.deps, trust: manifestTrust(manifest, {}, () => undefined) });
     await world.clock.advance(HOUR);
     await handler({ action: 'revokeDue', secretId: world.arn });
