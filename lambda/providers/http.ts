@@ -102,6 +102,9 @@ const DEFAULT_TIMEOUT_MS = 10_000;
 // A quota answer talks about keys or tokens and a limit; "limit must be <= 100" (a bad parameter) does not.
 const QUOTA_WORDS = /quota|\b(keys?|tokens?)\b[^.;]*\b(limit|maximum)\b|\b(limit|maximum|max(imum)? number|too many)\b[^.;]*\b(keys?|tokens?)\b/i;
 
+/** What a {@link QuotaExceededError} tells the operator to do, whichever answer revealed the full quota. */
+export const QUOTA_ADVICE = "delete keys nothing uses, or let keyrelay's reconcile sweep revoke orphans";
+
 /** A provider's HTTP API, with answers mapped onto typed errors. */
 export class ProviderHttp {
   private readonly fetchFn: typeof fetch;
@@ -214,7 +217,7 @@ export class ProviderHttp {
     const isQuota = this.options.isQuotaError ?? ((_s: number, _b: unknown, d: string) => QUOTA_WORDS.test(d));
     if (status >= 400 && isQuota(status, body, raw)) {
       const limit = this.options.quota === undefined ? '' : ` of ${this.options.quota} keys`;
-      return new QuotaExceededError(provider, `${said}: key quota${limit} reached; delete keys nothing uses, or let keyrelay's reconcile sweep revoke orphans`, { ...options, quota: this.options.quota });
+      return new QuotaExceededError(provider, `${said}: key quota${limit} reached; ${QUOTA_ADVICE}`, { ...options, quota: this.options.quota });
     }
     return new ProviderResponseError(provider, `${said}: unexpected answer`, options);
   }

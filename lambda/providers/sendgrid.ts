@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ConfigError } from '../../core/errors';
 import { ProviderAuthError, ProviderResponseError, QuotaExceededError } from './errors';
-import { ProviderHttp, lazyCredential, parseAdminCredential, requireString, stringSettings, trimSlash, words } from './http';
+import { ProviderHttp, QUOTA_ADVICE, lazyCredential, parseAdminCredential, requireString, stringSettings, trimSlash, words } from './http';
 import type { ProviderDefinition } from './registry';
 import type { IssueRequest, IssuedKey, KeyProvider, ProviderContext, ProviderKey, VerifiedKey } from './types';
 
@@ -122,7 +122,7 @@ export class SendGridApiKeys implements KeyProvider {
     if (held === undefined || held < QUOTA) throw err;
     throw new QuotaExceededError(
       this.type,
-      `create API key: HTTP 403 with ${held} keys held: key quota of ${QUOTA} reached; delete keys nothing uses, or let keyrelay's reconcile sweep revoke orphans`,
+      `create API key: HTTP 403 with ${held} keys held: key quota of ${QUOTA} reached; ${QUOTA_ADVICE}`,
       { status: 403, providerCode: err.providerCode, quota: QUOTA },
     );
   }
@@ -133,7 +133,7 @@ export class SendGridApiKeys implements KeyProvider {
  * `sender_verification_eligible`, `sender_verification_exempt`; kenzo0107/terraform-provider-sendgrid#118 treats the
  * same set as unmanaged). A copy leaves them to SendGrid rather than asking for them.
  */
-export function isSelfAssignedScope(scope: string): boolean {
+function isSelfAssignedScope(scope: string): boolean {
   return scope === '2fa_required' || scope.startsWith('sender_verification_');
 }
 

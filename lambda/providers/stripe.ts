@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import { z } from 'zod';
 import { ConfigError } from '../../core/errors';
 import { KeyNotFoundError, ProviderResponseError } from './errors';
@@ -126,7 +127,7 @@ export class StripeApiKeys implements KeyProvider {
   }
 
   /** The new key's secret: the testmode plaintext, else the JWE opened with the one-use private key. */
-  private secretOf(rotated: StripeKey, label: string, privateKey: Parameters<typeof decryptCompactJwe>[1], source: string): string {
+  private secretOf(rotated: StripeKey, label: string, privateKey: KeyObject, source: string): string {
     const what = `rotate API key '${source}'`;
     const token = rotated.secret_key?.token;
     if (token) return token;

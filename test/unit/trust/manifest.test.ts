@@ -52,7 +52,7 @@ describe('Function: buildManifest', () => {
 
   it('round-trips through JSON, a key named __proto__ included', () => {
     // Prepare
-    const config = resolveConfig({ keys: { 'payments/api': { provider: { type: 'stripe' }, adminSecret: 'admin/stripe', rotateEvery: '30d' } } });
+    const config = resolveConfig({ keys: { 'payments/api': { provider: { type: 'stripe', mode: 'test' }, adminSecret: 'admin/stripe', rotateEvery: '30d' } } });
     const manifest = buildManifest(config.keys, 'KeyRelay-revoker');
     manifest.keys.set('__proto__', declared);
     // Act
