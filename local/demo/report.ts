@@ -31,6 +31,7 @@ const EVENT_COLOURS: Partial<Record<DemoEvent['kind'], string>> = {
   'leak-refused': '#8e44ad',
   held: '#d35400',
   straggler: '#d35400',
+  replica: '#2874a6',
 };
 
 /** Escapes text for HTML and SVG. */
@@ -153,6 +154,7 @@ export function renderSvg(timeline: Timeline): string {
     ['recovered', 'rotation recovered'],
     ['emergency', 'leak: emergency rotation'],
     ['leak-refused', 'leaked key refused'],
+    ['replica', 'replica region'],
   ];
   marks.forEach(([kind, label], i) => {
     const e = timeline.events.find((ev) => ev.kind === kind && ev.t >= start);

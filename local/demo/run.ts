@@ -22,6 +22,7 @@ import { LOCAL_CREDENTIALS, LOCAL_FUNCTIONS, LOCAL_REGION, startLocalStack, type
 import { closeFleetConnections, Fleet, RawCaller } from './fleet';
 import { treeRss } from './memory';
 import { DEMO_DEFAULTS, STORY_SPAN_MS, type DemoOptions } from './options';
+import { ReplicaAct, REPLICA_REGION, replicatedKey } from './replica';
 import { renderReport } from './report';
 import { summarize, type DemoSummary } from './summary';
 import { humanSpan, RecordingMetrics, RevokerLog, storyTime, type DemoEvent, type KeySpan, type Timeline } from './timeline';
@@ -136,8 +137,11 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<DemoResult>
   const speed = opts.speed ?? STORY_SPAN_MS / (opts.duration * 1000);
   const output = options.output ?? process.stdout;
   const config = loadConfig(resolve(opts.configPath));
-  const keys = declaredKeys(config.keys, opts.keys);
-  const roles = cast(keys);
+  const declared = declaredKeys(config.keys, opts.keys);
+  const roles = cast(declared);
+  // The replica act's key gets a replica (docs/replicas.md); the other acts' keys stay as the config has them.
+  const replicated = replicatedKey(declared, [roles.outage, roles.straggler, roles.leaked]);
+  const keys = declared.map((k) => (k === replicated ? { ...k, replicaRegions: [REPLICA_REGION] } : k));
   const names = keys.map((k) => k.name);
 
   const events: DemoEvent[] = [];
@@ -188,11 +192,16 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<DemoResult>
         // revokeNow then finds it already gone. Either way the key died in the emergency.
         if (span && action === 'revokeNow') span.emergency = true;
         if (span?.revokedAt !== undefined) continue; // already gone: a later sweep or revokeDue confirming it
+        replica?.onRevoked(o);
         revocations.revoked++;
         if (span) span.revokedAt = t;
         emit('revoked', `${o.secretName}: key ${o.keyId} revoked (deleted at the provider)`, o.secretName);
       } else if (o.outcome === 'held') {
         revocations.held++;
+        if (replica?.onHeld(o)) {
+          if (span) span.heldAt ??= t;
+          continue;
+        }
         if (span && span.heldAt === undefined) {
           span.heldAt = t;
           onHeld(o.secretName, o.keyId);
@@ -211,6 +220,7 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<DemoResult>
   });
 
   let fleet: Fleet | undefined;
+  let replica: ReplicaAct | undefined;
   let straggler: RawCaller | undefined;
   let attacker: RawCaller | undefined;
   let emergencyRun: Promise<void> | undefined;
@@ -298,6 +308,7 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<DemoResult>
         emit('rotated', `${detail.secretName}: rotated to ${detail.fingerprint} (key ${keyId})${grace}`, detail.secretName);
         // What an app subscribed to KeyRotated does (docs/client.md): drop the cached key at once.
         for (const c of clients) handleKeyRotatedEvent({ source: EVENTS.source, 'detail-type': EVENTS.keyRotated, detail }, c);
+        replica?.onKeyRotated(detail);
       }
     };
     observeEvents();
@@ -365,6 +376,13 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<DemoResult>
       inEmergency: () => emergencyOpen,
       onResult: (good) => (good ? ok++ : failed++),
     });
+
+    const replicatedName = replicated?.name;
+    const replicatedKeyNow = keys.find((k) => k.name === replicatedName);
+    if (replicatedKeyNow) {
+      replica = new ReplicaAct({ stack: s, key: replicatedKeyNow, rate: opts.rate, ttl, emit });
+      replica.arm();
+    }
 
     if (roles.straggler && stragglerValue) {
       const quiet = (roles.straggler.usageHold?.quietPeriod ?? 3600) * 1000;
@@ -436,6 +454,7 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<DemoResult>
     // Run: sample, observe, draw, until the duration has passed or Ctrl-C.
     loopDelay.enable();
     fleet.start();
+    replica?.start();
     straggler?.start((status) => emit('straggler', `straggler refused (HTTP ${status}): its key was revoked while in use`, roles.straggler?.name));
     const state = (): ViewState => ({
       now: s.clock.now(),
@@ -511,6 +530,7 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<DemoResult>
     timeline.end = s.clock.now();
     stopping = true;
     await fleet.stop();
+    await replica?.stop();
     await straggler?.stop();
     // An emergency still running finishes (it is short); its numbers belong in the summary.
     await emergencyRun;
@@ -546,6 +566,7 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<DemoResult>
       revocations,
       fleet: fleet.apps,
       straggler: straggler ? { ok: straggler.ok, failed: straggler.failed } : undefined,
+      replica: replica?.result(),
       emergency: roles.leaked
         ? { secretName: roles.leaked.name, ran: timeline.emergency !== undefined, refusedAfterMs: leakedRefusedAfterMs, cliExit: emergencyCliExit }
         : undefined,
@@ -569,6 +590,8 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<DemoResult>
     view.close();
     loopDelay.disable();
     await fleet?.stop();
+    await replica?.stop();
+    replica?.close();
     await straggler?.stop();
     await attacker?.stop();
     fleetSm?.destroy();

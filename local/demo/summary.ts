@@ -1,5 +1,6 @@
 import { table } from '../../cli/format/text';
 import type { AppCounters } from './fleet';
+import type { ReplicaResult } from './replica';
 import type { TreeRss } from './memory';
 import type { DemoOptions } from './options';
 import { humanSpan } from './timeline';
@@ -30,6 +31,8 @@ export interface SummaryInput {
   revocations: RevocationCounts;
   fleet: AppCounters[];
   straggler?: Tally;
+  /** The replica act: the application in the replica region, and the revocation held for its lagging replica. */
+  replica?: ReplicaResult;
   emergency?: { secretName: string; ran: boolean; refusedAfterMs?: number; cliExit?: number };
   /** `<secret> <keyId>` of each orphaned provider key. */
   orphans: string[];
@@ -62,6 +65,7 @@ export interface DemoSummary {
   revocations: RevocationCounts;
   requests: Tally & { failedOutsideEmergency: number; refusedThenRetried: number; skipped: number; perSecond: number };
   straggler?: Tally;
+  replica?: ReplicaResult;
   emergency?: { secretName: string; ran: boolean; failedPerClient: number[]; leakedKeyRefusedAfterMs?: number; cliExit?: number };
   orphans: string[];
   rotationStepFailures: number;
@@ -99,6 +103,8 @@ export function summarize(input: SummaryInput): DemoSummary {
     },
     { name: 'no orphaned key', passed: input.orphans.length === 0, detail: input.orphans.join(', ') || 'none' },
   ];
+  const r = input.replica;
+  if (r) checks.push({ name: `no request failed in the replica region (${r.region})`, passed: r.failed === 0, detail: `${r.failed} failed` });
   if (e) {
     checks.push({
       name: 'the leaked key is refused',
@@ -118,6 +124,15 @@ export function summarize(input: SummaryInput): DemoSummary {
     ['rotation steps failed', `${input.stepFailures} (alarm RotationStepFailed)`],
   ];
   if (input.straggler) rows.push(['straggler (old key)', `${input.straggler.ok} ok, ${input.straggler.failed} failed`]);
+  if (r) {
+    rows.push([`replica app (${r.region})`, `${r.ok} ok, ${r.failed} failed (${r.secretName}, read in its own region)`]);
+    rows.push([
+      'replica lag',
+      r.lagMs === undefined
+        ? 'none (the key did not rotate)'
+        : `${humanSpan(r.lagMs)}: revocation held for ${r.heldChecks} revoker check(s) (ReplicaOutOfSync), ${r.revokedAfterCatchUp ? 'revoked after it caught up' : 'not revoked yet'}`,
+    ]);
+  }
   if (e) {
     rows.push(['emergency failures', e.ran ? `per client: ${failedPerClient.join(' ')}` : 'did not run']);
     rows.push(['leaked key -> 401', e.refusedAfterMs === undefined ? '-' : `${(e.refusedAfterMs / 1000).toFixed(2)} s after the emergency began`]);
@@ -151,6 +166,7 @@ export function summarize(input: SummaryInput): DemoSummary {
       perSecond: Math.round((ok + failedFleet) / input.realSeconds),
     },
     ...(input.straggler ? { straggler: input.straggler } : {}),
+    ...(r ? { replica: r } : {}),
     ...(e
       ? { emergency: { secretName: e.secretName, ran: e.ran, failedPerClient, leakedKeyRefusedAfterMs: e.refusedAfterMs, cliExit: e.cliExit } }
       : {}),

@@ -21,6 +21,7 @@ export type DemoEventKind =
   | 'straggler'
   | 'emergency'
   | 'leak-refused'
+  | 'replica'
   | 'info';
 
 /** One event: demo-clock time, real ms since the fleet started, text (no key material). */

@@ -40,6 +40,7 @@ const COLOURS: Partial<Record<DemoEvent['kind'], string>> = {
   emergency: '1;35',
   'leak-refused': '1;32',
   straggler: '33',
+  replica: '34',
 };
 const FRAME_MS = 200;
 const STATUS_EVERY_MS = 10_000;

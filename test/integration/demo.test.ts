@@ -57,6 +57,18 @@ describe('Function: runDemo', () => {
     expect(result.summaryText).toContain('exit 0');
   });
 
+  it('replicates one key: its app in the replica region never fails, and the lagging replica holds the old key\'s revocation until it catches up', () => {
+    // Assess
+    const { replica } = result.summary;
+    expect(replica).toMatchObject({ region: 'us-west-2', secretName: 'search/reference-api', failed: 0, revokedAfterCatchUp: true });
+    expect(replica?.ok).toBeGreaterThan(5);
+    expect(replica?.heldChecks).toBeGreaterThanOrEqual(1);
+    expect(result.timeline.events.filter((e) => e.kind === 'replica').map((e) => e.text)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/revocation held \(metric ReplicaOutOfSync\)/), expect.stringMatching(/replica caught up/)]),
+    );
+    expect(result.summaryText).toMatch(/replica app \(us-west-2\)\s+\d+ ok, 0 failed/);
+  });
+
   it('shows the alarm signal, the recovery, the hold and the emergency as plain log lines without a terminal', () => {
     // Assess
     expect(printed).toMatch(/metric RotationStepFailed\{step=createSecret, provider=reference\}/);
