@@ -4,7 +4,7 @@
  * bundle size and cold import time. Compare with AWS's sample rotation template: 10 calls (5 DescribeSecret), with
  * its setSecret/testSecret empty.
  *
- * Run: npx tsx bench/rotation-calls.ts   (needs moto_server on PATH; starts and stops its own on a free port)
+ * Run: npx tsx bench/rotation-calls.ts   (needs moto_server on PATH or in ./.venv; starts and stops its own on a free port: local/moto.ts)
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
@@ -15,7 +15,7 @@ import {
   RotateSecretCommand,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,6 +23,7 @@ import { systemClock } from '../core/clock';
 import { formatSecretValue } from '../core/secret-value';
 import { settingsToTags } from '../core/state';
 import { createRotationHandler, ROTATION_STEPS, type RotationDeps } from '../lambda/rotation';
+import { startMoto } from '../local/moto';
 import { FakeProvider } from '../test/support/fake-provider';
 
 const ROTATIONS = 5;
@@ -30,23 +31,6 @@ const IMPORT_RUNS = 15;
 // AWS's SecretsManagerRotationTemplate: DescribeSecret in every step and again in finishSecret; createSecret reads
 // AWSCURRENT and the pending version, calls GetRandomPassword, then PutSecretValue; finishSecret moves the label.
 const AWS_TEMPLATE = { DescribeSecret: 5, GetSecretValue: 2, GetRandomPassword: 1, PutSecretValue: 1, UpdateSecretVersionStage: 1 };
-
-async function startMoto(): Promise<{ endpoint: string; stop(): void }> {
-  const child = spawn('moto_server', ['-H', '127.0.0.1', '-p', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const endpoint = await new Promise<string>((resolve, reject) => {
-    let seen = '';
-    const onData = (chunk: Buffer) => {
-      seen += chunk.toString();
-      const match = /Running on (http:\/\/127\.0\.0\.1:\d+)/.exec(seen);
-      if (match?.[1]) resolve(match[1]);
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`moto_server exited (${code}): ${seen}`)));
-    child.once('error', reject);
-  });
-  return { endpoint, stop: () => child.kill('SIGTERM') };
-}
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
@@ -163,10 +147,10 @@ function bundle(): void {
 }
 
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
-const moto = await startMoto();
+const moto = await startMoto({ install: false });
 try {
-  await countCalls(moto.endpoint);
+  await countCalls(moto.url);
 } finally {
-  moto.stop();
+  await moto.stop();
 }
 bundle();

@@ -13,6 +13,7 @@ import { parseCron, shortestCronInterval } from '../core/cron';
 import { parseDuration } from '../core/duration';
 import { describeError, KeyRelayError } from '../core/errors';
 import { stageHolders } from '../core/state';
+import { ROTATION_STEPS } from '../lambda/rotation/steps';
 import type { LocalClock, TimerHandle } from './clock';
 import { functionName, type FunctionRegistry } from './functions';
 
@@ -97,7 +98,6 @@ export interface RotationServiceOptions {
   seed?: number;
 }
 
-const STEPS = ['createSecret', 'setSecret', 'testSecret', 'finishSecret'] as const;
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const PREVIOUS_INCOMPLETE = "A previous rotation isn't complete. That rotation will be reattempted.";
@@ -401,7 +401,7 @@ export class RotationService {
         }
       }
       const rotationToken = randomUUID();
-      for (step of STEPS) {
+      for (step of ROTATION_STEPS) {
         if (run.status !== 'running') return;
         await functions.invoke(secret.lambdaArn as string, {
           Step: step,
