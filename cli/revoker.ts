@@ -5,18 +5,8 @@ import type { RevokerRequest, RevokerResponse } from '../lambda/revoker/protocol
 import { CALLER_PROOF_FIELD, requestBinding, type CallerProof } from '../core/caller-proof';
 import { withThrottleRetry } from './aws';
 import type { Context } from './context';
-import { CliError, toCliError } from './errors';
-
-const REVOKER_HINTS: Record<string, string> = {
-  ProviderUnavailable: 'the provider is down: `keyrelay freeze NAME --reason "provider outage"`; for a leaked current key, `keyrelay rotate --emergency NAME --revoke-without-replacement`',
-  ProviderAuthFailed: "the provider rejected keyrelay's admin credential: fix the admin secret, then retry",
-  ProviderQuotaFull: '`keyrelay plan NAME` shows the keys holding the quota',
-  ProviderThrottled: 'the provider is rate limiting: retry in a minute',
-  ProviderKeyNotFound: 'the key is already gone at the provider',
-  RotationState: '`keyrelay status NAME` shows which version holds which label',
-  CallerNotProven: 'the revoker records who you are from a presigned sts:GetCallerIdentity: upgrade the keyrelay CLI, check your AWS credentials, and run the command again',
-  KeyMoved: '`keyrelay history NAME` shows the confirmed key\'s id: revoke that key by id (`keyrelay revoke NAME --key-id ID`)',
-};
+import { isOperatorErrorCode } from '../core/error-codes';
+import { CliError, foreignCode, hintFor, toCliError } from './errors';
 
 /**
  * Sends one typed action to the revoker named on the secret (`keyrelay:revoker` tag) and returns its answer.
@@ -58,9 +48,9 @@ export async function invokeRevoker(ctx: Context, secret: ManagedSecret, request
   if (answer.FunctionError) {
     const { errorType, errorMessage } = parseFunctionError(text);
     throw new CliError(
-      errorType,
+      isOperatorErrorCode(errorType) ? errorType : foreignCode(errorType),
       `revoker '${fn}' failed ${request.action} for key '${secret.name}': ${errorMessage}`,
-      REVOKER_HINTS[errorType] ?? `read the revoker's logs for '${secret.name}'; rerun with --debug`,
+      hintFor(errorType, `read the revoker's logs for '${secret.name}'; rerun with --debug`),
     );
   }
   try {

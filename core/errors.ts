@@ -3,12 +3,17 @@
  * (what the CLI prints). Messages say what was wrong, the value received, and what to do next.
  */
 
-/** Base of every error keyrelay throws on purpose. */
-export class KeyRelayError extends Error {
-  /** Stable machine-readable code, e.g. `ConfigInvalid`. */
-  readonly code: string;
+import type { ErrorCode } from './error-codes';
 
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+/**
+ * Base of every error keyrelay throws on purpose. `Code` is one of keyrelay's own codes ({@link ErrorCode}); only
+ * errors that pass on a code keyrelay does not own (an AWS exception name, a Lambda `errorType`) widen it to `string`.
+ */
+export class KeyRelayError<Code extends string = ErrorCode> extends Error {
+  /** Stable machine-readable code, e.g. `ConfigInvalid`. */
+  readonly code: Code;
+
+  constructor(code: Code, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
     this.code = code;

@@ -26,7 +26,7 @@ import { functionName, type FunctionRegistry } from './functions';
  */
 
 /** An AWS-style service error, answered as `{"__type": type, "message"}` with `status`; its `code` is `type`. */
-export class AwsServiceError extends KeyRelayError {
+export class AwsServiceError extends KeyRelayError<string> {
   constructor(
     readonly type: string,
     message: string,

@@ -1,4 +1,8 @@
+import type { ERROR_CODES } from '../../core/error-codes';
 import { KeyRelayError } from '../../core/errors';
+
+/** The codes of provider errors. */
+export type ProviderErrorCode = (typeof ERROR_CODES.provider)[number];
 
 /**
  * Errors every provider adapter throws, whatever the provider's own wording. Callers branch with `instanceof`:
@@ -22,7 +26,7 @@ export class ProviderError extends KeyRelayError {
    */
   readonly providerCode?: string;
 
-  constructor(code: string, provider: string, message: string, options: ProviderErrorOptions & { transient?: boolean } = {}) {
+  constructor(code: ProviderErrorCode, provider: string, message: string, options: ProviderErrorOptions & { transient?: boolean } = {}) {
     super(code, `${provider}: ${message}`, { cause: options.cause });
     this.provider = provider;
     this.status = options.status;

@@ -56,7 +56,11 @@ export class KeyInUseError extends KeyRelayError {
  * An on-call action (rollback, import) refused after checking the secret and the provider. `code` says why:
  * `NoPreviousKey`, `PreviousKeyNotValid`, `RotationInProgress`, `ImportInvalid` (the CLI's codes for the same refusals).
  */
-export class OnCallRefusedError extends KeyRelayError {}
+export class OnCallRefusedError extends KeyRelayError {
+  constructor(code: 'NoPreviousKey' | 'PreviousKeyNotValid' | 'RotationInProgress' | 'ImportInvalid', message: string) {
+    super(code, message);
+  }
+}
 
 /** There is nothing the action can act on (no previous version, no disabled key, a key already deleted). Code `NothingToDo`. */
 export class NothingToDoError extends KeyRelayError {

@@ -46,7 +46,7 @@ export interface LambdaRuntimeOptions {
 }
 
 /** A function ended in error (thrown by the handler, timed out, crashed): Lambda's error payload; `code` is its type. */
-export class FunctionInvocationError extends KeyRelayError {
+export class FunctionInvocationError extends KeyRelayError<string> {
   constructor(readonly payload: FunctionErrorPayload) {
     super(payload.errorType, payload.errorMessage);
     this.name = payload.errorType;
