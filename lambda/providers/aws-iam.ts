@@ -195,7 +195,8 @@ function defaultClients(settings: AwsIamSettings, context: ProviderContext): Aws
 /** The access keys of one IAM user. See {@link AWS_IAM_API}. */
 export class AwsIamAccessKeys implements KeyProvider {
   readonly type = TYPE;
-  readonly capabilities = { disable: true, lastUsed: true };
+  /** Declared once, in the registry entry ({@link awsIamProvider}). */
+  readonly capabilities = awsIamProvider.capabilities;
   readonly quota = QUOTA;
   private readonly clients: AwsIamClients;
 

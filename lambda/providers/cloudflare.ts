@@ -72,7 +72,8 @@ const PER_PAGE = 50;
 /** Cloudflare API tokens. See {@link CLOUDFLARE_API}. */
 export class CloudflareTokens implements KeyProvider {
   readonly type = 'cloudflare';
-  readonly capabilities = { disable: true, lastUsed: true };
+  /** Declared once, in the registry entry ({@link cloudflareProvider}). */
+  readonly capabilities = cloudflareProvider.capabilities;
   readonly listedBy = ['tokenOwner', 'accountId', 'baseUrl'];
   /** 1,200 requests per 5 minutes per user (Cloudflare API docs, "Rate limits"). */
   readonly rateLimit = { requests: 1200, perMs: 300_000 };

@@ -40,7 +40,8 @@ const PAGE_SIZE = 100;
 /** Datadog API keys. See {@link DATADOG_API}. */
 export class DatadogApiKeys implements KeyProvider {
   readonly type = 'datadog';
-  readonly capabilities = { disable: false, lastUsed: true };
+  /** Declared once, in the registry entry ({@link datadogProvider}). */
+  readonly capabilities = datadogProvider.capabilities;
   readonly quota = 50;
   private readonly http: ProviderHttp;
 

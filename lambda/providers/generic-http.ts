@@ -54,7 +54,8 @@ const ADMIN_SHAPE = '{"token": "<admin token>"}';
 /** A key service described by a mapping. See {@link GENERIC_HTTP_API}. */
 export class GenericHttpKeys implements KeyProvider {
   readonly type = 'generic-http';
-  readonly capabilities = { disable: false, lastUsed: false };
+  /** Declared once, in the registry entry ({@link genericHttpProvider}). */
+  readonly capabilities = genericHttpProvider.capabilities;
   readonly quota?: number;
   private readonly http: ProviderHttp;
   private readonly header: string;

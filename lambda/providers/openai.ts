@@ -56,7 +56,8 @@ const seconds = (s: number | null | undefined) => (typeof s === 'number' ? s * 1
 /** OpenAI admin or service-account keys. See {@link OPENAI_API}. */
 export class OpenAiKeys implements KeyProvider {
   readonly type = 'openai';
-  readonly capabilities = { disable: false, lastUsed: true };
+  /** Declared once, in the registry entry ({@link openaiProvider}). */
+  readonly capabilities = openaiProvider.capabilities;
   readonly listedBy = ['keyType', 'projectId', 'serviceAccountId', 'baseUrl'];
   private readonly http: ProviderHttp;
   private readonly admin: boolean;

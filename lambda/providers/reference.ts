@@ -62,7 +62,8 @@ const WhoAmI = z.object({ keyId: z.string().min(1), account: z.string().min(1) }
 /** The reference provider's keys. See {@link REFERENCE_API}. */
 class ReferenceKeys implements KeyProvider {
   readonly type = TYPE;
-  readonly capabilities = { disable: true, lastUsed: true };
+  /** Declared once, in the registry entry ({@link referenceProvider}). */
+  readonly capabilities = referenceProvider.capabilities;
   readonly listedBy = ['baseUrl'];
   readonly quota: number;
   private readonly http: ProviderHttp;

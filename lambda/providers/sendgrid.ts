@@ -39,7 +39,8 @@ const QUOTA = 100;
 /** SendGrid API keys. See {@link SENDGRID_API}. */
 export class SendGridApiKeys implements KeyProvider {
   readonly type = 'sendgrid';
-  readonly capabilities = { disable: false, lastUsed: false };
+  /** Declared once, in the registry entry ({@link sendgridProvider}). */
+  readonly capabilities = sendgridProvider.capabilities;
   readonly listedBy = ['region', 'onBehalfOf', 'baseUrl'];
   readonly quota = QUOTA;
   private readonly http: ProviderHttp;

@@ -67,7 +67,8 @@ interface StripeKey {
 /** Stripe secret keys via rotate. See {@link STRIPE_API}. */
 export class StripeApiKeys implements KeyProvider {
   readonly type = 'stripe';
-  readonly capabilities = { disable: false, lastUsed: true };
+  /** Declared once, in the registry entry ({@link stripeProvider}). */
+  readonly capabilities = stripeProvider.capabilities;
   readonly listedBy = ['mode', 'stripeVersion', 'baseUrl'];
   private readonly http: ProviderHttp;
   private readonly admin: () => Promise<z.infer<typeof Admin>>;

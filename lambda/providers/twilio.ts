@@ -62,7 +62,8 @@ interface TwKey {
 /** Twilio API keys. See {@link TWILIO_API}. */
 export class TwilioApiKeys implements KeyProvider {
   readonly type = 'twilio';
-  readonly capabilities = { disable: false, lastUsed: false };
+  /** Declared once, in the registry entry ({@link twilioProvider}). */
+  readonly capabilities = twilioProvider.capabilities;
   readonly listedBy = ['accountSid', 'baseUrl'];
   private readonly iam: ProviderHttp;
   private readonly api: ProviderHttp;

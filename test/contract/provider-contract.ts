@@ -9,6 +9,7 @@ import {
   QuotaExceededError,
   ThrottledError,
 } from '../../lambda/providers/errors';
+import { providerDefinition } from '../../lambda/providers';
 import type { KeyProvider } from '../../lambda/providers/types';
 import { FakeClock } from '../support/fake-clock';
 import { leakedSecrets, secretValue } from '../support/leak-guard';
@@ -72,6 +73,10 @@ export function describeProviderContract(name: string, setup: () => Promise<Cont
     afterEach(() => {
       // Every request the adapter sent and every answer the fake gave matched the provider's published contract.
       expect(h.violations()).toEqual([]);
+    });
+
+    it('has the capabilities its registry entry declares (declared once, so config checks and the revoker agree)', () => {
+      expect(h.provider.capabilities).toBe(providerDefinition(h.provider.type).capabilities);
     });
 
     it('issues a key that verify accepts and list shows with its label', async () => {
