@@ -1,5 +1,6 @@
 import { buildSync } from 'esbuild';
-import { bundleBuildOptions, LAMBDA_ENTRIES, type LambdaName } from '../lib/bundles';
+import { bundleBuildOptions } from '../lib/build';
+import { LAMBDA_ENTRIES, type LambdaName } from '../lib/bundles';
 
 /**
  * What each function's bundle holds: its size in bytes (as `buildLambdaBundles` makes it), keyrelay's own code in it,

@@ -4,14 +4,10 @@
  *    protected endpoint: median of 10 runs (in-process `main`, real clock, the CLI's own polling).
  * 2. `status` (and `status --fingerprints`) for 500 keys on the local stack: wall time and Secrets Manager calls
  *    (counted with SDK middleware), side by side with the naive way (DescribeSecret + GetSecretValue per key).
- * 3. Startup: `npx keyrelay --help` and `node cli/bin.mjs --help` (warm tsx cache, and cold), vs bare `node`.
+ * Startup is bench/cli-startup.ts.
  *
  * Run: npx tsx bench/cli.ts   (starts and stops its own local stack; needs moto_server on PATH)
  */
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { GetSecretValueCommand, PutSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { createClients, mapLimit, type ClientFactory } from '../cli/aws';
@@ -30,7 +26,6 @@ process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 
 const EMERGENCY_RUNS = 10;
 const STATUS_KEYS = 500;
-const STARTUP_RUNS = 10;
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -125,39 +120,7 @@ async function status(stack: LocalStack, sm: SecretsManagerClient): Promise<void
   console.log(`naive, DescribeSecret + GetSecretValue per key, 8 in flight: ${ms(performance.now() - t0)}, ${STATUS_KEYS * 2} calls`);
 }
 
-/** Wall and CPU (user+sys, from /usr/bin/time: less sensitive to a loaded machine) of one run. */
-function timed(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): { wall: number; cpu: number } {
-  const t0 = performance.now();
-  const r = spawnSync('/usr/bin/time', ['-f', 'cpu %U %S', cmd, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-  const wall = performance.now() - t0;
-  const m = /cpu ([\d.]+) ([\d.]+)\s*$/.exec(r.stderr.toString());
-  if (r.status !== 0 || !m) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
-  return { wall, cpu: (Number(m[1]) + Number(m[2])) * 1000 };
-}
-
-function startup(): void {
-  const measure = (label: string, cmd: string, args: string[]): void => {
-    const runs = Array.from({ length: STARTUP_RUNS }, () => timed(cmd, args));
-    console.log(`  ${label}: wall ${ms(median(runs.map((r) => r.wall)))}, cpu ${ms(median(runs.map((r) => r.cpu)))}`);
-  };
-  console.log(`startup, median of ${STARTUP_RUNS}:`);
-  measure("node -e ''", 'node', ['-e', '']);
-  measure('node cli/bin.mjs --help', 'node', ['cli/bin.mjs', '--help']);
-  measure('npx keyrelay --help', 'npx', ['--no-install', 'keyrelay', '--help']);
-  measure('npx --version (npx alone)', 'npx', ['--version']);
-  measure(
-    'tsx + the status command module (AWS SDK clients, core)',
-    'node',
-    ['--input-type=module', '-e', "const { tsImport } = await import('tsx/esm/api'); await tsImport('./cli/commands/status.ts', import.meta.url);"],
-  );
-  const cold = mkdtempSync(join(tmpdir(), 'keyrelay-tsx-cold-'));
-  const first = timed('node', ['cli/bin.mjs', '--help'], { ...process.env, TMPDIR: cold });
-  rmSync(cold, { recursive: true, force: true });
-  console.log(`  node cli/bin.mjs --help, cold tsx cache (one run): wall ${ms(first.wall)}, cpu ${ms(first.cpu)}`);
-}
-
 async function run(): Promise<void> {
-  startup();
   const stack = await startLocalStack({
     config: resolveConfig({ keys: {} }),
     quota: 100_000,

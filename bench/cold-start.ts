@@ -3,7 +3,8 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildLambdaBundles, LAMBDA_NODE_MAJOR, type LambdaName } from '../lib/bundles';
+import { buildLambdaBundles } from '../lib/build';
+import { LAMBDA_NODE_MAJOR, type LambdaName } from '../lib/bundles';
 
 /**
  * Cold start as a ratio: each deployed bundle's init (the `require` of its `index.js`, what Lambda does before the

@@ -10,7 +10,7 @@
  */
 import { parseArgs } from 'node:util';
 import { RotateSecretCommand } from '@aws-sdk/client-secrets-manager';
-import { buildLambdaBundles } from '../lib/bundles';
+import { buildLambdaBundles } from '../lib/build';
 import { resolveConfig } from '../lib/config';
 import type { FunctionMode } from '../local/functions';
 import { startLocalStack } from '../local/stack';

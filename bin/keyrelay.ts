@@ -4,7 +4,7 @@ import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { KeyRelayError } from '../core/errors';
 import { buildKeyRelay, loadConfig } from '../lib';
-import { buildLambdaBundles } from '../lib/bundles';
+import { buildLambdaBundles } from '../lib/build';
 
 /**
  * The CDK app: `keyrelay.config.json` (or `-c config=<path>`, or `KEYRELAY_CONFIG`) to stacks, checked by cdk-nag

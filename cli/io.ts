@@ -33,5 +33,14 @@ export interface CliIo {
 
 /** The real process's streams, environment and clock. */
 export function processIo(): CliIo {
-  return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, clock: systemClock };
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    // Read on first use: creating `process.stdin` costs startup time, and only prompts and `import` read it.
+    get stdin() {
+      return process.stdin;
+    },
+    env: process.env,
+    clock: systemClock,
+  };
 }

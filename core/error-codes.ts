@@ -44,6 +44,8 @@ export const ERROR_CODES = {
   ],
   /** The application client (`client/errors.ts`). */
   client: ['ClientOptionsInvalid', 'SecretNotFound', 'SecretAccessDenied', 'SecretUnavailable', 'SecretReadFailed'],
+  /** The constructs' prebuilt Lambda bundles (`lib/bundles.ts`). */
+  constructs: ['LambdaBundleMissing'],
   /** The local stack (`local/`). */
   local: ['FunctionSettings', 'MotoUnavailable', 'InjectedCrash', 'LocalStackSetup', 'FunctionNotFound', 'RuntimeStopped', 'BundleMissing'],
 } as const;

@@ -1,29 +1,56 @@
 import { createHash } from 'node:crypto';
-import * as z from 'zod/mini';
 import { StateError } from './errors';
-import './zod-mini';
 
 /**
  * The JSON stored in every managed secret. Applications read `apiKey`; `keyId` is the provider's handle for the key
  * and is not secret. See docs/state.md.
  */
-export const SecretValueSchema = z.object({
+export interface SecretValue {
   /** The key material applications send to the provider. */
-  apiKey: z.string().check(z.minLength(1)),
+  apiKey: string;
   /** The provider's id for this key. */
-  keyId: z.string().check(z.minLength(1)),
+  keyId: string;
   /** Provider type that issued it, e.g. `reference`. */
-  provider: z.string().check(z.minLength(1)),
-  /** When the provider issued it (ISO-8601). */
-  issuedAt: z.iso.datetime({ offset: true }),
+  provider: string;
+  /** When the provider issued it (ISO-8601, with a zone offset or `Z`). */
+  issuedAt: string;
   /** Account/principal the key acts as, when the provider says. */
-  principal: z.optional(z.string()),
+  principal?: string;
   /** Provider-specific public attributes (e.g. an IAM access key id). Never secret. */
-  attributes: z.optional(z.record(z.string(), z.string())),
-});
+  attributes?: Record<string, string>;
+}
 
-/** A parsed secret value. */
-export type SecretValue = z.infer<typeof SecretValueSchema>;
+/** ISO-8601 date and time with a zone (`Z` or `±hh:mm`), seconds and fraction optional. */
+const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:\d{2})$/;
+
+/**
+ * Checks the parsed JSON field by field. Written out rather than with the config's schema library: this module is part
+ * of `@keyrelay/client`, whose installed size stays small (zod would triple it).
+ * @returns the first problem as `[field, what was expected]`, or the value with only its known fields.
+ */
+function checkSecretValue(json: unknown): SecretValue | [field: string, problem: string] {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return ['(root)', 'expected a JSON object'];
+  const o = json as Record<string, unknown>;
+  for (const field of ['apiKey', 'keyId', 'provider'] as const) {
+    if (typeof o[field] !== 'string' || o[field] === '') return [field, 'expected a non-empty string'];
+  }
+  const issuedAt = o.issuedAt;
+  if (typeof issuedAt !== 'string' || !ISO_DATE_TIME.test(issuedAt) || Number.isNaN(Date.parse(issuedAt))) {
+    return ['issuedAt', 'expected an ISO-8601 date and time with a zone, e.g. 2026-11-22T10:00:00Z'];
+  }
+  const value: SecretValue = { apiKey: o.apiKey as string, keyId: o.keyId as string, provider: o.provider as string, issuedAt };
+  if (o.principal !== undefined) {
+    if (typeof o.principal !== 'string') return ['principal', 'expected a string'];
+    value.principal = o.principal;
+  }
+  if (o.attributes !== undefined) {
+    const attributes = o.attributes;
+    if (typeof attributes !== 'object' || attributes === null || Array.isArray(attributes)) return ['attributes', 'expected an object of strings'];
+    for (const [name, text] of Object.entries(attributes)) if (typeof text !== 'string') return [`attributes.${name}`, 'expected a string'];
+    value.attributes = { ...(attributes as Record<string, string>) };
+  }
+  return value;
+}
 
 /**
  * Parses a secret's `SecretString`. The error names the secret and the bad field and never quotes the input,
@@ -43,16 +70,12 @@ export function parseSecretValue(text: string | undefined, secretName: string): 
         'rotate it, or import the key with `keyrelay import`',
     );
   }
-  const result = SecretValueSchema.safeParse(json);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    const field = issue && issue.path.length > 0 ? issue.path.join('.') : '(root)';
-    throw new StateError(
-      `secret '${secretName}' value is invalid at '${field}': ${issue?.message ?? 'does not match the schema'}; ` +
-        'rotate it, or import the key with `keyrelay import`',
-    );
+  const checked = checkSecretValue(json);
+  if (Array.isArray(checked)) {
+    const [field, problem] = checked;
+    throw new StateError(`secret '${secretName}' value is invalid at '${field}': ${problem}; rotate it, or import the key with \`keyrelay import\``);
   }
-  return result.data;
+  return checked;
 }
 
 /** Serialises a secret value for `PutSecretValue`. */

@@ -1,7 +1,7 @@
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildSync, type BuildOptions } from 'esbuild';
+import { KeyRelayError } from '../core/errors';
 
 /** keyrelay's Lambda functions and their entry modules (each exports `handler`). */
 export const LAMBDA_ENTRIES = {
@@ -18,15 +18,20 @@ export const LAMBDA_NODE_MAJOR = 24;
 /** The handler setting of every function: `index.js`, export `handler`. */
 export const LAMBDA_HANDLER = 'index.handler';
 
-const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-
-/** Options of {@link buildLambdaBundles}. */
-export interface BuildLambdaOptions {
-  /** Directory holding `lambda/`. @default - this package's root */
-  readonly codeRoot?: string;
-  /** Where the bundles go, one directory per function. @default - `<codeRoot>/dist/lambda` */
-  readonly outDir?: string;
+/**
+ * This package's root: the nearest directory above this module holding a `package.json`. That is the clone's root
+ * when this runs from `lib/`, and the installed package's root when it runs from the built `dist/lib/` (where the
+ * CommonJS build stands `import.meta.url` in for `__filename`, see lib/build.ts).
+ */
+function findPackageRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) return from;
+  }
 }
+
+/** The root of the keyrelay package this module belongs to (a clone, or `node_modules/keyrelay`). */
+export const PACKAGE_ROOT = findPackageRoot(dirname(fileURLToPath(import.meta.url)));
 
 /** The directory of one function's bundle: what Lambda unzips, alone. */
 export function bundleDir(name: LambdaName, outDir = join(PACKAGE_ROOT, 'dist', 'lambda')): string {
@@ -34,67 +39,24 @@ export function bundleDir(name: LambdaName, outDir = join(PACKAGE_ROOT, 'dist', 
 }
 
 /**
- * Builds every function's bundle: one CommonJS file `index.js` per function, the AWS SDK included and pinned to the
- * version the tests run (the runtime's own SDK version cannot be seen offline), minified, no source map (its load
- * costs cold-start time). The CDK app deploys exactly these directories and the local stack runs exactly these
- * files under the runtime's Node major, so what is tested is what deploys.
+ * The prebuilt bundle directories under `<codeRoot>/dist/lambda` (built by `buildLambdaBundles` of lib/build.ts: in a
+ * clone by `npm ci`'s `prepare`, and shipped inside the published package). A synth never builds them, so a CDK app
+ * using keyrelay needs neither esbuild nor keyrelay's sources, and the asset hash is the bundle's own.
  *
- * Lambda unzips a bundle with no `package.json` above it, so `.js` is CommonJS there: the bundle is CJS.
- *
- * @example
- * const dirs = buildLambdaBundles(); // { rotation: '.../dist/lambda/rotation', revoker: '.../dist/lambda/revoker' }
- */
-export function buildLambdaBundles(options: BuildLambdaOptions = {}): Record<LambdaName, string> {
-  const codeRoot = options.codeRoot ?? PACKAGE_ROOT;
-  const outDir = options.outDir ?? join(codeRoot, 'dist', 'lambda');
-  const dirs = {} as Record<LambdaName, string>;
-  for (const name of Object.keys(LAMBDA_ENTRIES) as LambdaName[]) {
-    const dir = bundleDir(name, outDir);
-    mkdirSync(dir, { recursive: true });
-    const outfile = join(dir, 'index.js');
-    const [bundle] = buildSync({ ...bundleBuildOptions(name, codeRoot), outfile, write: false }).outputFiles;
-    // Written aside, then renamed: a synth or a function process reading the bundle never sees half a file.
-    const partial = `${outfile}.${process.pid}.tmp`;
-    writeFileSync(partial, bundle!.contents);
-    renameSync(partial, outfile);
-    dirs[name] = dir;
-  }
-  return dirs;
-}
-
-/** esbuild's options for one function's bundle (`bench/bundle-size.ts` reads its composition with them). */
-export function bundleBuildOptions(name: LambdaName, codeRoot = PACKAGE_ROOT): BuildOptions {
-  return {
-    entryPoints: [join(codeRoot, LAMBDA_ENTRIES[name])],
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: `node${LAMBDA_NODE_MAJOR}`,
-    minify: true,
-    // Errors name themselves after their class (`this.name = new.target.name`), and Lambda reports that name as
-    // the errorType; minified class names would read `Gg`.
-    keepNames: true,
-    sourcemap: false,
-    legalComments: 'none',
-    // The SDK's packages as Node loads them (dist-cjs, their `node` condition), not their ESM builds (`module`): with
-    // the lazily imported clients and adapters, ESM modules shared with them are wrapped in lazy initializers that
-    // run whole (no tree shaking) at init, which cost more at cold start than the laziness saved (bench/cold-start.ts).
-    conditions: ['node'],
-    logLevel: 'error',
-    absWorkingDir: codeRoot,
-  };
-}
-
-/**
- * The bundle directories under `<codeRoot>/dist/lambda`, built by {@link buildLambdaBundles} when one is missing (a
- * fresh clone, or a library user's synth). The CDK app (`bin/keyrelay.ts`) rebuilds them first, so a deploy ships the
- * sources it was run from.
+ * @throws KeyRelayError (`LambdaBundleMissing`) naming the missing file and the command that builds it
  */
 export function lambdaBundles(codeRoot = PACKAGE_ROOT): Record<LambdaName, string> {
   const outDir = join(codeRoot, 'dist', 'lambda');
   const names = Object.keys(LAMBDA_ENTRIES) as LambdaName[];
-  if (names.every((name) => existsSync(join(bundleDir(name, outDir), 'index.js')))) {
-    return Object.fromEntries(names.map((name) => [name, bundleDir(name, outDir)])) as Record<LambdaName, string>;
+  for (const name of names) {
+    const file = join(bundleDir(name, outDir), 'index.js');
+    if (!existsSync(file)) {
+      throw new KeyRelayError(
+        'LambdaBundleMissing',
+        `keyrelay's Lambda bundle ${file} is missing: in a clone of keyrelay, run \`npm run build\`; ` +
+          'the published keyrelay package ships it, so reinstall keyrelay',
+      );
+    }
   }
-  return buildLambdaBundles({ codeRoot, outDir });
+  return Object.fromEntries(names.map((name) => [name, bundleDir(name, outDir)])) as Record<LambdaName, string>;
 }

@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeError, KeyRelayError } from '../core/errors';
-import { buildLambdaBundles } from '../lib/bundles';
+import { buildLambdaBundles } from '../lib/build';
 import type { FunctionMode } from './functions';
 import { onShutdown } from './shutdown';
 import { startLocalStack } from './stack';

@@ -1,4 +1,4 @@
-import { buildLambdaBundles } from '../../lib/bundles';
+import { buildLambdaBundles } from '../../lib/build';
 
 /**
  * Once per test run: builds the functions' bundles (`dist/lambda/<name>/index.js`), which the integration tests run
