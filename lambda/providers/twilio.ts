@@ -8,9 +8,11 @@ import type { IssueRequest, IssuedKey, KeyProvider, ProviderContext, ProviderKey
 /**
  * Twilio API keys, IAM v1 Key resource (`https://iam.twilio.com/v1/Keys`): HTTP Basic auth, form-encoded bodies.
  *
- * - Admin credential: a Main API key (only the Twilio Console can make one; Standard and Restricted keys cannot
- *   manage keys), or the account's Auth Token. Admin secret: `{"apiKeySid": "SK…", "apiKeySecret": "…"}` or
- *   `{"accountSid": "AC…", "authToken": "…"}`. The Main key is the least privilege Twilio offers for this.
+ * - Admin credential: a Main API key (only the Twilio Console can make one; Standard keys cannot manage keys), or
+ *   the account's Auth Token. Admin secret: `{"apiKeySid": "SK…", "apiKeySecret": "…"}` or
+ *   `{"accountSid": "AC…", "authToken": "…"}`. Twilio documents a Restricted key with `/twilio/iam/api-keys/create`
+ *   as able to create keys, but not the read and delete permissions this adapter also needs, so the Main key is the
+ *   least privilege documented for the whole job.
  * - A new key is Restricted with the same `Policy` when the key it replaces (or `templateKeySid`) has one, read with
  *   `GET /v1/Keys/{Sid}`; otherwise Standard, like the key it replaces.
  * - The key value keyrelay stores is `<key SID>:<secret>` (Twilio authenticates with the pair, as Basic auth user and
@@ -33,7 +35,7 @@ export const TWILIO_API = 'Twilio IAM v1 (Keys) + REST API 2010-04-01 (verify)';
  * The Restricted-key permission that lets a key read the Message list verify uses (the permission Twilio's own
  * IAM v1 spec gives as its example policy).
  */
-export const VERIFY_PERMISSION = '/twilio/messaging/messages/read';
+const VERIFY_PERMISSION = '/twilio/messaging/messages/read';
 /** Messages sent before this instant: none (Twilio launched in 2008), so verify reads an empty page. */
 const BEFORE_ANY_MESSAGE = '2000-01-01T00:00:00Z';
 
