@@ -33,7 +33,7 @@ export const CLOUDFLARE_API = 'Cloudflare API v4 (client/v4)';
  * interval for `last_used_on` (its examples carry minute precision, nothing about delay), so a token used
  * through its last hours could still read as quiet; a day covers any batching short of that.
  */
-export const CLOUDFLARE_LAST_USED_DELAY = 24 * 3600;
+const CLOUDFLARE_LAST_USED_DELAY = 24 * 3600;
 
 const Settings = z.object({
   tokenOwner: z.enum(['account', 'user']).optional().describe('Who owns the tokens. @default account'),

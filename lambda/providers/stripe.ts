@@ -197,16 +197,18 @@ function stripeErrorCode(body: unknown): unknown {
 
 /**
  * Why a Stripe key cannot be deployed yet, or undefined. `mode: live` is refused: livemode returns the new secret
- * only as `secret_key.encrypted_secret`, and although the adapter decrypts the JWE Stripe's sample shows
- * (RSA-OAEP-256, A256GCM) with Node's crypto, the plaintext it carries is documented nowhere and no real livemode
- * answer has been checked; a wrong guess would surface only after `rotate` had already set the old key's expiry.
+ * only as `secret_key.encrypted_secret`. The adapter opens the JWE Stripe's sample shows (RSA-OAEP-256, A256GCM) with
+ * Node's crypto and expects the bare key inside; the samples' ciphertexts are 107 bytes, the length of an
+ * `sk_live_` key, which fits, but no document states the plaintext and the samples cannot be opened without
+ * Stripe's private key. A wrong guess would show only after `rotate` had set the old key's expiry.
  */
-export function stripeDeployProblem(settings: Readonly<Record<string, string>>): string | undefined {
+function stripeDeployProblem(settings: Readonly<Record<string, string>>): string | undefined {
   if (settings.mode !== 'live') return undefined;
   return (
     "mode 'live' is refused: Stripe returns a livemode secret only inside secret_key.encrypted_secret (a JWE, RSA-OAEP-256 + A256GCM " +
-    "in Stripe's sample), and what that JWE's plaintext holds is not documented, so keyrelay cannot check it decrypts to a usable key " +
-    "before rotate has started the old key's expiry; use mode 'test' (testmode returns secret_key.token) until a livemode answer is verified"
+    "in Stripe's sample), and what that JWE's plaintext holds is not documented (the samples' 107-byte ciphertexts suggest the bare " +
+    'sk_live_ key, which keyrelay expects, but cannot be opened to check), so keyrelay cannot know it decrypts to a usable key before ' +
+    "rotate has started the old key's expiry; use mode 'test' (testmode returns secret_key.token) until one livemode answer is verified"
   );
 }
 
