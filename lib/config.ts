@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { parseCron, shortestCronInterval } from '../core/cron';
-import { formatDuration, parseDuration } from '../core/duration';
-import { ConfigError, KeyRelayError } from '../core/errors';
+import { formatDuration } from '../core/duration';
+import { ConfigError } from '../core/errors';
 import { settingsToTags, tagValueProblem, type KeySettings } from '../core/state';
 import { providerDefinition } from '../lambda/providers';
-import { awsIamProvider, type AwsIamSettings } from '../lambda/providers/aws-iam';
+import { awsIamAdminSecretProblem, claimAwsIamUser } from './aws-iam-keys';
+import { DEPLOY, duration, fail, keyPlace } from './config-place';
 import { CANARY_BY_DEFAULT, CANARY_DEFAULT_EVERY } from '../lambda/providers/canary';
 
 /**
@@ -255,100 +256,78 @@ export const DEPLOY_DEFAULTS = {
   maxTags: 10,
 } as const;
 
-function fail(key: string, field: string, message: string): never {
-  throw new ConfigError(`key '${key}': ${field} ${message}`);
-}
-
-function duration(key: string, field: string, text: string): number {
-  try {
-    return parseDuration(text, field);
-  } catch (err) {
-    if (err instanceof KeyRelayError) throw new ConfigError(`key '${key}': ${err.message}`);
-    throw err;
-  }
-}
-
 function resolveKey(name: string, raw: Partial<z.infer<typeof KeyConfigSchema>>): ResolvedKey {
-  if (!raw.provider) fail(name, 'provider', 'is required (e.g. { "type": "reference" })');
+  const at = keyPlace(name);
+  if (!raw.provider) fail(at, 'provider', 'is required (e.g. { "type": "reference" })');
   const { type, ...providerSettings } = raw.provider;
   let def;
   try {
     def = providerDefinition(type);
   } catch (err) {
-    fail(name, 'provider.type', (err as Error).message);
+    fail(at, 'provider.type', (err as Error).message);
   }
   const settings = def.settings.safeParse(providerSettings);
   if (!settings.success) {
     const issue = settings.error.issues[0];
-    fail(name, `provider.${issue?.path.join('.') ?? ''}`, issue?.message ?? 'is invalid');
+    fail(at, `provider.${issue?.path.join('.') ?? ''}`, issue?.message ?? 'is invalid');
   }
   const refused = def.deployProblem?.(settings.data);
-  if (refused) fail(name, 'provider', `'${type}': ${refused}`);
+  if (refused) fail(at, 'provider', `'${type}': ${refused}`);
   if (def.needsAdminSecret && !raw.adminSecret) {
-    fail(name, 'adminSecret', `is required for provider '${type}' (the secret holding its admin credential)`);
+    fail(at, 'adminSecret', `is required for provider '${type}' (the secret holding its admin credential)`);
   }
-  if (type === awsIamProvider.type && !raw.adminSecret) {
-    const { userName, credentials } = settings.data as AwsIamSettings;
-    if (credentials === 'admin-secret') {
-      fail(
-        name,
-        'adminSecret',
-        `is required for provider '${type}' with credentials 'admin-secret' (the secret holding the access key that ` +
-          `manages user '${userName}'); set it, or use credentials 'role'`,
-      );
-    }
-  }
+  const iamProblem = awsIamAdminSecretProblem(type, settings.data, raw.adminSecret);
+  if (iamProblem) fail(at, 'adminSecret', iamProblem);
 
   let schedule: RotationSchedule;
   if (raw.schedule !== undefined && raw.rotateEvery !== undefined) {
-    fail(name, 'schedule', 'and rotateEvery are exclusive: set one');
+    fail(at, 'schedule', 'and rotateEvery are exclusive: set one');
   }
   if (raw.schedule !== undefined) {
     let every: number | undefined;
     try {
       every = shortestCronInterval(parseCron(raw.schedule));
     } catch (err) {
-      fail(name, 'schedule', (err as Error).message);
+      fail(at, 'schedule', (err as Error).message);
     }
-    if (every === undefined) fail(name, 'schedule', `never fires twice in 5 years, got '${raw.schedule}'`);
+    if (every === undefined) fail(at, 'schedule', `never fires twice in 5 years, got '${raw.schedule}'`);
     if (every < MIN_INTERVAL) {
-      fail(name, 'schedule', `must not fire more often than every 4 hours, got every ${formatDuration(every)}`);
+      fail(at, 'schedule', `must not fire more often than every 4 hours, got every ${formatDuration(every)}`);
     }
     schedule = { kind: 'cron', expression: raw.schedule, every };
   } else {
-    const every = duration(name, 'rotateEvery', raw.rotateEvery ?? DEFAULTS.rotateEvery);
-    if (every % 3600 !== 0) fail(name, 'rotateEvery', `must be whole hours, got ${formatDuration(every)}`);
-    if (every < MIN_INTERVAL) fail(name, 'rotateEvery', `must not be smaller than 4 hours, got ${formatDuration(every)}`);
+    const every = duration(at, 'rotateEvery', raw.rotateEvery ?? DEFAULTS.rotateEvery);
+    if (every % 3600 !== 0) fail(at, 'rotateEvery', `must be whole hours, got ${formatDuration(every)}`);
+    if (every < MIN_INTERVAL) fail(at, 'rotateEvery', `must not be smaller than 4 hours, got ${formatDuration(every)}`);
     schedule = { kind: 'rate', every };
   }
 
   let window: number | undefined;
   if (raw.window !== undefined) {
-    window = duration(name, 'window', raw.window);
+    window = duration(at, 'window', raw.window);
     if (window % 3600 !== 0 || window < 3600 || window > 24 * 3600) {
-      fail(name, 'window', `must be whole hours from 1h to 24h, got ${formatDuration(window)}`);
+      fail(at, 'window', `must be whole hours from 1h to 24h, got ${formatDuration(window)}`);
     }
     if (window >= schedule.every) {
-      fail(name, 'window', `must be shorter than the interval between rotations (got ${formatDuration(window)} vs ${formatDuration(schedule.every)})`);
+      fail(at, 'window', `must be shorter than the interval between rotations (got ${formatDuration(window)} vs ${formatDuration(schedule.every)})`);
     }
   }
 
-  const gracePeriod = duration(name, 'gracePeriod', raw.gracePeriod ?? DEFAULTS.gracePeriod);
-  if (gracePeriod < 60) fail(name, 'gracePeriod', `must be at least 1 minute, got ${formatDuration(gracePeriod)}`);
+  const gracePeriod = duration(at, 'gracePeriod', raw.gracePeriod ?? DEFAULTS.gracePeriod);
+  if (gracePeriod < 60) fail(at, 'gracePeriod', `must be at least 1 minute, got ${formatDuration(gracePeriod)}`);
   if (gracePeriod >= schedule.every) {
-    fail(name, 'gracePeriod', `must be shorter than ${schedule.kind === 'rate' ? 'rotateEvery' : 'the schedule interval'} (got ${formatDuration(gracePeriod)} vs ${formatDuration(schedule.every)})`);
+    fail(at, 'gracePeriod', `must be shorter than ${schedule.kind === 'rate' ? 'rotateEvery' : 'the schedule interval'} (got ${formatDuration(gracePeriod)} vs ${formatDuration(schedule.every)})`);
   }
 
   let usageHold: ResolvedKey['usageHold'];
   if (raw.usageHold) {
-    if (!def.capabilities.lastUsed) fail(name, 'usageHold', `needs a provider that reports last use; '${type}' does not`);
+    if (!def.capabilities.lastUsed) fail(at, 'usageHold', `needs a provider that reports last use; '${type}' does not`);
     usageHold = {
-      quietPeriod: duration(name, 'usageHold.quietPeriod', raw.usageHold.quietPeriod),
-      maxHold: duration(name, 'usageHold.maxHold', raw.usageHold.maxHold),
+      quietPeriod: duration(at, 'usageHold.quietPeriod', raw.usageHold.quietPeriod),
+      maxHold: duration(at, 'usageHold.maxHold', raw.usageHold.maxHold),
     };
     if (def.lastUsedDelay !== undefined && usageHold.quietPeriod < def.lastUsedDelay) {
-      fail(
-        name,
+      fail(at,
         'usageHold.quietPeriod',
         `must be at least ${formatDuration(def.lastUsedDelay)} for '${type}', which may record a key's use that late (got ${formatDuration(usageHold.quietPeriod)})`,
       );
@@ -356,29 +335,29 @@ function resolveKey(name: string, raw: Partial<z.infer<typeof KeyConfigSchema>>)
   }
   let observationWindow: number | undefined;
   if (raw.observationWindow !== undefined) {
-    if (!def.capabilities.disable) fail(name, 'observationWindow', `needs a provider that can disable keys; '${type}' cannot`);
-    observationWindow = duration(name, 'observationWindow', raw.observationWindow);
+    if (!def.capabilities.disable) fail(at, 'observationWindow', `needs a provider that can disable keys; '${type}' cannot`);
+    observationWindow = duration(at, 'observationWindow', raw.observationWindow);
   }
   // With a quota of two keys the old key must be gone before the next rotation issues a third.
   if (def.quota !== undefined && def.quota <= 2) {
     const lifetime = gracePeriod + (usageHold?.maxHold ?? 0) + (observationWindow ?? 0);
     if (lifetime >= schedule.every) {
-      fail(name, 'gracePeriod', `plus usageHold.maxHold plus observationWindow must be shorter than the rotation interval for '${type}' (a quota of ${def.quota} keys), got ${formatDuration(lifetime)} vs ${formatDuration(schedule.every)}`);
+      fail(at, 'gracePeriod', `plus usageHold.maxHold plus observationWindow must be shorter than the rotation interval for '${type}' (a quota of ${def.quota} keys), got ${formatDuration(lifetime)} vs ${formatDuration(schedule.every)}`);
     }
   }
 
   let replicaRegions: string[] | undefined;
   if (raw.replicaRegions !== undefined && raw.replicaRegions.length > 0) {
     const twice = raw.replicaRegions.find((r, i) => raw.replicaRegions?.indexOf(r) !== i);
-    if (twice !== undefined) fail(name, 'replicaRegions', `names '${twice}' twice`);
+    if (twice !== undefined) fail(at, 'replicaRegions', `names '${twice}' twice`);
     replicaRegions = [...raw.replicaRegions].sort();
   }
 
   let canaryEvery: number | undefined = CANARY_BY_DEFAULT[type]?.on ? CANARY_DEFAULT_EVERY : undefined;
   if (raw.canary !== undefined) {
-    canaryEvery = raw.canary === 'off' ? undefined : duration(name, 'canary', raw.canary);
+    canaryEvery = raw.canary === 'off' ? undefined : duration(at, 'canary', raw.canary);
     if (canaryEvery !== undefined && (canaryEvery % 60 !== 0 || canaryEvery < 60 || canaryEvery > 86_400)) {
-      fail(name, 'canary', `must be whole minutes from 1m to 1d, or 'off', got ${formatDuration(canaryEvery)}`);
+      fail(at, 'canary', `must be whole minutes from 1m to 1d, or 'off', got ${formatDuration(canaryEvery)}`);
     }
   }
 
@@ -418,7 +397,7 @@ export function resolveConfig(input: unknown): ResolvedConfig {
   const iamUsers = new Map<string, string>();
   const resolved = Object.entries(keys).map(([name, { shard, ...key }]) => {
     if (shard !== undefined && shard >= deploy.shards) {
-      fail(name, 'shard', `must be below stacks.shards (${deploy.shards}), got ${shard}`);
+      fail(keyPlace(name), 'shard', `must be below stacks.shards (${deploy.shards}), got ${shard}`);
     }
     const one = resolveKey(name, { ...defaults, ...key });
     claimAwsIamUser(iamUsers, one);
@@ -440,45 +419,6 @@ function refuseProtoKeys(value: unknown, path: string): void {
   for (const [k, v] of Object.entries(value)) refuseProtoKeys(v, `${path}.${k}`);
 }
 
-/**
- * Records in `claims` that `key` rotates its IAM user, and refuses a second key for one user: a user has two access
- * key slots, the current key and the one rotating in. Two keys name one user when they reach IAM through the same
- * credential (the functions' role, or one admin secret: different admin secrets may reach different accounts) and
- * their `userName`s match case-insensitively, as IAM compares them. Keys of other providers claim nothing.
- * `resolveConfig` checks one config with it; the CDK engine, every key granted to it (possibly from several configs).
- *
- * @param claims credential and lower-case user name -> name of the key rotating that user; updated in place
- * @throws ConfigError naming the key, `provider.userName` and the key that already rotates the user.
- */
-export function claimAwsIamUser(claims: Map<string, string>, key: ResolvedKey): void {
-  if (key.provider !== awsIamProvider.type) return;
-  const { userName, credentials = 'role' } = key.providerSettings as AwsIamSettings;
-  const claim = `${credentials === 'role' ? 'role' : `admin-secret ${key.adminSecret ?? ''}`}\n${userName.toLowerCase()}`;
-  const rival = claims.get(claim);
-  if (rival !== undefined) {
-    fail(
-      key.name,
-      'provider.userName',
-      `'${userName}' is already rotated by key '${rival}'; ` +
-        'give each IAM user one key (its two access key slots are the current key and the one rotating in)',
-    );
-  }
-  claims.set(claim, key.name);
-}
-
-function deployFail(field: string, message: string): never {
-  throw new ConfigError(`keyrelay.config.json ${field}: ${message}`);
-}
-
-function deployDuration(field: string, text: string): number {
-  try {
-    return parseDuration(text, field);
-  } catch (err) {
-    if (err instanceof KeyRelayError) deployFail(field, err.message);
-    throw err;
-  }
-}
-
 /** Key names a reader pattern selects: an exact name, or a prefix ending in `*`. */
 export function matchKeys(pattern: string, names: readonly string[]): string[] {
   if (!pattern.endsWith('*')) return names.filter((n) => n === pattern);
@@ -491,32 +431,32 @@ function resolveDeploy(config: KeyRelayConfig): ResolvedDeploy {
   const tags = config.tags ?? {};
   const tagKeys = Object.keys(tags);
   if (tagKeys.length > DEPLOY_DEFAULTS.maxTags) {
-    deployFail('tags', `may hold at most ${DEPLOY_DEFAULTS.maxTags} tags (secrets keep the rest of AWS's 50 for keyrelay's state), got ${tagKeys.length}`);
+    fail(DEPLOY, 'tags', `may hold at most ${DEPLOY_DEFAULTS.maxTags} tags (secrets keep the rest of AWS's 50 for keyrelay's state), got ${tagKeys.length}`);
   }
   for (const [key, value] of Object.entries(tags)) {
-    if (/^(keyrelay|aws):/i.test(key)) deployFail(`tags.${key}`, `tag keys starting with 'keyrelay:' or 'aws:' are reserved`);
+    if (/^(keyrelay|aws):/i.test(key)) fail(DEPLOY, `tags.${key}`, `tag keys starting with 'keyrelay:' or 'aws:' are reserved`);
     const problem = (key.length > 128 || key.length === 0 ? 'key must be 1 to 128 characters' : undefined) ?? tagValueProblem(key) ?? tagValueProblem(value);
-    if (problem) deployFail(`tags.${key}`, problem);
+    if (problem) fail(DEPLOY, `tags.${key}`, problem);
   }
   const readers = (config.readers ?? []).map((reader, i) => {
     const keys = new Set<string>();
     reader.keys.forEach((pattern, j) => {
       const matched = matchKeys(pattern, names);
-      if (matched.length === 0) deployFail(`readers.${i}.keys.${j}`, `'${pattern}' matches no key in keys`);
+      if (matched.length === 0) fail(DEPLOY, `readers.${i}.keys.${j}`, `'${pattern}' matches no key in keys`);
       for (const m of matched) keys.add(m);
     });
     return { principal: reader.principal, keys: [...keys].sort() };
   });
-  const reconcileEvery = deployDuration('engine.reconcileEvery', config.engine?.reconcileEvery ?? DEPLOY_DEFAULTS.reconcileEvery);
+  const reconcileEvery = duration(DEPLOY, 'engine.reconcileEvery', config.engine?.reconcileEvery ?? DEPLOY_DEFAULTS.reconcileEvery);
   if (reconcileEvery < 300 || reconcileEvery > 86_400 || reconcileEvery % 60 !== 0) {
-    deployFail('engine.reconcileEvery', `must be whole minutes from 5m to 1d, got ${formatDuration(reconcileEvery)}`);
+    fail(DEPLOY, 'engine.reconcileEvery', `must be whole minutes from 5m to 1d, got ${formatDuration(reconcileEvery)}`);
   }
   return {
     prefix: config.stacks?.prefix ?? DEPLOY_DEFAULTS.prefix,
     shards: config.stacks?.shards ?? DEPLOY_DEFAULTS.shards,
     alarmEmails: config.alarms?.email ?? [],
     alarmSubscriptions: config.alarms?.subscriptions ?? [],
-    overdueSlack: deployDuration('alarms.overdueSlack', config.alarms?.overdueSlack ?? DEPLOY_DEFAULTS.overdueSlack),
+    overdueSlack: duration(DEPLOY, 'alarms.overdueSlack', config.alarms?.overdueSlack ?? DEPLOY_DEFAULTS.overdueSlack),
     tags,
     readers,
     reconcileEvery,

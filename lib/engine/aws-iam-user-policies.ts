@@ -3,7 +3,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import { ConfigError } from '../../core/errors';
 import { AWS_IAM_ACTIONS, awsIamProvider, type AwsIamSettings } from '../../lambda/providers/aws-iam';
-import { claimAwsIamUser, type ResolvedKey } from '../config';
+import { claimAwsIamUser } from '../aws-iam-keys';
+import type { ResolvedKey } from '../config';
 
 /** The IAM user tags the `aws-iam` adapter writes (labels, issue intent) all start with keyrelay's tag prefix. */
 export const AWS_IAM_TAG_KEYS = 'keyrelay:*';
