@@ -200,16 +200,17 @@ function render(results: ModuleResult[], triage: TriageEntry[]): string {
     'mutant applied by hand makes a named test fail: module-level constants, which Stryker does not switch on under',
     'vitest 4.1, and survivors of a measurement older than the test that now kills them). Log sentences are free to change',
     '(tests assert log fields, never sentences), so a log-message mutant is counted only where the triage file says why.',
-    'Command: `npx tsx bench/mutation.ts [module ...]`.',
+    'A timeout counts as killed (Stryker\'s rule: the mutant made a test hang); on a loaded machine a slow test can time',
+    'out too, so the timeouts are shown apart. Command: `npx tsx bench/mutation.ts [module ...]`.',
     '',
-    '| module | mutants | killed | survived | no coverage | equivalent | killed by hand | type errors | raw | triaged | minutes | measured |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+    '| module | mutants | killed | of which timed out | survived | no coverage | equivalent | killed by hand | type errors | raw | triaged | minutes | measured |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
   );
   const details: string[] = [];
   for (const module of MODULES) {
     const r = results.find((x) => x.file === module.file);
     if (!r) {
-      out.push(`| \`${module.file}\` | not measured yet | | | | | | | | | | |`);
+      out.push(`| \`${module.file}\` | not measured yet | | | | | | | | | | | |`);
       continue;
     }
     const valid = r.mutants.filter((m) => DETECTED.has(m.status) || UNDETECTED.has(m.status));
@@ -220,7 +221,7 @@ function render(results: ModuleResult[], triage: TriageEntry[]): string {
     const open = undetected.filter((m) => !triageOf(triage, r.file, m));
     const pct = (n: number): string => `${((100 * n) / Math.max(valid.length, 1)).toFixed(1)} %`;
     out.push(
-      `| \`${r.file}\` | ${valid.length} | ${detected} | ${undetected.filter((m) => m.status === 'Survived').length} | ` +
+      `| \`${r.file}\` | ${valid.length} | ${detected} | ${valid.filter((m) => m.status === 'Timeout').length} | ${undetected.filter((m) => m.status === 'Survived').length} | ` +
         `${undetected.filter((m) => m.status === 'NoCoverage').length} | ${equivalent.length} | ${byHand.length} | ` +
         `${r.mutants.filter((m) => m.status === 'CompileError').length} | ` +
         `${pct(detected)} | **${pct(detected + equivalent.length + byHand.length)}** | ${r.minutes.toFixed(1)} | ${r.measuredAt.slice(0, 16)}Z |`,

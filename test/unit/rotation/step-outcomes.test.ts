@@ -219,16 +219,25 @@ describe('Step: createSecret, a full provider quota', () => {
     expect(logs(h)).toContainEqual(expect.objectContaining({ level: 'WARN', quota: 5, freed: 0 }));
   });
 
-  it('fails with the quota error when freeing keys did not make room, saying how many it freed', async () => {
-    // Prepare
+  it('fails with the quota error of the second refusal when freeing keys did not make room, saying how many it freed', async () => {
+    // Prepare: the provider refuses again after 2 keys were freed, now reporting a quota of 4
     const h = await rotationHarness({ deps: { onQuotaFull: async () => 2 } });
-    vi.spyOn(h.provider, 'issue').mockRejectedValue(full(3));
+    const second = full(4);
+    vi.spyOn(h.provider, 'issue').mockRejectedValueOnce(full(3)).mockRejectedValueOnce(second);
     // Act
     const error = await h.step('createSecret', h.start()).catch((e: unknown) => e);
     // Assess
     expect(error).toBeInstanceOf(RotationQuotaError);
-    expect((error as Error).message).toMatch(/quota of 3 keys .*freed 2/);
-    expect((error as Error).cause).toBeInstanceOf(QuotaExceededError);
+    expect((error as Error).message).toMatch(/quota of 4 keys .*freed 2/);
+    expect((error as Error).cause).toBe(second);
+  });
+
+  it('fails with the error itself when the issue after freeing keys fails otherwise', async () => {
+    // Prepare
+    const h = await rotationHarness({ deps: { onQuotaFull: async () => 1 } });
+    vi.spyOn(h.provider, 'issue').mockRejectedValueOnce(full(3)).mockRejectedValueOnce(new ProviderAuthError('fake', 'admin credential rejected', { status: 401 }));
+    // Act + Assess
+    await expect(h.step('createSecret', h.start())).rejects.toThrow(ProviderAuthError);
   });
 
   it("names the adapter's quota on the second refusal too when the provider names none", async () => {
