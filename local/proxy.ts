@@ -22,6 +22,8 @@ import type { LocalEvents, LocalScheduler } from './scheduler';
  * - EventBridge Scheduler `CreateSchedule`/`GetSchedule`/`DeleteSchedule` and EventBridge `PutEvents` of `KeyRotated`:
  *   answered by the local scheduler and events (`scheduler-api.ts`), so revocations fire on the local clock;
  * - STS `GetCallerIdentity`, presigned (the revoker's caller proof): answered with the signer's principal (`iam/sts.ts`);
+ * - replicas (`replicas.ts`): a lagging region's `DescribeSecret`, `ListSecrets` and `GetSecretValue` answered from its
+ *   frozen labels, and `GetResourcePolicy` on a replica (moto refuses it) from the primary;
  * - `/_keyrelay/...`: the local stack's admin API.
  *
  * And it refuses, before anything else (see {@link refusal}): a request whose `Host` is not the endpoint's own (a
