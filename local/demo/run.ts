@@ -254,7 +254,9 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<DemoResult>
     emit('info', `starting the local stack (moto, reference provider, rotation function, revoker) at ${Math.round(speed)}x`);
     const warp = new Warp(speed);
     stack = await startLocalStack({
-      config: { ...config, keys: [] },
+      // Every key in the config: the local IAM synthesizes their policies once, while moto starts (adding them one by
+      // one re-synthesized at each new policy shape: admin secret, replica region).
+      config: { ...config, keys },
       clock: new LocalClock({ speed, realNow: () => warp.now() }),
       seed: opts.seed,
       quota: opts.quota,
@@ -270,7 +272,6 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<DemoResult>
       }),
     });
     const s = stack;
-    for (const key of keys) await s.addKey(key);
     const sm = s.secretsManager();
 
     // The story's props: the straggler's and the attacker's copies of the keys they hold.
