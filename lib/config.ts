@@ -17,6 +17,12 @@ import { CANARY_BY_DEFAULT, CANARY_DEFAULT_EVERY } from '../lambda/providers/can
 
 const MIN_INTERVAL = 4 * 3600;
 
+/** A deployment's name prefix (`stacks.prefix`, the engine's `namePrefix`): the start of its stack and function names. */
+export const NAME_PREFIX = /^[A-Za-z][A-Za-z0-9-]{0,39}$/;
+
+/** The reconcile sweep's interval limits, seconds (`engine.reconcileEvery`, the engine's `reconcileEvery`). */
+export const RECONCILE_EVERY_SECONDS = { min: 300, max: 86_400 } as const;
+
 /** An AWS region name: `eu-west-1`, `us-gov-west-1`, `ap-southeast-2`. */
 const AWS_REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$/;
 
@@ -125,7 +131,7 @@ export const StacksSchema = z
   .object({
     prefix: z
       .string()
-      .regex(/^[A-Za-z][A-Za-z0-9-]{0,39}$/, 'must be 1-40 letters, digits or -, starting with a letter')
+      .regex(NAME_PREFIX, 'must be 1-40 letters, digits or -, starting with a letter')
       .optional()
       .describe('Prefix of stack names and of the functions\' names; distinct per deployment in one account. @default KeyRelay'),
     shards: z
@@ -448,7 +454,7 @@ function resolveDeploy(config: KeyRelayConfig): ResolvedDeploy {
     return { principal: reader.principal, keys: [...keys].sort() };
   });
   const reconcileEvery = duration(DEPLOY, 'engine.reconcileEvery', config.engine?.reconcileEvery ?? DEPLOY_DEFAULTS.reconcileEvery);
-  if (reconcileEvery < 300 || reconcileEvery > 86_400 || reconcileEvery % 60 !== 0) {
+  if (reconcileEvery < RECONCILE_EVERY_SECONDS.min || reconcileEvery > RECONCILE_EVERY_SECONDS.max || reconcileEvery % 60 !== 0) {
     fail(DEPLOY, 'engine.reconcileEvery', `must be whole minutes from 5m to 1d, got ${formatDuration(reconcileEvery)}`);
   }
   return {

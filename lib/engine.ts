@@ -8,9 +8,10 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { Manifest } from '../core/manifest';
-import { canaryRuleEvery, type ResolvedKey } from './config';
+import { canaryRuleEvery, NAME_PREFIX, type ResolvedKey } from './config';
 import { buildManifest, mirrorsManifest } from './manifest';
 import { KeyRelayMonitoring } from './monitoring';
+import { checkReconcileEvery, refuse } from './validation';
 import { AwsIamUserPolicies, type AwsIamUserPolicy } from './engine/aws-iam-user-policies';
 import { createAlarmTopic, createDeadLetterQueue, type AlarmSubscription } from './engine/delivery';
 import { createFunctions } from './engine/functions';
@@ -139,6 +140,7 @@ export class KeyRelayEngine extends Construct {
 
   constructor(scope: Construct, id: string, props: KeyRelayEngineProps = {}) {
     super(scope, id);
+    validateProps(this, props);
     const names = engineNames(props.namePrefix ?? 'KeyRelay');
     checkReplicaRegions(Stack.of(this), props.keys ?? []);
     const replicaRegions = replicaRegionsOf(props.keys ?? []);
@@ -282,5 +284,28 @@ export class KeyRelayEngine extends Construct {
    */
   grantProviderAccess(key: ResolvedKey): void {
     this.awsIamUsers.grant(key);
+  }
+}
+
+/** Lambda's limits and keyrelay's own, checked before anything is built. @throws ValidationError naming the engine. */
+function validateProps(engine: KeyRelayEngine, props: KeyRelayEngineProps): void {
+  if (props.namePrefix !== undefined && !NAME_PREFIX.test(props.namePrefix)) {
+    refuse(engine, 'NamePrefixInvalid', `namePrefix must be 1-40 letters, digits or -, starting with a letter, got '${props.namePrefix}'`);
+  }
+  if (props.reconcileEvery) checkReconcileEvery(engine, props.reconcileEvery);
+  const minutes = (d: Duration | undefined) => d?.toSeconds() ?? 0;
+  if (props.rotationTimeout && (minutes(props.rotationTimeout) < 60 || minutes(props.rotationTimeout) > 900)) {
+    refuse(engine, 'RotationTimeoutOutOfRange', `rotationTimeout must be from 1 to 15 minutes, got ${props.rotationTimeout.toHumanString()}`);
+  }
+  // The sweep stops starting work a minute before the timeout: it needs more than that minute.
+  if (props.revokerTimeout && (minutes(props.revokerTimeout) <= 60 || minutes(props.revokerTimeout) > 900)) {
+    refuse(engine, 'RevokerTimeoutOutOfRange', `revokerTimeout must be more than 1 and at most 15 minutes, got ${props.revokerTimeout.toHumanString()}`);
+  }
+  if (props.memorySize !== undefined && !(Number.isInteger(props.memorySize) && props.memorySize >= 128 && props.memorySize <= 10_240)) {
+    refuse(engine, 'MemorySizeOutOfRange', `memorySize must be a whole number of MiB from 128 to 10240, got ${props.memorySize}`);
+  }
+  if (props.reservedConcurrency !== undefined && !(Number.isInteger(props.reservedConcurrency) && props.reservedConcurrency >= 1)) {
+    // 0 would stop the function from running at all.
+    refuse(engine, 'ReservedConcurrencyInvalid', `reservedConcurrency must be a whole number of at least 1, got ${props.reservedConcurrency}`);
   }
 }

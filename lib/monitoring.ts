@@ -6,6 +6,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRICS, METRIC_NAMESPACE } from '../core/metrics';
+import { checkReconcileEvery, refuse } from './validation';
 import { REPLICA_LAG_ALARM_SECONDS } from '../core/replicas';
 
 /**
@@ -51,19 +52,23 @@ export class KeyRelayMonitoring extends Construct {
 
   constructor(scope: Construct, id: string, props: KeyRelayMonitoringProps) {
     super(scope, id);
-    const sweep = props.reconcileEvery.toSeconds() < 300 ? Duration.minutes(5) : props.reconcileEvery;
+    // The sweep's gauges come once per sweep: their alarm period is the sweep's interval (refused below 5 minutes,
+    // CloudWatch's period for EMF metrics, rather than quietly stretched).
+    checkReconcileEvery(this, props.reconcileEvery);
+    if (props.overdueAfter.toSeconds() <= 0) refuse(this, 'OverdueAfterNotPositive', `overdueAfter must be positive, got ${props.overdueAfter.toHumanString()}`);
+    const sweep = props.reconcileEvery;
     const five = Duration.minutes(5);
     const specs: AlarmSpec[] = [
       {
         id: 'RotationStepFailed',
-        metric: this.metric(METRICS.rotationStepFailed, 'Sum', five),
+        metric: this.metricRotationStepsFailed(),
         threshold: 1,
         description:
           'A rotation step threw (Secrets Manager retries inside the window). First: `keyrelay status` to find the key, then the rotation function logs for the step and error code.',
       },
       {
         id: 'RevocationFailed',
-        metric: this.metric(METRICS.revocationFailed, 'Sum', five),
+        metric: this.metricRevocationsFailed(),
         threshold: 1,
         description:
           'A revocation gave up after retries: an old key may still be alive past its deadline. First: `keyrelay status` on the key, check the provider admin credential, then `keyrelay rotate --emergency` or revoke it by key id.',
@@ -77,7 +82,7 @@ export class KeyRelayMonitoring extends Construct {
       },
       {
         id: 'KeysPastDeadline',
-        metric: this.metric(METRICS.keysPastDeadline, 'Maximum', sweep),
+        metric: this.metricKeysPastDeadline({ period: sweep }),
         threshold: 1,
         evaluationPeriods: 2,
         description:
@@ -85,7 +90,7 @@ export class KeyRelayMonitoring extends Construct {
       },
       {
         id: 'OldKeyInUse',
-        metric: this.metric(METRICS.oldKeyInUse, 'Maximum', sweep),
+        metric: this.metricOldKeysInUse({ period: sweep }),
         threshold: 1,
         description:
           'An old key is still being used after its grace period, so its revocation is held: an application has not picked up the new key. First: `keyrelay status` names the key; find the app (provider last-use data) and restart or fix its refresh.',
@@ -99,14 +104,14 @@ export class KeyRelayMonitoring extends Construct {
       },
       {
         id: 'KeysOverdue',
-        metric: this.metric(METRICS.keysOverdue, 'Maximum', sweep),
+        metric: this.metricKeysOverdue({ period: sweep }),
         threshold: 1,
         description:
           'A key\'s rotation is overdue by its own schedule (its due time plus a one-day window plus one day of slack passed with no successful rotation; frozen keys excluded): rotation silently stopped for it. First: the revoker log line "rotation overdue" (or `keyrelay status`) names the key; check rotation is enabled on it, then the rotation function logs and Secrets Manager\'s RotationFailed events for it.',
       },
       {
         id: 'RotationOverdue',
-        metric: this.metric(METRICS.secondsSinceLastRotation, 'Maximum', sweep),
+        metric: this.metricSecondsSinceLastRotation({ period: sweep }),
         threshold: props.overdueAfter.toSeconds(),
         evaluationPeriods: 3,
         // No data means the sweep is not running: that silence must alarm too.
@@ -115,7 +120,7 @@ export class KeyRelayMonitoring extends Construct {
       },
       {
         id: 'SettingsMismatch',
-        metric: this.metric(METRICS.settingsMismatch, 'Sum', five),
+        metric: this.metricSettingsMismatches(),
         threshold: 1,
         description:
           "A secret's keyrelay tags disagree with the deployed manifest, or an undeclared secret wears keyrelay's tags: someone rewrote keyrelay tags or forged a secret. The functions ignored the tags (they act only on the manifest). First: the functions' error log line (settings tags differ from the deployed manifest / a secret wears keyrelay's tags but this deployment does not declare it) names the secret; find who tagged or created it in CloudTrail (TagResource, UntagResource, CreateSecret), then redeploy to restore the tags, or delete the forged secret.",
@@ -172,6 +177,51 @@ export class KeyRelayMonitoring extends Construct {
   /** A keyrelay metric (EMF, dimension `service`=`keyrelay`). */
   metric(name: string, statistic: string, period: Duration = Duration.minutes(5)): cw.Metric {
     return new cw.Metric({ namespace: METRIC_NAMESPACE, metricName: name, dimensionsMap: { service: 'keyrelay' }, statistic, period });
+  }
+
+  /** Rotations that promoted a new key. Sum over 5 minutes. */
+  metricRotationsSucceeded(options?: cw.MetricOptions): cw.Metric {
+    return this.metric(METRICS.rotationSucceeded, 'Sum').with(options ?? {});
+  }
+
+  /** Rotation steps that threw (Secrets Manager retries the rotation). Sum over 5 minutes. */
+  metricRotationStepsFailed(options?: cw.MetricOptions): cw.Metric {
+    return this.metric(METRICS.rotationStepFailed, 'Sum').with(options ?? {});
+  }
+
+  /** Provider keys revoked (or found already gone). Sum over 5 minutes. */
+  metricRevocationsSucceeded(options?: cw.MetricOptions): cw.Metric {
+    return this.metric(METRICS.revocationSucceeded, 'Sum').with(options ?? {});
+  }
+
+  /** Revocations that gave up after retries: those keys may still be alive. Sum over 5 minutes. */
+  metricRevocationsFailed(options?: cw.MetricOptions): cw.Metric {
+    return this.metric(METRICS.revocationFailed, 'Sum').with(options ?? {});
+  }
+
+  /** Keys still alive after their revocation deadline (the sweep's gauge). Maximum over 5 minutes. */
+  metricKeysPastDeadline(options?: cw.MetricOptions): cw.Metric {
+    return this.metric(METRICS.keysPastDeadline, 'Maximum').with(options ?? {});
+  }
+
+  /** Old keys still in use after their grace period, their revocation held (the sweep's gauge). Maximum over 5 minutes. */
+  metricOldKeysInUse(options?: cw.MetricOptions): cw.Metric {
+    return this.metric(METRICS.oldKeyInUse, 'Maximum').with(options ?? {});
+  }
+
+  /** Keys whose rotation is overdue by their own schedule (the sweep's gauge). Maximum over 5 minutes. */
+  metricKeysOverdue(options?: cw.MetricOptions): cw.Metric {
+    return this.metric(METRICS.keysOverdue, 'Maximum').with(options ?? {});
+  }
+
+  /** Seconds since the least recently rotated key last rotated (the sweep's gauge). Maximum over 5 minutes. */
+  metricSecondsSinceLastRotation(options?: cw.MetricOptions): cw.Metric {
+    return this.metric(METRICS.secondsSinceLastRotation, 'Maximum').with(options ?? {});
+  }
+
+  /** Secrets whose keyrelay tags differ from the deployed manifest (a retag or a forged secret). Sum over 5 minutes. */
+  metricSettingsMismatches(options?: cw.MetricOptions): cw.Metric {
+    return this.metric(METRICS.settingsMismatch, 'Sum').with(options ?? {});
   }
 
   private graph(title: string, names: string[], statistic: string): cw.GraphWidget {
