@@ -99,9 +99,13 @@ function readHidden(stdin: NodeJS.ReadStream): Promise<string> {
     };
     const onData = (text: string): void => {
       for (const ch of text) {
-        if (ch === '\r' || ch === '\n' || ch === '\u0004') return done(value);
+        if (ch === '\r' || ch === '\n' || ch === '\u0004') {
+          done(value);
+          return;
+        }
         if (ch === '\u0003') {
-          return done(new CliError('ConfirmationRefused', 'interrupted; nothing was changed', 'rerun when ready', { exitCode: EXIT.refused }));
+          done(new CliError('ConfirmationRefused', 'interrupted; nothing was changed', 'rerun when ready', { exitCode: EXIT.refused }));
+          return;
         }
         value = ch === '\u007f' || ch === '\b' ? value.slice(0, -1) : value + ch;
       }

@@ -1,4 +1,4 @@
-import { InvokeCommand } from '@aws-sdk/client-lambda';
+import { InvokeCommand, type InvokeCommandOutput } from '@aws-sdk/client-lambda';
 import type { ManagedSecret } from '../core/state';
 import { TAGS } from '../core/state';
 import type { RevokerRequest, RevokerResponse } from '../lambda/revoker/protocol';
@@ -24,7 +24,7 @@ export async function invokeRevoker(ctx: Context, secret: ManagedSecret, request
   }
   // An action that records an operator carries the proof of who sent it (the revoker records the proven ARN).
   const payload = 'operator' in request ? { ...request, [CALLER_PROOF_FIELD]: await callerProof(ctx, request) } : request;
-  let answer;
+  let answer: InvokeCommandOutput;
   try {
     answer = await withThrottleRetry(ctx.clock, () =>
       ctx.clients.lambda.send(

@@ -1,4 +1,4 @@
-import { BatchGetSecretValueCommand, GetSecretValueCommand, ListSecretsCommand } from '@aws-sdk/client-secrets-manager';
+import { BatchGetSecretValueCommand, GetSecretValueCommand, ListSecretsCommand, type BatchGetSecretValueCommandOutput } from '@aws-sdk/client-secrets-manager';
 import { fingerprint, parseSecretValue } from '../core/secret-value';
 import { managedSecretFromListEntry, readManagedSecret, stageHolders, TAGS, type ManagedSecret } from '../core/state';
 import { mapLimit, withThrottleRetry } from './aws';
@@ -126,7 +126,7 @@ export async function currentKeys(ctx: Context, secrets: readonly ManagedSecret[
   const batches: string[][] = [];
   for (let i = 0; i < arns.length; i += 20) batches.push(arns.slice(i, i + 20));
   await mapLimit(batches, 4, async (batch) => {
-    let answer;
+    let answer: Pick<BatchGetSecretValueCommandOutput, 'SecretValues' | 'Errors'>;
     try {
       answer = await withThrottleRetry(ctx.clock, () => ctx.clients.sm.send(new BatchGetSecretValueCommand({ SecretIdList: batch })));
     } catch {

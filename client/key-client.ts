@@ -5,7 +5,7 @@ import {
   type Tag,
 } from '@aws-sdk/client-secrets-manager';
 import { systemClock } from '../core/clock';
-import { KeyRelayError, describeError } from '../core/errors';
+import { type KeyRelayError, describeError } from '../core/errors';
 import { httpStatus, isTransient } from '../core/retry';
 import { parseSecretValue } from '../core/secret-value';
 import { TAGS, gracePeriodFromTags, stageHolders, tagMap } from '../core/state';

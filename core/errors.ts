@@ -34,8 +34,10 @@ export class KeyRelayError<Code extends string = ErrorCode> extends Error {
 
   /** Whether `value` is an error of this class, thrown by any copy of keyrelay's code (see the class comment). */
   static override [Symbol.hasInstance]<T>(this: abstract new (...args: never[]) => T, value: unknown): value is T {
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the class `instanceof` asks about (a subclass too), not KeyRelayError.
     if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
     const classes = typeof value === 'object' && value !== null ? (value as { [CLASSES]?: unknown })[CLASSES] : undefined;
+    // biome-ignore lint/complexity/noThisInStatic: as above.
     return Array.isArray(classes) && classes.includes(this.name);
   }
 }

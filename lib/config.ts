@@ -4,7 +4,7 @@ import { parseCron, shortestCronInterval } from '../core/cron';
 import { formatDuration } from '../core/duration';
 import { ConfigError } from '../core/errors';
 import { settingsToTags, tagValueProblem, type KeySettings } from '../core/state';
-import { providerDefinition } from '../lambda/providers';
+import { providerDefinition, type ProviderDefinition } from '../lambda/providers';
 import { awsIamAdminSecretProblem, claimAwsIamUser } from './aws-iam-keys';
 import { DEPLOY, duration, fail, keyPlace } from './config-place';
 import { CANARY_BY_DEFAULT, CANARY_DEFAULT_EVERY } from '../lambda/providers/canary';
@@ -266,7 +266,7 @@ function resolveKey(name: string, raw: Partial<z.infer<typeof KeyConfigSchema>>)
   const at = keyPlace(name);
   if (!raw.provider) fail(at, 'provider', 'is required (e.g. { "type": "reference" })');
   const { type, ...providerSettings } = raw.provider;
-  let def;
+  let def: ProviderDefinition;
   try {
     def = providerDefinition(type);
   } catch (err) {
@@ -419,7 +419,7 @@ export function resolveConfig(input: unknown): ResolvedConfig {
  */
 function refuseProtoKeys(value: unknown, path: string): void {
   if (typeof value !== 'object' || value === null) return;
-  if (Object.prototype.hasOwnProperty.call(value, '__proto__')) {
+  if (Object.hasOwn(value, '__proto__')) {
     throw new ConfigError(`${path}.__proto__: '__proto__' cannot be a name in the config (JavaScript objects drop it); rename it`);
   }
   for (const [k, v] of Object.entries(value)) refuseProtoKeys(v, `${path}.${k}`);

@@ -1,5 +1,6 @@
 import {
   DescribeSecretCommand,
+  type DescribeSecretCommandOutput,
   GetResourcePolicyCommand,
   ListSecretsCommand,
   ResourceNotFoundException,
@@ -107,7 +108,7 @@ export class LocalReplicas {
    * @returns the answer, or undefined when the secret is not a replica here (moto answers it).
    */
   async resourcePolicyOfReplica(region: string, secretId: string): Promise<Record<string, unknown> | undefined> {
-    let described;
+    let described: DescribeSecretCommandOutput;
     try {
       described = await this.moto(region).send(new DescribeSecretCommand({ SecretId: secretId }));
     } catch (err) {

@@ -27,7 +27,7 @@ import { FunctionRegistry, functionQualifier, startBundleFunctions, type Functio
 import { functionCredentials, LOCAL_PREFIX, PRINCIPAL_CREDENTIALS, type FunctionRole, type LocalCredentials, type PrincipalInfo } from './iam/principals';
 import type { LambdaRuntime } from './lambda-runtime';
 import { startMoto, type MotoServer } from './moto';
-import { startProxy, type Proxy } from './proxy';
+import { startProxy, type Proxy as EndpointProxy } from './proxy';
 import { LocalReplicas, type LagStatus } from './replicas';
 import { startReferenceProvider, type ReferenceProvider } from './reference-provider';
 import { RotationService, type SecretRotation } from './rotation-service';
@@ -298,7 +298,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     let stack: LocalStack | undefined;
     const admin = adminApi(() => stack);
-    const proxy: Proxy = await startProxy({
+    const proxy: EndpointProxy = await startProxy({
       motoUrl: moto.url,
       rotation,
       functions,

@@ -78,7 +78,7 @@ export function formatPlan(entries: readonly PlanEntry[], options: { json: boole
   const blocks = entries.map((e) => {
     const lines = [`${e.name} (${e.provider}): next rotation ${e.nextRotation ?? 'not scheduled'}`];
     if (e.regions) lines.push(`  regions: primary (rotates), ${e.regions.map((r) => `${r.region} (replica, ${r.inSync ? 'in sync' : r.status})`).join(', ')}`);
-    e.steps.forEach((step, i) => lines.push(`  ${i + 1}. ${step}`));
+    for (const [i, step] of e.steps.entries()) lines.push(`  ${i + 1}. ${step}`);
     for (const p of e.problems) lines.push(`  ! ${p}`);
     return lines.join('\n');
   });

@@ -64,7 +64,6 @@ export const LABEL_TAG_PREFIX = 'keyrelay:label:';
 export const ISSUING_TAG = 'keyrelay:issuing';
 /** User tag holding the key ids that existed before that issue, space-separated. */
 export const ISSUING_KNOWN_TAG = 'keyrelay:issuing-known';
-const MAX_TAG_VALUE = 256;
 
 /**
  * The IAM actions the adapter's credential needs, on the managed users' ARNs only

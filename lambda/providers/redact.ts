@@ -38,7 +38,7 @@ export function redactProviderText(text: string, sent: Iterable<string>): string
   const values = [...new Set(sent)].filter((v) => v.length >= MIN_SENT).sort((a, b) => b.length - a.length);
   for (const value of values) out = out.split(value).join(REDACTED);
   out = out.replace(TOKEN_RUN, (run) => (looksLikeToken(run) ? REDACTED : run));
-  // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what this strips from provider text.
   out = out.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').trim();
   return out.length > MAX_PROVIDER_TEXT ? `${out.slice(0, MAX_PROVIDER_TEXT)}…` : out;
 }

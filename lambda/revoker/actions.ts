@@ -2,7 +2,7 @@ import { UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager
 import { isoTime } from '../../core/clock';
 import { describeError } from '../../core/errors';
 import { fingerprint } from '../../core/secret-value';
-import { labelledTokenFor, parseProviderKeyLabel, providerKeyLabel, secretLabelId, type ManagedSecret } from '../../core/state';
+import { labelledTokenFor, providerKeyLabel, type ManagedSecret } from '../../core/state';
 import { KeyNotFoundError, ProviderAuthError } from '../providers/errors';
 import type { KeyProvider, ProviderKey } from '../providers/types';
 import type { RevokerDeps } from './deps';
@@ -102,7 +102,7 @@ function refuseUnconfirmed(
  */
 export async function revokeNow(deps: RevokerDeps, request: Req<'revokeNow'>): Promise<RevokerResponse> {
   const work = await open(deps, request.secretId);
-  const { state, provider } = work;
+  const { state } = work;
   let keyId = request.keyId;
   let versionId: string | undefined;
   let keyFingerprint: string | undefined;

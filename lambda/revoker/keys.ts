@@ -43,7 +43,7 @@ export async function readVersionKey(
   strict: boolean,
 ): Promise<SecretValue | undefined> {
   if (versionId === undefined) return undefined;
-  return valueOf(await readVersionValue(sm, secret, versionId), strict ? 'strict' : 'lenient');
+  return keyOfVersion(await readVersionValue(sm, secret, versionId), strict ? 'strict' : 'lenient');
 }
 
 /**
@@ -52,7 +52,7 @@ export async function readVersionKey(
  */
 type ValueCheck = 'strict' | 'lenient' | 'keyless';
 
-function valueOf(version: VersionValue, check: ValueCheck): SecretValue | undefined {
+function keyOfVersion(version: VersionValue, check: ValueCheck): SecretValue | undefined {
   if (version.state === 'valid') return version.value;
   if (version.state === 'absent' || check === 'lenient' || (check === 'keyless' && !version.namesKey)) return undefined;
   throw version.error;
@@ -89,7 +89,7 @@ export async function loadKeyState(sm: SecretsManagerClient, secretId: string, o
       ? Promise.resolve(undefined)
       : known?.current && known.holders.current === holders.current
         ? Promise.resolve(known.current)
-        : readVersionValue(sm, secret, holders.current).then((version) => valueOf(version, options.newSecretOk ? 'keyless' : 'strict')),
+        : readVersionValue(sm, secret, holders.current).then((version) => keyOfVersion(version, options.newSecretOk ? 'keyless' : 'strict')),
     holders.pending === holders.current
       ? Promise.resolve(undefined)
       : known?.pending && known.holders.pending === holders.pending

@@ -30,7 +30,7 @@ import {
   RotationFrozenError,
   RotationQuotaError,
 } from './errors';
-import { claimPending, promoteVersion, putPendingVersion, readVersion, VersionCache, type Call } from './versions';
+import { claimPending, promoteVersion, putPendingVersion, readVersion, type VersionCache, type Call } from './versions';
 import { errorName, type VersionValue } from '../../core/versions';
 
 /**

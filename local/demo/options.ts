@@ -71,30 +71,35 @@ function positive(name: string, text: string | undefined, fallback: number, inte
   return value;
 }
 
+/** The demo's flags, parsed strictly (an unknown flag throws). */
+function parseDemoFlags(args: string[]) {
+  return parseArgs({
+    args,
+    options: {
+      clients: { type: 'string' },
+      rate: { type: 'string' },
+      duration: { type: 'string' },
+      speed: { type: 'string' },
+      keys: { type: 'string' },
+      seed: { type: 'string' },
+      quota: { type: 'string' },
+      config: { type: 'string' },
+      out: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+}
+
 /**
  * Parses `npm start` arguments.
  * @returns the options, or `'help'` for `-h`/`--help`
  * @throws ConfigError naming the flag and the value received
  */
 export function parseDemoArgs(args: string[]): DemoOptions | 'help' {
-  let values;
+  let values: ReturnType<typeof parseDemoFlags>['values'];
   try {
-    ({ values } = parseArgs({
-      args,
-      options: {
-        clients: { type: 'string' },
-        rate: { type: 'string' },
-        duration: { type: 'string' },
-        speed: { type: 'string' },
-        keys: { type: 'string' },
-        seed: { type: 'string' },
-        quota: { type: 'string' },
-        config: { type: 'string' },
-        out: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    }));
+    ({ values } = parseDemoFlags(args));
   } catch (err) {
     throw new ConfigError(`${(err as Error).message}; see \`npm start -- --help\``);
   }

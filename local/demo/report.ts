@@ -187,7 +187,7 @@ function legend(): string {
     [PHASE_COLOURS.disabled, 'disabled (observation window)'],
     [PHASE_COLOURS.emergency, 'leaked key, revoked at once'],
   ];
-  return items.map(([c, t]) => `<span class="lg"><i style="background:${c}"></i>${escapeHtml(t)}</span>`).join(' ') + ' <span class="lg">✕ revoked</span> <span class="lg">● event (hover)</span>';
+  return `${items.map(([c, t]) => `<span class="lg"><i style="background:${c}"></i>${escapeHtml(t)}</span>`).join(' ')} <span class="lg">✕ revoked</span> <span class="lg">● event (hover)</span>`;
 }
 
 /** The whole report page. */

@@ -29,7 +29,6 @@ import { humanSpan, RecordingMetrics, RevokerLog, storyTime, type DemoEvent, typ
 import { LiveView, type ViewState } from './view';
 
 const DAY = 86_400_000;
-const HOUR = 3_600_000;
 /** When, in the story, the leaked key's emergency rotation runs. */
 const EMERGENCY_AT = 9.5 * DAY;
 /** How long after its revocation is first held the straggler is redeployed (and stops using the old key). */

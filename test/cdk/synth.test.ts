@@ -55,7 +55,7 @@ describe('CLI: cdk synth', () => {
     }));
     const runs = await Promise.all([cdkSynth(out), ...REGIONS.map((r) => cdkSynth(regionOut(r), r)), cdkSynth(replicated, 'eu-west-1', config)]);
     run = runs[0]!;
-    REGIONS.forEach((r, i) => regionRuns.set(r, runs[i + 1]!));
+    for (const [i, r] of REGIONS.entries()) regionRuns.set(r, runs[i + 1]!);
     replicatedRun = runs[REGIONS.length + 1]!;
   }, 480_000);
 

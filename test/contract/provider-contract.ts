@@ -11,7 +11,7 @@ import {
 } from '../../lambda/providers/errors';
 import { providerDefinition } from '../../lambda/providers';
 import type { KeyProvider } from '../../lambda/providers/types';
-import { FakeClock } from '../support/fake-clock';
+import type { FakeClock } from '../support/fake-clock';
 import { leakedSecrets, secretValue } from '../support/leak-guard';
 
 /**

@@ -18,7 +18,9 @@ import { useLocalStack } from '../support/local-stack';
 const CANARY_MS = 300_000;
 const local = useLocalStack({ speed: 0, reconcileEveryMs: 0, canaryEveryMs: CANARY_MS, logger: new Logger({ serviceName: 'keyrelay', logLevel: 'CRITICAL' }) });
 const clients: LambdaClient[] = [];
-afterAll(() => clients.forEach((c) => c.destroy()));
+afterAll(() => {
+  for (const c of clients) c.destroy();
+});
 
 async function current(name: string): Promise<{ keyId: string; versionId: string }> {
   const out = await local.sm().send(new GetSecretValueCommand({ SecretId: name }));

@@ -16,7 +16,9 @@ const REPLICA = 'eu-west-1';
 const HOUR = 3_600_000;
 const local = useLocalStack({ clock: new LocalClock({ speed: 0, start: Math.floor(Date.now() / 1000) * 1000 }), reconcileEveryMs: 0, quota: 1000 });
 const clients: SecretsManagerClient[] = [];
-afterAll(() => clients.forEach((c) => c.destroy()));
+afterAll(() => {
+  for (const c of clients) c.destroy();
+});
 
 function smIn(region: string, credentials = LOCAL_CREDENTIALS): SecretsManagerClient {
   const client = new SecretsManagerClient({ region, credentials, endpoint: local.stack.endpoint });

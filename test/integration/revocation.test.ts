@@ -33,7 +33,7 @@ async function invoke(request: RevokerRequest): Promise<RevokerResponse> {
   return payload as RevokerResponse;
 }
 
-async function valueOf(secretId: string, stage = 'AWSCURRENT'): Promise<SecretValue> {
+async function valueAt(secretId: string, stage = 'AWSCURRENT'): Promise<SecretValue> {
   const out = await local.sm().send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: stage }));
   return parseSecretValue(out.SecretString, secretId);
 }
@@ -46,11 +46,11 @@ async function whoami(apiKey: string): Promise<number> {
 
 /** Rotates and waits (real I/O) until the new version is AWSCURRENT and the rotation has ended; returns the old and new values. */
 async function rotate(name: string): Promise<{ old: SecretValue; current: SecretValue }> {
-  const old = await valueOf(name);
+  const old = await valueAt(name);
   const { VersionId } = await local.sm().send(new RotateSecretCommand({ SecretId: name }));
   await local.waitFor(name, (s) => s[VersionId ?? '']?.includes('AWSCURRENT') === true);
   await local.stack.rotation.settled(name); // finishSecret arranges the revocation within its invocation
-  return { old, current: await valueOf(name) };
+  return { old, current: await valueAt(name) };
 }
 
 async function phaseOf(name: string, keyId: string) {

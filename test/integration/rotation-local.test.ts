@@ -24,7 +24,7 @@ function useStack(options: LocalStackFixtureOptions): void {
   });
 }
 
-async function valueOf(secretId: string, stage = 'AWSCURRENT'): Promise<SecretValue & { versionId: string }> {
+async function valueAt(secretId: string, stage = 'AWSCURRENT'): Promise<SecretValue & { versionId: string }> {
   const out = await local.sm().send(new GetSecretValueCommand({ SecretId: secretId, VersionStage: stage }));
   return { ...parseSecretValue(out.SecretString, secretId), versionId: out.VersionId as string };
 }
@@ -59,7 +59,7 @@ async function attemptEnded(secretId: string): Promise<string> {
 async function convergesAfterCrash(point: HookPoint): Promise<void> {
   // Prepare
   const name = await local.addKey('crash');
-  const before = await valueOf(name);
+  const before = await valueAt(name);
   local.stack.crashOnce(point, name);
 
   // Act
@@ -73,7 +73,7 @@ async function convergesAfterCrash(point: HookPoint): Promise<void> {
   const run = local.stack.rotation.get(name)?.runs.at(-1);
   expect(run).toMatchObject({ token, status: 'succeeded', attempts: 2 });
   expect(run?.errors[0]).toMatch(/InjectedCrash/);
-  const after = await valueOf(name);
+  const after = await valueAt(name);
   expect(after.versionId).toBe(token);
   expect(liveKeys(name)).toEqual([before.keyId, after.keyId].sort());
   expect(await whoami(after.apiKey)).toBe(200);
@@ -85,7 +85,7 @@ describe('Class: RotationService (local RotateSecret), functions run from their 
   it('rotates to a new key that works while the old one still works', async () => {
     // Prepare
     const name = await local.addKey('full');
-    const before = await valueOf(name);
+    const before = await valueAt(name);
 
     // Act
     const token = await rotate(name);
@@ -93,7 +93,7 @@ describe('Class: RotationService (local RotateSecret), functions run from their 
     await attemptEnded(name); // finishSecret publishes and schedules after the move, within its invocation
 
     // Assess
-    const after = await valueOf(name);
+    const after = await valueAt(name);
     expect(after.versionId).toBe(token);
     expect(after.keyId).not.toBe(before.keyId);
     expect(stages[before.versionId]).toContain('AWSPREVIOUS');
@@ -109,11 +109,11 @@ describe('Class: RotationService (local RotateSecret), functions run from their 
   it('revokes the previous key through the bundled revoker, scheduled through the Scheduler API, when its grace period ends', async () => {
     // Prepare
     const name = await local.addKey('grace');
-    const before = await valueOf(name);
+    const before = await valueAt(name);
     const token = await rotate(name);
     await local.waitFor(name, (s) => s[token]?.includes('AWSCURRENT') === true);
     await attemptEnded(name);
-    const after = await valueOf(name);
+    const after = await valueAt(name);
 
     // Act
     const ran = await local.stack.advance(3_600_000 + 1000); // the test keys' grace period is 1 h
@@ -155,7 +155,7 @@ describe('Class: RotationService (local RotateSecret), functions run from their 
   it('starts a scheduled rotation when the clock reaches its window', async () => {
     // Prepare
     const name = await local.addKey('scheduled', { rotateEvery: '1d' });
-    const before = await valueOf(name);
+    const before = await valueAt(name);
     const next = local.stack.rotation.get(name)?.nextRotation as number;
 
     // Act
@@ -164,7 +164,7 @@ describe('Class: RotationService (local RotateSecret), functions run from their 
     // Assess
     expect(next).toBeGreaterThanOrEqual(before.issuedAt ? Date.parse(before.issuedAt) + 86_400_000 - 1000 : 0);
     expect(ran.map((r) => r.label)).toContain(`scheduled rotation ${name}`);
-    const after = await valueOf(name);
+    const after = await valueAt(name);
     expect(after.keyId).not.toBe(before.keyId);
     expect(local.stack.rotation.get(name)?.nextRotation).toBeGreaterThan(next);
   });
@@ -189,7 +189,7 @@ describe('Class: RotationService (local RotateSecret), faults inside a step (in-
   ] as const)('leaves AWSPENDING behind when the provider fails in $step, and the next attempt recovers', async ({ step, path }) => {
     // Prepare
     const name = await local.addKey('fault');
-    const before = await valueOf(name);
+    const before = await valueAt(name);
     local.stack.hookOnce(`before:${step}`, () => local.stack.provider.faults.set({ status: 503, match: { path } }), name);
 
     // Act
@@ -204,7 +204,7 @@ describe('Class: RotationService (local RotateSecret), faults inside a step (in-
     expect(local.stack.rotation.get(name)?.runs.at(-1)?.errors[0]).toMatch(new RegExp(`attempt 1 ${step}:`));
     expect(pending[token]).toEqual(['AWSPENDING']);
     expect(pending[before.versionId]).toContain('AWSCURRENT');
-    const after = await valueOf(name);
+    const after = await valueAt(name);
     expect(after.versionId).toBe(token);
     expect(liveKeys(name)).toEqual([before.keyId, after.keyId].sort());
   });

@@ -23,7 +23,6 @@ import { RecordingLogger, RecordingMetrics, RecordingScheduler } from '../suppor
  */
 
 const MIN = 60_000;
-const HOUR = 3_600_000;
 
 /** One operation of a generated run. */
 export type Op =

@@ -107,7 +107,7 @@ export class FakeProvider implements KeyProvider {
   async verify(apiKey: string): Promise<VerifiedKey> {
     this.check('verify');
     const key = [...this.keys.values()].find((k) => k.apiKey === apiKey);
-    if (!key || key.status !== 'active') throw new ProviderAuthError(this.type, 'key rejected', { status: 401 });
+    if (key?.status !== 'active') throw new ProviderAuthError(this.type, 'key rejected', { status: 401 });
     key.lastUsedAt = this.clock.now();
     return { principal: key.principal };
   }

@@ -56,7 +56,7 @@ export function leakedSecrets(text = capturedOutput.text()): string[] {
   const found: string[] = [];
   for (const s of secrets) {
     const at = text.indexOf(s);
-    if (at >= 0) found.push(text.slice(Math.max(0, at - 80), at).replace(/\s+/g, ' ') + '<KEY>');
+    if (at >= 0) found.push(`${text.slice(Math.max(0, at - 80), at).replace(/\s+/g, ' ')}<KEY>`);
   }
   return found;
 }

@@ -51,7 +51,7 @@ export class KeyStore<R = unknown> {
   /** The active key with this value, marking it used; undefined when unknown, disabled or deleted. */
   use(value: string | undefined): StoredKey<R> | undefined {
     const key = [...this.keys.values()].find((k) => k.value === value);
-    if (!key || key.status !== 'active') return undefined;
+    if (key?.status !== 'active') return undefined;
     key.lastUsed = this.clock.now();
     return key;
   }

@@ -9,7 +9,6 @@ import {
   RotateSecretCommand,
   TagResourceCommand,
   UntagResourceCommand,
-  UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
 import { DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import { InvokeCommand } from '@aws-sdk/client-lambda';
@@ -760,7 +759,7 @@ describe('Function: main', () => {
 
     // Assess
     expect(codes.every((c) => c === EXIT.ok)).toBe(true);
-    helps.forEach((text, i) => expect(text, commands[i]).toMatch(/Examples?:\n {2}\$ keyrelay /));
+    for (const [i, text] of helps.entries()) expect(text, commands[i]).toMatch(/Examples?:\n {2}\$ keyrelay /);
   });
 
   it('exits 2 on an unknown command or a bad option value', async () => {

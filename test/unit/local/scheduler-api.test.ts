@@ -6,7 +6,7 @@ import { eventBridgePublisher } from '../../../lambda/runtime/events';
 import { eventBridgeScheduler, revocationScheduleName } from '../../../lambda/runtime/scheduler';
 import { LocalClock } from '../../../local/clock';
 import { FunctionRegistry } from '../../../local/functions';
-import { startProxy, type Proxy } from '../../../local/proxy';
+import { startProxy, type Proxy as EndpointProxy } from '../../../local/proxy';
 import type { RotationService } from '../../../local/rotation-service';
 import { LocalEvents, LocalScheduler } from '../../../local/scheduler';
 
@@ -22,7 +22,7 @@ functions.register('keyrelay-revoker', async (event) => {
 });
 const scheduler = new LocalScheduler({ clock, functions, revoker: 'keyrelay-revoker', reconcileEveryMs: 0 });
 const events = new LocalEvents(clock);
-let proxy: Proxy;
+let proxy: EndpointProxy;
 let schedulerClient: SchedulerClient;
 let eventsClient: EventBridgeClient;
 const credentials = { accessKeyId: 'keyrelay-local-rotation', secretAccessKey: 'x' };

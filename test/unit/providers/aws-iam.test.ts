@@ -323,7 +323,7 @@ describe('Class: AwsIamAccessKeys', () => {
       // Prepare
       iam.on(ListAccessKeysCommand, { UserName: USER, Marker: undefined }).resolves({ ...keys([OLD_ID, 'Inactive']), IsTruncated: true, Marker: 'page-2' });
       iam.on(ListAccessKeysCommand, { UserName: USER, Marker: 'page-2' }).resolves(keys([NEW_ID, 'Active']));
-      iam.on(GetUserCommand).resolves(userWithTags({ [LABEL_TAG_PREFIX + NEW_ID]: LABEL, [LABEL_TAG_PREFIX + 'TESTKEYGONE000000000001']: 'x' }));
+      iam.on(GetUserCommand).resolves(userWithTags({ [LABEL_TAG_PREFIX + NEW_ID]: LABEL, [`${LABEL_TAG_PREFIX}TESTKEYGONE000000000001`]: 'x' }));
 
       // Act
       const listed = await adapter().list();

@@ -146,7 +146,7 @@ describe('Canary: limits', () => {
     await all[0]!.handler({ action: 'canary' });
 
     // Assess
-    all.forEach((w, i) => expect(w.value('AWSCURRENT').keyId).toBe(dead[i]));
+    for (const [i, w] of all.entries()) expect(w.value('AWSCURRENT').keyId).toBe(dead[i]);
     expect(all[0]!.metrics.sum(METRICS.canaryBreakerOpen)).toBe(1);
     expect(all[0]!.metrics.sum(METRICS.autoEmergencyHeld)).toBe(3);
     for (const w of all) expect((await readManagedSecret(w.sm.client, w.arn)).canary).toMatchObject({ verdict: 'rejected', action: 'held-breaker' });

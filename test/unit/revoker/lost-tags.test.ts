@@ -1,7 +1,7 @@
 import { UntagResourceCommand } from '@aws-sdk/client-secrets-manager';
 import { describe, expect, it } from 'vitest';
 import { readManagedSecret, setFrozen, TAGS } from '../../../core/state';
-import { RevokerWorld, rotatedWorld } from '../../support/revoker-harness';
+import { type RevokerWorld, rotatedWorld } from '../../support/revoker-harness';
 
 /**
  * Tags the functions write outside the template (`keyrelay:key:*` records, `keyrelay:current`, `keyrelay:frozen`) may be

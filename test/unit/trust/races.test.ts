@@ -1,7 +1,7 @@
 import { UpdateSecretVersionStageCommand } from '@aws-sdk/client-secrets-manager';
 import { describe, expect, it } from 'vitest';
 import { putKeyRecord, readManagedSecret, stageHolders } from '../../../core/state';
-import { RevokerWorld, rotatedWorld } from '../../support/revoker-harness';
+import { type RevokerWorld, rotatedWorld } from '../../support/revoker-harness';
 import { rotationHarness } from '../rotation/harness';
 
 /**
