@@ -46,6 +46,8 @@ export interface AppCounters {
   refusedAttempts: number;
   /** Failures while the emergency window was open. */
   failedInEmergency: number;
+  /** Failures on the key the provider revoked behind keyrelay's back, until it worked again (the self-healing act). */
+  failedInSelfHeal: number;
   /** Requests not sent because too many were in flight (the load generator falling behind). */
   skipped: number;
 }
@@ -61,8 +63,10 @@ export interface FleetOptions {
   rate: number;
   /** True while failures count as emergency failures. */
   inEmergency: () => boolean;
+  /** True while failures on `key` count as the self-healing act's. @default - never */
+  inSelfHeal?: (key: string) => boolean;
   /** Called on every completed request. */
-  onResult: (ok: boolean) => void;
+  onResult: (ok: boolean, key: string) => void;
 }
 
 const MAX_IN_FLIGHT = 64;
@@ -82,7 +86,7 @@ export class Fleet {
   private readonly pending = new Set<Promise<void>>();
 
   constructor(private readonly options: FleetOptions) {
-    this.apps = options.clients.map(() => ({ ok: 0, failed: 0, refusedAttempts: 0, failedInEmergency: 0, skipped: 0 }));
+    this.apps = options.clients.map(() => ({ ok: 0, failed: 0, refusedAttempts: 0, failedInEmergency: 0, failedInSelfHeal: 0, skipped: 0 }));
     this.inFlight = options.clients.map(() => 0);
     this.sent = options.clients.map(() => 0);
   }
@@ -132,11 +136,12 @@ export class Fleet {
         }
       });
       app.ok++;
-      this.options.onResult(true);
+      this.options.onResult(true, key);
     } catch {
       app.failed++;
       if (this.options.inEmergency()) app.failedInEmergency++;
-      this.options.onResult(false);
+      else if (this.options.inSelfHeal?.(key)) app.failedInSelfHeal++;
+      this.options.onResult(false, key);
     }
   }
 }

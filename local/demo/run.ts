@@ -16,7 +16,7 @@ import { fingerprint, parseSecretValue } from '../../core/secret-value';
 import { labelNamesSecret, providerKeyLabel } from '../../core/state';
 import { createRevokerHandler } from '../../lambda/revoker/handler';
 import type { KeyOutcome, RevokerResponse } from '../../lambda/revoker/protocol';
-import { loadConfig, type ResolvedKey } from '../../lib/config';
+import { canaryRuleEvery, loadConfig, type ResolvedKey } from '../../lib/config';
 import { LocalClock } from '../clock';
 import { LOCAL_CREDENTIALS, LOCAL_FUNCTIONS, LOCAL_REGION, startLocalStack, type LocalStack } from '../stack';
 import { closeFleetConnections, Fleet, RawCaller } from './fleet';
@@ -26,6 +26,7 @@ import { ReplicaAct, REPLICA_REGION, replicatedKey } from './replica';
 import { renderReport } from './report';
 import { summarize, type DemoSummary } from './summary';
 import { humanSpan, RecordingMetrics, RevokerLog, storyTime, type DemoEvent, type KeySpan, type Timeline } from './timeline';
+import { SELF_HEAL_AT, SelfHealAct, selfHealKey } from './self-heal';
 import { LiveView, type ViewState } from './view';
 
 const DAY = 86_400_000;
@@ -95,6 +96,8 @@ interface Cast {
   straggler?: ResolvedKey;
   /** The key rotating least often (no scheduled rotation before the emergency): leaked. */
   leaked?: ResolvedKey;
+  /** A key with a canary the provider revokes behind keyrelay's back (`./self-heal.ts`). */
+  selfHeal?: ResolvedKey;
 }
 
 function cast(keys: ResolvedKey[]): Cast {
@@ -103,7 +106,8 @@ function cast(keys: ResolvedKey[]): Cast {
   const outage = keys.find(
     (k) => k.schedule.kind === 'rate' && !k.usageHold && k.observationWindow === undefined && k !== leaked && k.schedule.every * 1000 < EMERGENCY_AT,
   );
-  return { outage, straggler, leaked: leaked && leaked.schedule.every * 1000 > STORY_SPAN_MS ? leaked : undefined };
+  const chosen = leaked && leaked.schedule.every * 1000 > STORY_SPAN_MS ? leaked : undefined;
+  return { outage, straggler, leaked: chosen, selfHeal: selfHealKey(keys, [outage, straggler, chosen]) };
 }
 
 /** The example config's keys, plus copies of the first up to `count`. */
@@ -189,7 +193,8 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<DemoResult>
       if (o.outcome === 'revoked') {
         // revokeNow writes a due record before deleting: a sweep running meanwhile may delete the key first, and
         // revokeNow then finds it already gone. Either way the key died in the emergency.
-        if (span && action === 'revokeNow') span.emergency = true;
+        if (span && (action === 'revokeNow' || action === 'canary')) span.emergency = true;
+        if (action === 'canary') emit('recovered', `${o.secretName}: the canary found key ${o.keyId} dead, rotated the secret and revoked the key: no human involved`, o.secretName);
         if (span?.revokedAt !== undefined) continue; // already gone: a later sweep or revokeDue confirming it
         replica?.onRevoked(o);
         revocations.revoked++;
@@ -227,6 +232,7 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<DemoResult>
   let leakedRefusedAfterMs: number | undefined;
   let emergencyCliExit: number | undefined;
   let stragglerKeyId: string | undefined;
+  const selfHeal = roles.selfHeal ? new SelfHealAct(roles.selfHeal.name) : undefined;
   const clients: KeyClient[] = [];
   let fleetSm: SecretsManagerClient | undefined;
   const backendCalls: Record<string, number> = {};
@@ -251,6 +257,7 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<DemoResult>
 
   try {
     emit('info', `starting the local stack (moto, reference provider, rotation function, revoker) at ${Math.round(speed)}x`);
+    const canaryEvery = canaryRuleEvery(keys);
     const warp = new Warp(speed);
     stack = await startLocalStack({
       // Every key in the config: the local IAM synthesizes their policies once, while moto starts (adding them one by
@@ -266,6 +273,8 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<DemoResult>
       // matters here: at these speeds a revoker action takes hours of demo time, and a record it writes with a due
       // time already past is left to the sweep (as on AWS).
       reconcileEveryMs: Math.max(config.deploy.reconcileEvery * 1000, speed * 250),
+      // The canary rule as deployed, at most four times per real second for the same reason.
+      canaryEveryMs: canaryEvery === undefined ? 0 : Math.max(canaryEvery * 1000, speed * 250),
       functions: (deps) => ({
         [LOCAL_FUNCTIONS.revoker]: createRevokerHandler({ ...deps, logger: revokerLog, metrics: metrics.forRevoker() }),
       }),
@@ -302,6 +311,7 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<DemoResult>
           if (detail.emergency) previousSpan.emergency = true;
         }
         currentOf.set(detail.secretName, keyId);
+        selfHeal?.rotated(detail.secretName, performance.now());
         if (seenEvents < firstKeys) continue; // a first key, issued at start-up
         rotations[detail.secretName] = (rotations[detail.secretName] ?? 0) + 1;
         const grace = detail.previousKeyDeadline ? `; old key ${previous ?? ''} stays valid ${humanSpan(Date.parse(detail.previousKeyDeadline) - time)}` : '';
@@ -374,7 +384,12 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<DemoResult>
       keys: names,
       rate: opts.rate,
       inEmergency: () => emergencyOpen,
-      onResult: (good) => (good ? ok++ : failed++),
+      inSelfHeal: (key) => selfHeal?.owns(key, performance.now()) ?? false,
+      onResult: (good, key) => {
+        if (!good) return void failed++;
+        ok++;
+        selfHeal?.worked(key, s.clock.now(), performance.now());
+      },
     });
 
     const replicatedName = replicated?.name;
@@ -382,6 +397,27 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<DemoResult>
     if (replicatedKeyNow) {
       replica = new ReplicaAct({ stack: s, key: replicatedKeyNow, rate: opts.rate, ttl, emit });
       replica.arm();
+    }
+
+    // Act: the provider revokes a key on its own (a secret-scanning partner's report), without telling keyrelay.
+    if (selfHeal) {
+      const act = selfHeal;
+      s.clock.at(
+        timeline.start + SELF_HEAL_AT,
+        async () => {
+          if (stopping) return;
+          const reader = s.secretsManager();
+          try {
+            const value = await currentKey(reader, act.secretName);
+            s.provider.scannerRevoke({ key: value });
+            act.revoked(s.clock.now(), performance.now());
+            emit('emergency', `${act.secretName}: the provider revoked key ${fingerprint(value)} on its own (found in a public repository) and told nobody; apps using it now fail`, act.secretName);
+          } finally {
+            reader.destroy();
+          }
+        },
+        'demo: key revoked behind keyrelay\'s back',
+      );
     }
 
     if (roles.straggler && stragglerValue) {
@@ -570,6 +606,7 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<DemoResult>
       emergency: roles.leaked
         ? { secretName: roles.leaked.name, ran: timeline.emergency !== undefined, refusedAfterMs: leakedRefusedAfterMs, cliExit: emergencyCliExit }
         : undefined,
+      selfHeal: selfHeal?.summary(),
       orphans,
       stepFailures,
       metricCounts,

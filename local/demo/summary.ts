@@ -3,6 +3,7 @@ import type { AppCounters } from './fleet';
 import type { ReplicaResult } from './replica';
 import type { TreeRss } from './memory';
 import type { DemoOptions } from './options';
+import type { SelfHealResult } from './self-heal';
 import { humanSpan } from './timeline';
 
 /** Revocation outcomes the revoker reported (each key once). */
@@ -34,6 +35,8 @@ export interface SummaryInput {
   /** The replica act: the application in the replica region, and the revocation held for its lagging replica. */
   replica?: ReplicaResult;
   emergency?: { secretName: string; ran: boolean; refusedAfterMs?: number; cliExit?: number };
+  /** The self-healing act: a key the provider revoked behind keyrelay's back. */
+  selfHeal?: SelfHealResult;
   /** `<secret> <keyId>` of each orphaned provider key. */
   orphans: string[];
   stepFailures: number;
@@ -67,6 +70,8 @@ export interface DemoSummary {
   straggler?: Tally;
   replica?: ReplicaResult;
   emergency?: { secretName: string; ran: boolean; failedPerClient: number[]; leakedKeyRefusedAfterMs?: number; cliExit?: number };
+  /** The key revoked behind keyrelay's back: healed?, how long the apps failed, and how many requests failed. */
+  selfHeal?: SelfHealResult & { failed: number };
   orphans: string[];
   rotationStepFailures: number;
   metrics: Record<string, number>;
@@ -87,15 +92,17 @@ export function summarize(input: SummaryInput): DemoSummary {
   const ok = sum((a) => a.ok) + (input.straggler?.ok ?? 0);
   const failedFleet = sum((a) => a.failed);
   const failedInEmergency = sum((a) => a.failedInEmergency);
-  const failedOutside = failedFleet - failedInEmergency + (input.straggler?.failed ?? 0);
+  const failedInSelfHeal = sum((a) => a.failedInSelfHeal);
+  const failedOutside = failedFleet - failedInEmergency - failedInSelfHeal + (input.straggler?.failed ?? 0);
   const failedPerClient = input.fleet.map((a) => a.failedInEmergency);
   const calls = Object.values(input.backendCalls).reduce((a, b) => a + b, 0);
   const demoHours = input.storyMs / 3_600_000;
   const rotations = Object.values(input.rotations).reduce((a, b) => a + b, 0);
   const e = input.emergency;
+  const h = input.selfHeal;
 
   const checks: Check[] = [
-    { name: 'no request failed outside the emergency', passed: failedOutside === 0, detail: `${failedOutside} failed` },
+    { name: `no request failed outside the emergency${h ? ' and the self-healing' : ''}`, passed: failedOutside === 0, detail: `${failedOutside} failed` },
     {
       name: 'at most one failed request per client in the emergency',
       passed: failedPerClient.every((n) => n <= 1),
@@ -112,6 +119,13 @@ export function summarize(input: SummaryInput): DemoSummary {
       detail: e.ran ? (e.refusedAfterMs === undefined ? 'still accepted' : `after ${e.refusedAfterMs} ms`) : 'the run ended before the emergency',
     });
   }
+  if (h) {
+    checks.push({
+      name: "the key revoked behind keyrelay's back is healed without a human",
+      passed: !h.ran || (h.healed && h.appsFailedForMs !== undefined),
+      detail: !h.ran ? 'the run ended before the act' : h.appsFailedForMs === undefined ? (h.healed ? 'rotated, but no request worked again yet' : 'not rotated') : `apps worked again after ${h.appsFailedForMs} ms`,
+    });
+  }
   const passed = checks.every((c) => c.passed);
 
   const rows: string[][] = [
@@ -119,7 +133,7 @@ export function summarize(input: SummaryInput): DemoSummary {
     ['rotations', `${rotations} (${Object.entries(input.rotations).map(([k, n]) => `${k.split('/')[0]} ${n}`).join(', ')})`],
     ['revocations', `${input.revocations.revoked} revoked, ${input.revocations.held} held checks, ${input.revocations.disabled} disabled first`],
     ['requests ok', String(ok)],
-    ['requests failed', `${failedFleet + (input.straggler?.failed ?? 0)} (outside the emergency: ${failedOutside})`],
+    ['requests failed', `${failedFleet + (input.straggler?.failed ?? 0)} (outside the emergency${h ? ' and the self-healing' : ''}: ${failedOutside})`],
     ['refused, retried ok', `${sum((a) => a.refusedAttempts)} (withApiKey refreshed the key and retried)`],
     ['rotation steps failed', `${input.stepFailures} (alarm RotationStepFailed)`],
   ];
@@ -136,6 +150,16 @@ export function summarize(input: SummaryInput): DemoSummary {
   if (e) {
     rows.push(['emergency failures', e.ran ? `per client: ${failedPerClient.join(' ')}` : 'did not run']);
     rows.push(['leaked key -> 401', e.refusedAfterMs === undefined ? '-' : `${(e.refusedAfterMs / 1000).toFixed(2)} s after the emergency began`]);
+  }
+  if (h) {
+    rows.push([
+      'revoked behind our back',
+      !h.ran
+        ? 'did not run'
+        : h.appsFailedForMs === undefined
+          ? `${h.secretName}: ${h.healed ? 'rotated' : 'NOT healed'}, ${failedInSelfHeal} requests failed`
+          : `${h.secretName}: apps failed for ${(h.appsFailedForMs / 1000).toFixed(2)} s (${humanSpan(h.appsFailedForDemoMs ?? 0)} of demo time), ${failedInSelfHeal} requests failed; healed by the canary, no human`,
+    ]);
   }
   rows.push(
     ['orphaned keys', String(input.orphans.length)],
@@ -170,6 +194,7 @@ export function summarize(input: SummaryInput): DemoSummary {
     ...(e
       ? { emergency: { secretName: e.secretName, ran: e.ran, failedPerClient, leakedKeyRefusedAfterMs: e.refusedAfterMs, cliExit: e.cliExit } }
       : {}),
+    ...(h ? { selfHeal: { ...h, failed: failedInSelfHeal } } : {}),
     orphans: input.orphans,
     rotationStepFailures: input.stepFailures,
     metrics: input.metricCounts,

@@ -116,7 +116,7 @@ describe('Function: summarize', () => {
     storyMs: 86_400_000,
     rotations: { a: 1 },
     revocations: { revoked: 1, held: 0, disabled: 0 },
-    fleet: [0, 0].map(() => ({ ok: 10, failed: 0, refusedAttempts: 0, failedInEmergency: 0, skipped: 0 })),
+    fleet: [0, 0].map(() => ({ ok: 10, failed: 0, refusedAttempts: 0, failedInEmergency: 0, failedInSelfHeal: 0, skipped: 0 })),
     emergency: { secretName: 'a', ran: true, refusedAfterMs: 300, cliExit: 0 },
     orphans: [],
     stepFailures: 0,
