@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeError, KeyRelayError } from '../core/errors';
 import { buildLambdaBundles } from '../lib/build';
+import { canaryRuleEvery, loadConfig } from '../lib/config';
 import type { FunctionMode } from './functions';
 import { onShutdown } from './shutdown';
 import { startLocalStack } from './stack';
@@ -48,7 +49,10 @@ async function main(): Promise<number> {
   // EMF metric lines would drown the terminal; nothing reads them locally (passed on to the function processes too).
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
   if (functionMode === 'bundle') buildLambdaBundles();
-  const stack = await startLocalStack({ configPath: resolve(values.config), speed, seed, quota, functionMode });
+  const config = loadConfig(resolve(values.config));
+  // The canary rule as a deploy makes it (the shortest canary interval of the keys).
+  const canaryEveryMs = (canaryRuleEvery(config.keys) ?? 0) * 1000;
+  const stack = await startLocalStack({ config, speed, seed, quota, functionMode, canaryEveryMs });
 
   const done = new Promise<void>((resolveDone) => {
     onShutdown((reason) => {

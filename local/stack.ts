@@ -5,7 +5,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { IAMClient, CreateRoleCommand } from '@aws-sdk/client-iam';
 import { CreateFunctionCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { CreateSecretCommand, RotateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { STSClient } from '@aws-sdk/client-sts';
 import { isoTime } from '../core/clock';
 import { describeError } from '../core/errors';
@@ -83,6 +83,12 @@ export interface LocalFunctionDeps {
   events: LocalEvents;
   logger: Logger;
   metrics: Metrics;
+  /**
+   * The automatic emergency's `RotateSecret` (signed as the revoker, judged by the local IAM), resolving once the
+   * rotation's attempt ended: a fast or frozen local clock would otherwise outrun the rotation's real-time steps while
+   * the revoker waits for `AWSCURRENT` to move.
+   */
+  rotateSecret(secretArn: string, token: string): Promise<void>;
 }
 
 /** Options for {@link startLocalStack}. */
@@ -354,6 +360,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         events,
         logger,
         metrics,
+        async rotateSecret(secretArn, token) {
+          await client.send(new RotateSecretCommand({ SecretId: secretArn, ClientRequestToken: token }));
+          await rotation.settled(secretArn);
+        },
         async provider(secret) {
           const real = await providerForSecret(secret, client, clock, cache);
           if (hooks.length === 0) return real;
