@@ -14,7 +14,7 @@ import {
   type AutoTrigger,
   type ManagedSecret,
 } from '../../core/state';
-import { revokeNow } from './actions';
+import { audit, revokeNow } from './actions';
 import type { RevokerDeps } from './deps';
 import { loadKeyState } from './keys';
 import type { KeyOutcome } from './protocol';
@@ -100,9 +100,9 @@ export async function autoEmergency(deps: RevokerDeps, request: AutoEmergencyReq
   const isCurrent = state.current?.keyId === request.keyId;
   // The note first: a crash or retry from here on counts against the limit, so it never starts a second rotation.
   await putStateTags(deps.sm, secret.arn, [autoEmergencyTag({ at: now, trigger: request.trigger, keyId: request.keyId })]);
-  deps.logger.warn('audit', {
-    audit: true, action: 'automaticEmergency', secret: secret.name, trigger: request.trigger, reason: request.reason,
-    keyId: request.keyId, fingerprint: isCurrent && state.current ? fingerprint(state.current.apiKey) : undefined, operator,
+  audit(deps, 'automaticEmergency', secret.name, {
+    trigger: request.trigger, reason: request.reason, keyId: request.keyId,
+    fingerprint: isCurrent && state.current ? fingerprint(state.current.apiKey) : undefined, operator,
     plan: isCurrent ? 'rotate, then revoke the dead key' : 'revoke the key (it is no longer current)',
   });
   try {

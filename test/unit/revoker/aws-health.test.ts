@@ -31,17 +31,24 @@ function exposed(accessKeyId: string): Record<string, unknown> {
 }
 
 async function iamWorld(): Promise<RevokerWorld> {
-  const world = new RevokerWorld('ci/deployer', { provider: 'aws-iam' }, 5);
-  world.provider.idPrefix = 'AKIAFAKEKEYID0000';
-  world.deps.rotateSecret = async (arn, token) => {
+  return (await iamWorlds(['ci/deployer']))[0] as RevokerWorld;
+}
+
+/** IAM secrets sharing one revoker, each rotated once; `RotateSecret` runs the harness's model of the steps. */
+async function iamWorlds(names: string[]): Promise<RevokerWorld[]> {
+  const first = new RevokerWorld(names[0], { provider: 'aws-iam' }, 20);
+  const all = [first, ...names.slice(1).map((n) => first.also(n, { provider: 'aws-iam' }))];
+  first.provider.idPrefix = 'AKIAFAKEKEYID0000';
+  first.deps.rotateSecret = async (arn, token) => {
+    const world = all.find((w) => w.arn === arn) as RevokerWorld;
     world.sm.startRotation(arn, token);
     const issued = await world.provider.issue({ label: providerKeyLabel(world, token) });
     const value = { apiKey: issued.apiKey, keyId: issued.keyId, provider: 'aws-iam', issuedAt: new Date(world.clock.now()).toISOString() };
     await world.sm.send(new PutSecretValueCommand({ SecretId: arn, ClientRequestToken: token, SecretString: formatSecretValue(value), VersionStages: ['AWSPENDING'] }));
     await world.finish(token);
   };
-  await world.rotate();
-  return world;
+  for (const w of all) await w.rotate();
+  return all;
 }
 
 describe('AWS Health: exposed access keys', () => {
@@ -125,5 +132,24 @@ describe('AWS Health: exposed access keys', () => {
     // Assess
     expect(world.value('AWSCURRENT').keyId).toBe(replacement);
     expect(world.metrics.sum(METRICS.autoEmergencyHeld)).toBe(1);
+  });
+});
+
+describe('AWS Health: the breaker', () => {
+  it('holds the third automatic emergency of one provider within the hour, and alarms', async () => {
+    // Prepare
+    const worlds = await iamWorlds(['a/iam', 'b/iam', 'c/iam']);
+    const [a, b, c] = worlds as [RevokerWorld, RevokerWorld, RevokerWorld];
+    await a.handler(exposed(a.value('AWSCURRENT').keyId), viaRule);
+    await b.handler(exposed(b.value('AWSCURRENT').keyId), viaRule);
+    const third = c.value('AWSCURRENT').keyId;
+
+    // Act
+    await c.handler(exposed(third), viaRule);
+
+    // Assess
+    expect(c.value('AWSCURRENT').keyId).toBe(third);
+    expect(c.metrics.sum(METRICS.autoEmergencyDone)).toBe(2);
+    expect(c.metrics.sum(METRICS.canaryBreakerOpen)).toBe(1);
   });
 });
