@@ -139,8 +139,9 @@ export class Fleet {
       this.options.onResult(true, key);
     } catch {
       app.failed++;
-      if (this.options.inEmergency()) app.failedInEmergency++;
-      else if (this.options.inSelfHeal?.(key)) app.failedInSelfHeal++;
+      // The dead key's failures are the self-healing act's, even while the leaked key's emergency runs.
+      if (this.options.inSelfHeal?.(key)) app.failedInSelfHeal++;
+      else if (this.options.inEmergency()) app.failedInEmergency++;
       this.options.onResult(false, key);
     }
   }

@@ -48,8 +48,9 @@ function normalize(call: RecordedCall): Omit<RecordedCall, 'result'> | undefined
   const name = (arn: string) => (managed ? arn.replace(/:secret:.+$/, ':secret:managed-key-AAAAAA') : stable(arn));
   const context: Record<string, string | string[]> = {};
   for (const [key, value] of Object.entries(call.context)) {
-    // Key records and the current-key note: their values are timestamps and ids no policy reads.
-    if (/^aws:ResourceTag\/keyrelay:(key:|current$)/.test(key)) continue;
+    // Key records and the state notes (current key, canary verdict, last automatic emergency): their values are
+    // timestamps and ids no policy reads, and whether a secret has them yet depends on what ran before.
+    if (/^aws:ResourceTag\/keyrelay:(key:|current$|canary$|last-auto-emergency$)/.test(key)) continue;
     const k = stable(key);
     if (key === 'secretsmanager:VersionId') context[k] = 'VERSION';
     else if (key === 'secretsmanager:SecretId') context[k] = name(String(value));
