@@ -96,8 +96,6 @@ interface Cast {
   straggler?: ResolvedKey;
   /** The key rotating least often (no scheduled rotation before the emergency): leaked. */
   leaked?: ResolvedKey;
-  /** A key with a canary the provider revokes behind keyrelay's back (`./self-heal.ts`). */
-  selfHeal?: ResolvedKey;
 }
 
 function cast(keys: ResolvedKey[]): Cast {
@@ -106,8 +104,7 @@ function cast(keys: ResolvedKey[]): Cast {
   const outage = keys.find(
     (k) => k.schedule.kind === 'rate' && !k.usageHold && k.observationWindow === undefined && k !== leaked && k.schedule.every * 1000 < EMERGENCY_AT,
   );
-  const chosen = leaked && leaked.schedule.every * 1000 > STORY_SPAN_MS ? leaked : undefined;
-  return { outage, straggler, leaked: chosen, selfHeal: selfHealKey(keys, [outage, straggler, chosen]) };
+  return { outage, straggler, leaked: leaked && leaked.schedule.every * 1000 > STORY_SPAN_MS ? leaked : undefined };
 }
 
 /** The example config's keys, plus copies of the first up to `count`. */
@@ -145,6 +142,8 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<DemoResult>
   // The replica act's key gets a replica (docs/replicas.md); the other acts' keys stay as the config has them.
   const replicated = replicatedKey(declared, [roles.outage, roles.straggler, roles.leaked]);
   const keys = declared.map((k) => (k === replicated ? { ...k, replicaRegions: [REPLICA_REGION] } : k));
+  // The self-healing act's key: one with a canary no other act plays (./self-heal.ts).
+  const selfHealName = selfHealKey(declared, [roles.outage, roles.straggler, roles.leaked, replicated])?.name;
   const names = keys.map((k) => k.name);
 
   const events: DemoEvent[] = [];
@@ -232,7 +231,7 @@ export async function runDemo(options: RunDemoOptions = {}): Promise<DemoResult>
   let leakedRefusedAfterMs: number | undefined;
   let emergencyCliExit: number | undefined;
   let stragglerKeyId: string | undefined;
-  const selfHeal = roles.selfHeal ? new SelfHealAct(roles.selfHeal.name) : undefined;
+  const selfHeal = selfHealName === undefined ? undefined : new SelfHealAct(selfHealName);
   const clients: KeyClient[] = [];
   let fleetSm: SecretsManagerClient | undefined;
   const backendCalls: Record<string, number> = {};
