@@ -108,8 +108,11 @@ export function createKeyClient(options: KeyClientOptions = {}): KeyClient {
   const forcedIntervalMs = (options.forcedRefreshInterval ?? CLIENT_DEFAULTS.forcedRefreshInterval) * 1000;
   const assumed = options.gracePeriod ?? CLIENT_DEFAULTS.assumedGracePeriod;
   const provisional = timingsFor(options, { seconds: assumed, from: 'assumed' }, false);
-  const epoch = clock.now();
-  const now = (): number => clock.now() - epoch;
+  // Intervals on the monotonic clock: a wall clock set back (NTP, a VM resumed) must not keep a key past its bound.
+  const elapsed = clock.elapsed ? clock.elapsed.bind(clock) : clock.now.bind(clock);
+  const epoch = elapsed();
+  const now = (): number => elapsed() - epoch;
+  const maxKeys = options.maxKeys ?? CLIENT_DEFAULTS.maxKeys;
   const entries = new Map<string, Entry>();
   const loading = new Map<string, Promise<string>>();
   /** The check in flight per entry (single-flight). */
@@ -183,6 +186,8 @@ export function createKeyClient(options: KeyClientOptions = {}): KeyClient {
         if (loading.get(name) === flight) {
           loading.delete(name);
           entries.set(name, entry);
+          // Bounded: the key cached first goes (a Map iterates in insertion order).
+          if (entries.size > maxKeys) entries.delete(entries.keys().next().value!);
         }
         return apiKey;
       },

@@ -42,8 +42,13 @@ export interface KeyClientOptions {
    *   `$metadata.httpStatusCode`
    */
   isAuthFailure?: (err: unknown) => boolean;
-  /** Clock for expiry checks. @default systemClock */
+  /** Clock for expiry checks: intervals are measured on its `elapsed()` (monotonic) when it has one. @default systemClock */
   clock?: Clock;
+  /**
+   * Most keys cached at once; reading one more drops the one cached first (it is read again when next asked for).
+   * @default 1000
+   */
+  maxKeys?: number;
   /**
    * A Secrets Manager client for a secret's primary region. The client reads a replicated secret in its own region
    * (the replica); after an auth failure that a refresh did not cure, `withApiKey` reads the primary once, so a
@@ -58,6 +63,7 @@ export const CLIENT_DEFAULTS = {
   ttl: 300,
   staleIfError: 900,
   forcedRefreshInterval: 5,
+  maxKeys: 1000,
   /** Grace period assumed before a secret's tag is known: the smallest `gracePeriod` keyrelay.config.json allows. */
   assumedGracePeriod: 60,
 } as const;
@@ -101,6 +107,9 @@ export function validateOptions(options: KeyClientOptions): void {
   checkSeconds('staleIfError', options.staleIfError, 0, false);
   checkSeconds('gracePeriod', options.gracePeriod, 0, true);
   checkSeconds('forcedRefreshInterval', options.forcedRefreshInterval, 0, false);
+  if (options.maxKeys !== undefined && !(Number.isInteger(options.maxKeys) && options.maxKeys >= 1)) {
+    throw new ClientOptionsError(`maxKeys must be a whole number of at least 1, got ${options.maxKeys}`);
+  }
   if (options.gracePeriod !== undefined) {
     timingsFor(options, { seconds: options.gracePeriod, from: 'options.gracePeriod' }, true);
   }

@@ -5,6 +5,11 @@
 export interface Clock {
   /** Milliseconds since the epoch, in this clock's time. */
   now(): number;
+  /**
+   * Milliseconds on a clock that never goes back (`performance.now()` on the real clock), for measuring intervals: a
+   * wall clock set back must not stretch a cache's lifetime. @default - `now()` (fake and local clocks only move forward)
+   */
+  elapsed?(): number;
   /** Resolves after `ms` of this clock's time has passed. */
   sleep(ms: number): Promise<void>;
 }
@@ -12,6 +17,7 @@ export interface Clock {
 /** The real clock. */
 export const systemClock: Clock = {
   now: () => Date.now(),
+  elapsed: () => performance.now(),
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms))),
 };
 
