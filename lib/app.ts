@@ -57,7 +57,14 @@ function principalOf(text: string): iam.IPrincipal {
   return /^\d{12}$/.test(text) ? new iam.AccountPrincipal(text) : new iam.ArnPrincipal(text);
 }
 
-/** Builds keyrelay's stacks into `scope` (an App or Stage). @throws ConfigError when a stack would exceed its budget. */
+/**
+ * Builds keyrelay's stacks into `scope` (an App or Stage), as `bin/keyrelay.ts` does.
+ * @throws ConfigError when a stack would exceed its budget.
+ *
+ * @example
+ * const { keys } = buildKeyRelay(new App(), loadConfig('keyrelay.config.json'), { env: { account, region } });
+ * keys.get('payments/stripe')?.grantRead(paymentsRole);
+ */
 export function buildKeyRelay(scope: Construct, config: ResolvedConfig, options: BuildKeyRelayOptions = {}): KeyRelayStacks {
   const { deploy } = config;
   const engineStack = new Stack(scope, deploy.prefix, {

@@ -388,6 +388,9 @@ function resolveKey(name: string, raw: Partial<z.infer<typeof KeyConfigSchema>>)
 /**
  * Validates a parsed config file and applies defaults.
  * @throws ConfigError naming the key and the field.
+ *
+ * @example
+ * const { keys, deploy } = resolveConfig(JSON.parse(readFileSync('keyrelay.config.json', 'utf8')));
  */
 export function resolveConfig(input: unknown): ResolvedConfig {
   refuseProtoKeys(input, 'keyrelay.config.json');
@@ -472,7 +475,12 @@ function resolveDeploy(config: KeyRelayConfig): ResolvedDeploy {
   };
 }
 
-/** Reads and resolves a config file. @throws ConfigError */
+/**
+ * Reads and resolves a config file. @throws ConfigError
+ *
+ * @example
+ * const config = loadConfig('keyrelay.config.json');
+ */
 export function loadConfig(path: string): ResolvedConfig {
   let text: string;
   try {

@@ -9,12 +9,6 @@ import { METRICS, METRIC_NAMESPACE } from '../core/metrics';
 import { checkReconcileEvery, refuse } from './validation';
 import { REPLICA_LAG_ALARM_SECONDS } from '../core/replicas';
 
-/**
- * keyrelay's alarms and dashboard. Secrets Manager publishes no rotation metric, so alarms come from the functions'
- * own EMF metrics (namespace `keyrelay`, dimension `service`=`keyrelay`), their Lambda `Errors`/`Throttles`, the
- * dead-letter queue, and the reconcile sweep's gauges; the EventBridge rule on Secrets Manager's own failure events
- * lives in the engine. Every alarm notifies the topic, and its description says what it means and what to do first.
- */
 
 /** Props of {@link KeyRelayMonitoring}. */
 export interface KeyRelayMonitoringProps {
@@ -44,7 +38,20 @@ interface AlarmSpec {
   missing?: cw.TreatMissingData;
 }
 
-/** Alarms and dashboard. See the module comment. */
+/**
+ * keyrelay's alarms and dashboard. Secrets Manager publishes no rotation metric, so alarms come from the functions'
+ * own EMF metrics (namespace `keyrelay`, dimension `service`=`keyrelay`), their Lambda `Errors`/`Throttles`, the
+ * dead-letter queue, and the reconcile sweep's gauges; the EventBridge rule on Secrets Manager's own failure events
+ * lives in the engine. Every alarm notifies the topic, and its description says what it means and what to do first.
+ * The engine builds one (`engine.monitoring`); its `metric…()` methods give the same metrics for your own alarms.
+ *
+ * @example
+ * new cloudwatch.Alarm(stack, 'AnyRevocationFailed', {
+ *   metric: engine.monitoring.metricRevocationsFailed({ period: Duration.minutes(1) }),
+ *   threshold: 1,
+ *   evaluationPeriods: 1,
+ * });
+ */
 export class KeyRelayMonitoring extends Construct {
   /** Every alarm, by id. */
   readonly alarms: Record<string, cw.Alarm> = {};

@@ -48,6 +48,10 @@ function staggeredCron(key: ResolvedKey, slot: number): string | undefined {
 /**
  * Rotation rules for every key, staggered per provider when `stagger` is on.
  * @returns rules by key name.
+ *
+ * @example
+ * const rules = staggeredRotationRules(config.keys, true);
+ * new KeyRelayKey(stack, 'Stripe', { engine, key, rotationRules: rules.get(key.name) });
  */
 export function staggeredRotationRules(keys: readonly ResolvedKey[], stagger: boolean): Map<string, RotationRulesSpec> {
   const out = new Map<string, RotationRulesSpec>();
