@@ -7,6 +7,7 @@ import { parseSecretValue } from '../../core/secret-value';
 import { parseCanaryNote, parseAutoEmergencyNote, tagMap, TAGS } from '../../core/state';
 import { healthExposedEvent } from '../../local/aws-health';
 import { LOCAL_ACCOUNT, LOCAL_FUNCTIONS, LOCAL_REGION } from '../../local/stack';
+import { runCli } from '../support/cli';
 import { useLocalStack } from '../support/local-stack';
 
 /**
@@ -59,6 +60,12 @@ describe('Leak response: a key revoked behind keyrelay\'s back', () => {
     expect(parseAutoEmergencyNote(noted[TAGS.lastAutoEmergency])).toMatchObject({ trigger: 'canary', keyId: dead.keyId });
     expect(noted[`${TAGS.keyRecord}${dead.keyId}`]).toMatch(/phase=revoked .*reason=emergency/);
     expect(local.stack.scheduler.canaryRuns.at(-1)?.status).toBe('fired');
+    // On-call sees it in `keyrelay status`, from the tags alone (no GetSecretValue).
+    const status = await runCli(local.stack.endpoint, ['status', name, '--json'], { as: 'oncall' });
+    expect(JSON.parse(status.stdout).keys[0]).toMatchObject({
+      canary: { verdict: 'rejected', action: 'rotated' },
+      lastAutoEmergency: { trigger: 'canary', keyId: dead.keyId },
+    });
   });
 
   it('leaves a key that works alone', async () => {
