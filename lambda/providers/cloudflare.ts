@@ -22,7 +22,7 @@ import type { IssueRequest, IssuedKey, KeyProvider, ProviderContext, ProviderKey
  *   (a PUT or create policy carries no policy `id` and no permission-group `name`, which are Cloudflare's own).
  * - Never uses "roll" (`PUT .../tokens/{id}/value`): it replaces the secret with no overlap.
  * - Quota: 500 account tokens per account, 50 user tokens per user. Disable: yes (`status: disabled` via PUT).
- *   Last used: `last_used_on` ("Last time the token was used"), in the list and by id. Cloudflare documents no
+ *   Last used: `last_used_on` (the token's latest use), in the list and by id. Cloudflare documents no
  *   bound on how late it records a use, so the quiet period of a usage hold must be at least
  *   {@link CLOUDFLARE_LAST_USED_DELAY}. Rate limit: 1200 requests per 5 minutes, 429 with `Retry-After`.
  */

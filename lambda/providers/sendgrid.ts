@@ -17,9 +17,9 @@ import type { IssueRequest, IssuedKey, KeyProvider, ProviderContext, ProviderKey
  *   the new key as it did to the old one.
  * - `onBehalfOf` (a subuser) goes only with the parent's admin key; `verify` authenticates as the new key alone.
  * - Listing has no pagination (only `limit`): the adapter asks for the account's whole quota at once.
- * - Quota: 100 API keys per account; "if the number of maximum keys, 100, is reached, a `403` status will be
- *   returned" (spec, create API keys), so a 403 on create is checked against the key count: a full account is
- *   {@link QuotaExceededError}, anything else the admin credential's {@link ProviderAuthError}.
+ * - Quota: 100 API keys per account; at the limit, create answers 403 (spec, create API keys), so a 403 on create
+ *   is checked against the key count: a full account is {@link QuotaExceededError}, anything else the admin
+ *   credential's {@link ProviderAuthError}.
  * - Disable: no. Last used: no. 429 carries `X-RateLimit-Reset` (epoch seconds).
  */
 export const SENDGRID_API = 'SendGrid Web API v3 (api_keys)';

@@ -18,7 +18,7 @@ import { echoCredentials, echoedCredentials } from '../support/echo-credentials'
  *
  * Every request must match an operation of the document: one that does not (a path or method the provider's spec
  * lacks) is a violation and answers 404, so no adapter call escapes validation. A call the subset lacks is added to
- * the fixture from the provider's published spec, with its provenance (fixtures README).
+ * the fixture as a hand-written minimal model of the provider's published spec, citing it (fixtures README).
  */
 
 /**

@@ -39,7 +39,7 @@ async function harness(
     },
     handlers: {
       CreateApiKey: (req) => {
-        // The spec: "If the number of maximum keys, 100, is reached, a `403` status will be returned" (its wording
+        // The spec: create answers 403 once the account holds 100 keys (its wording
         // is not documented: a neutral one here, so the adapter cannot lean on it). The same 403 answers an admin
         // key without the API Keys permission.
         if (store.full() || createDenied) return errors(403, 'access forbidden');

@@ -33,7 +33,7 @@ async function harness(): Promise<ContractHarness & { addKey: (policy: Record<st
   const policy = { allow: ['/twilio/messaging/messages/create', '/twilio/messaging/messages/read'] };
   const template = store.add('template', policy);
   let base = '';
-  /** An empty Message page (verify filters on a date before any message), shaped as the spec's ListMessageResponse. */
+  /** An empty Message page (verify filters on a date before any message), shaped as the fixture's model of the list. */
   const messages = (req: FakeRequest): FakeReply => {
     const uri = `/2010-04-01/Accounts/${req.params.AccountSid}/Messages.json?PageSize=1&Page=0`;
     return { status: 200, body: { messages: [], end: 0, first_page_uri: uri, next_page_uri: null, page: 0, page_size: 1, previous_page_uri: null, start: 0, uri } };
