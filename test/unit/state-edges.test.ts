@@ -3,9 +3,12 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
   TAGS,
+  autoEmergencyTag,
   currentKeyTag,
   deleteKeyRecords,
   managedSecretFrom,
+  parseAutoEmergencyNote,
+  parseCanaryNote,
   parseKeyRecord,
   parseProviderKeyLabel,
   providerIdentity,
@@ -119,5 +122,35 @@ describe('State contract: which labels are keyrelay keys', () => {
 describe('State contract: tag keys reserved by AWS', () => {
   it("accepts a provider setting whose name merely ends in 'aws:' (only a key starting with it is AWS's)", () => {
     expect(tagMap(settingsToTags({ ...settings, providerSettings: { 'via-aws:': 'x' } }))['keyrelay:provider:via-aws:']).toBe('x');
+  });
+});
+
+describe('State contract: replica and canary notes', () => {
+  it('writes the replica regions as one sorted, space-separated tag', () => {
+    expect(tagMap(settingsToTags({ ...settings, replicaRegions: ['us-west-2', 'eu-west-1'] }))[TAGS.replicaRegions]).toBe('eu-west-1 us-west-2');
+  });
+
+  it("reads each replica's replication status, keeping AWS's message and naming a missing status Unknown", () => {
+    const secret = managedSecretFrom({
+      $metadata: {}, ARN: 'arn', Name: 's', Tags: Object.entries(tags()).map(([Key, Value]) => ({ Key, Value })),
+      ReplicationStatus: [{ Region: 'us-west-2', Status: 'Failed', StatusMessage: 'KMS key not found' }, { Region: 'eu-west-1' }],
+    });
+    expect(secret.replication).toEqual([
+      { region: 'us-west-2', status: 'Failed', message: 'KMS key not found' },
+      { region: 'eu-west-1', status: 'Unknown' },
+    ]);
+  });
+
+  it('ignores a canary note naming an action it does not know', () => {
+    expect(parseCanaryNote('at=100 verdict=rejected action=exploded')).toBeUndefined();
+    expect(parseCanaryNote('at=100 verdict=rejected action=rotated')).toEqual({ at: 100_000, verdict: 'rejected', action: 'rotated' });
+  });
+
+  it('reads a damaged last-emergency note as an emergency at an unknown time, holding automatic action back', () => {
+    expect(parseAutoEmergencyNote('at=100 trigger=canary')).toEqual({ at: Number.POSITIVE_INFINITY, trigger: 'canary', keyId: '?' });
+  });
+
+  it('refuses a last-emergency note whose key id a tag value cannot hold, naming the tag', () => {
+    expect(() => autoEmergencyTag({ at: 0, trigger: 'canary', keyId: 'key#1' })).toThrow(`tag '${TAGS.lastAutoEmergency}': may hold only`);
   });
 });
