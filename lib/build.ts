@@ -166,7 +166,13 @@ function buildDeclarations(root: string, entries: ReadonlyArray<{ entry: string;
       configObjectFullPath: undefined,
       packageJsonFullPath: join(pkgDir, 'package.json'),
     });
-    const result = Extractor.invoke(config, { localBuild: true });
+    const result = Extractor.invoke(config, {
+      localBuild: true,
+      // Its informational console lines ("Analysis will use the bundled TypeScript version ...") are noise in a build log.
+      messageCallback: (message) => {
+        if (message.logLevel === ExtractorLogLevel.Info || message.logLevel === ExtractorLogLevel.Verbose) message.handled = true;
+      },
+    });
     if (!result.succeeded) throw new Error(`API Extractor failed for ${entry}: ${result.errorCount} errors`);
   }
   rmSync(work, { recursive: true, force: true });
