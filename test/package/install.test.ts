@@ -64,17 +64,23 @@ function runApp(cmd: string, args: string[], options: { cwd: string; env: NodeJS
 /** npm, quietly, from its cache where it can. */
 const npm = (args: string[], cwd: string): SpawnSyncReturns<string> => run('npm', [...args, '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error'], { cwd });
 
-/** The environment of a scratch app: this suite's Node first on PATH (`npx` and bins run on it), AWS at the local stack. */
+/**
+ * The environment of a scratch project: this suite's Node first on PATH (`npx` and bins run on it), no AWS settings
+ * (a synth is offline).
+ */
+function offlineEnv(): NodeJS.ProcessEnv {
+  return { PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}`, HOME: process.env.HOME, CDK_DISABLE_CLI_TELEMETRY: '1' };
+}
+
+/** The environment of a scratch app calling AWS: {@link offlineEnv} with the local stack's endpoint, signing as `as`. */
 function appEnv(as: 'admin' | 'oncall'): NodeJS.ProcessEnv {
   const credentials = PRINCIPAL_CREDENTIALS[as];
   return {
-    PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}`,
-    HOME: process.env.HOME,
+    ...offlineEnv(),
     AWS_ENDPOINT_URL: local.stack.endpoint,
     AWS_REGION: local.stack.region,
     AWS_ACCESS_KEY_ID: credentials.accessKeyId,
     AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
-    CDK_DISABLE_CLI_TELEMETRY: '1',
   };
 }
 
@@ -271,13 +277,14 @@ app.synth();
     expect(existsSync(join(installed, 'esbuild'))).toBe(false);
     expect(existsSync(join(installed, 'keyrelay', 'lambda'))).toBe(false);
     // CommonJS apps require it.
-    const required = run(process.execPath, ['-e', "console.log(typeof require('keyrelay').KeyRelayKey)"], { cwd: platform(), env: appEnv('admin') });
+    const required = run(process.execPath, ['-e', "console.log(typeof require('keyrelay').KeyRelayKey)"], { cwd: platform(), env: offlineEnv() });
     expect(required.stdout.trim()).toBe('function');
 
-    // `cdk synth` as a user runs it, then the app alone into another directory (as the CLI runs it): same assets.
+    // `cdk synth` as a user runs it (offline: with credentials it would look the account up at the local endpoint, which
+    // this process serves and a synchronous spawn blocks), then the app alone into another directory: same assets.
     const synth = (outdir: string, how: 'cdk' | 'app'): { templates: Record<string, unknown>; assets: string[] } => {
-      if (how === 'cdk') run('npx', ['cdk', 'synth', '--quiet', '--no-notices', '--output', outdir], { cwd: platform(), env: appEnv('admin') });
-      else run(process.execPath, ['app.mjs'], { cwd: platform(), env: { ...appEnv('admin'), CDK_OUTDIR: join(platform(), outdir) } });
+      if (how === 'cdk') run('npx', ['cdk', 'synth', '--quiet', '--no-notices', '--output', outdir], { cwd: platform(), env: offlineEnv() });
+      else run(process.execPath, ['app.mjs'], { cwd: platform(), env: { ...offlineEnv(), CDK_OUTDIR: join(platform(), outdir) } });
       const dir = join(platform(), outdir);
       const templates = Object.fromEntries(readdirSync(dir).filter((f) => f.endsWith('.template.json')).map((f) => [f, JSON.parse(readFileSync(join(dir, f), 'utf8'))]));
       const assets = readdirSync(dir).filter((f) => f.startsWith('asset.')).sort();
